@@ -1,0 +1,43 @@
+# Helpers that keep each part's CMakeLists short. Sources are globbed per folder so that a new
+# file needs no CMake edit; every part is a static library with the repository root on its
+# include path (includes read "engine/model/safetensors.h").
+
+function(kvwb_warnings target)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wno-unused-parameter>)
+  if(KVWB_NATIVE)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
+  endif()
+endfunction()
+
+# kvwb_library(NAME dir DEPS a b c): a static library of every .cpp under dir.
+function(kvwb_library name dir)
+  cmake_parse_arguments(ARG "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
+  if(NOT srcs)  # a part with headers only (so far)
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
+  add_library(${name} STATIC ${srcs})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  kvwb_warnings(${name})
+endfunction()
+
+# kvwb_test(NAME dir DEPS ...): one GoogleTest executable of every .cpp under tests/dir.
+function(kvwb_test name dir)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
+  if(NOT srcs)
+    return()
+  endif()
+  add_executable(${name} ${srcs})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    KVWB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KVWB_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  kvwb_warnings(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "KVWB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

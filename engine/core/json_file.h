@@ -1,0 +1,25 @@
+#pragma once
+// Reading JSON files with errors that name the file and, for syntax errors, the byte offset.
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace kvwb {
+
+using Json = nlohmann::json;
+
+// Parses the whole file. Throws Error("<path>: ...") when missing or malformed.
+Json read_json_file(const std::string& path);
+
+// Parses text that came from `where` (a file path, or "<path>:<line>" for JSONL).
+Json parse_json(const std::string& text, const std::string& where);
+
+// Typed access to a required or optional field, with errors naming `where` and the key.
+template <typename T>
+T json_required(const Json& obj, const char* key, const std::string& where);
+template <typename T>
+T json_optional(const Json& obj, const char* key, const T& fallback, const std::string& where);
+
+}  // namespace kvwb
+
+#include "engine/core/json_file_impl.h"

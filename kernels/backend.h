@@ -1,0 +1,118 @@
+#pragma once
+// The one op set of kvwb, behind one interface with a CPU and a CUDA implementation (ggml's
+// backend idea). The model code calls these ops and never knows where they run. Kernels know
+// nothing of models, policies or requests: they take pointers, shapes and block tables.
+//
+// Pointers passed to ops are backend memory (host memory for the CPU backend, device memory for
+// CUDA) obtained from alloc(); weights are uploaded once with upload().
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kernels/dtype.h"
+
+namespace kvwb::kernels {
+
+// A weight matrix in its stored dtype, row-major [rows = out_features, cols = in_features]
+// (the HF nn.Linear layout; GGUF's [in, out] dims describe the same bytes).
+struct Matrix {
+  DType dtype = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;
+};
+
+enum class RopeStyle : uint8_t {
+  Half,  // HF Llama / NEOX: rotate (x[i], x[i + d/2])
+  Pair,  // GGUF llama (permuted weights): rotate (x[2i], x[2i+1])
+};
+
+// The paged KV cache of one layer (FlashInfer-style CSR). Block b of the pool holds
+// `block_size` slots of one KV head: K at k_pool[(b * block_size + s) * head_dim], V likewise.
+// Every slot has its original token position and the attention statistics policies read.
+// Row r = seq * num_kv_heads + head of the CSR lists that (sequence, head)'s blocks in order:
+// indices[indptr[r] .. indptr[r+1]) with lengths[r] slots in use (slots are filled in order,
+// block by block; the last block may be partial).
+struct PagedKv {
+  int32_t num_kv_heads = 0;
+  int32_t head_dim = 0;
+  int32_t block_size = 0;
+  float* k_pool = nullptr;       // [num_blocks, block_size, head_dim]
+  float* v_pool = nullptr;       // [num_blocks, block_size, head_dim]
+  int32_t* slot_pos = nullptr;   // [num_blocks, block_size] original token position
+  float* att_sum = nullptr;      // [num_blocks, block_size] sum of attention probabilities received
+  float* att_sq = nullptr;       // [num_blocks, block_size] sum of their squares
+  float* n_obs = nullptr;        // [num_blocks, block_size] (query, head) pairs that could see it
+  const int32_t* indptr = nullptr;   // [num_rows + 1]
+  const int32_t* indices = nullptr;  // [indptr[num_rows]] physical block ids
+  const int32_t* lengths = nullptr;  // [num_rows] slots in use per (seq, head)
+};
+
+// The queries of one step: tokens of possibly many sequences (a prefill chunk is several
+// consecutive tokens of one sequence, a decode token is one).
+struct AttentionBatch {
+  int32_t num_tokens = 0;
+  int32_t num_heads = 0;          // query heads; num_heads % kv.num_kv_heads == 0 (GQA)
+  const int32_t* token_seq = nullptr;  // [num_tokens] sequence row index into the CSR (seq)
+  const int32_t* token_pos = nullptr;  // [num_tokens] causal: sees slots with slot_pos <= pos
+  const uint8_t* observe = nullptr;    // [num_tokens] or null: add this query's attention to the stats
+  float scale = 1.0f;                  // usually 1/sqrt(head_dim)
+};
+
+struct SamplingParams {
+  float temperature = 0.0f;  // 0 = greedy
+  float top_p = 1.0f;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // Memory. alloc returns zeroed memory aligned to 64 bytes.
+  virtual void* alloc(size_t bytes) = 0;
+  virtual void free(void* ptr) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  // Makes a host weight (e.g. memory-mapped) usable by ops; the CPU backend returns it as is.
+  virtual Matrix upload(const Matrix& host) = 0;
+  virtual void synchronize() {}
+
+  // out[n, cols] = table[ids[i], :] widened to f32.                table: [vocab, cols]
+  virtual void embedding(const Matrix& table, const int32_t* ids, int64_t n, float* out) = 0;
+  // out[n, dim] = x / rms(x) * weight.                               x, out: [n, dim]
+  virtual void rmsnorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
+                       float* out) = 0;
+  // y[n, w.rows] = x[n, w.cols] · wᵀ (+ bias[w.rows] if given).    f32 accumulation
+  virtual void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y) = 0;
+  // In place on x[n, heads, head_dim]: rotate by angle pos[i] * inv_freq[j], j < head_dim / 2.
+  virtual void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos,
+                    const float* inv_freq, RopeStyle style) = 0;
+  // out[i] = silu(gate[i]) * up[i] for i < n.
+  virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+  // x[i] += y[i] for i < n.
+  virtual void add(float* x, const float* y, int64_t n) = 0;
+
+  // Writes token t's K and V rows of head h ([num_tokens, num_kv_heads, head_dim]) into slot
+  // dst_slot[t * num_kv_heads + h] (= block * block_size + offset) of the pool, records its
+  // position pos[t] and clears its statistics.
+  virtual void kv_write(const PagedKv& kv, const float* k, const float* v, int64_t num_tokens,
+                        const int32_t* dst_slot, const int32_t* pos) = 0;
+  // out[t, h, :] = softmax(q[t, h] · Kᵀ · scale) · V over the slots of (token_seq[t], h / group)
+  // whose position <= token_pos[t]. q, out: [num_tokens, num_heads, head_dim].
+  // Where observe[t], adds every visible slot's probability (summed over the group's query
+  // heads) to att_sum, its square to att_sq, and the group size to n_obs.
+  virtual void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv,
+                               float* out) = 0;
+
+  // Picks one token from logits[vocab] (argmax when temperature == 0). `uniform` is a number
+  // in [0, 1) drawn by the caller's seeded generator, so results do not depend on the backend.
+  virtual int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params,
+                         float uniform) = 0;
+};
+
+// The CPU backend (always built). `threads` = 0 uses every core.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+
+}  // namespace kvwb::kernels
