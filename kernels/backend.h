@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/dtype.h"
 
@@ -75,6 +76,12 @@ class Backend {
   virtual void free(void* ptr) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  // Backend-to-backend copy; the default goes through the host (backends override it).
+  virtual void copy(void* dst, const void* src, size_t bytes) {
+    std::vector<uint8_t> host(bytes);
+    copy_to_host(host.data(), src, bytes);
+    copy_from_host(dst, host.data(), bytes);
+  }
   // Makes a host weight (e.g. memory-mapped) usable by ops; the CPU backend returns it as is.
   virtual Matrix upload(const Matrix& host) = 0;
   virtual void synchronize() {}
@@ -89,7 +96,7 @@ class Backend {
   // In place on x[n, heads, head_dim]: rotate by angle pos[i] * inv_freq[j], j < head_dim / 2.
   virtual void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos,
                     const float* inv_freq, RopeStyle style) = 0;
-  // out[i] = silu(gate[i]) * up[i] for i < n.
+  // out[i] = silu(gate[i]) * up[i] for i < n. out may alias gate or up.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
   // x[i] += y[i] for i < n.
   virtual void add(float* x, const float* y, int64_t n) = 0;

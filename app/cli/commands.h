@@ -1,0 +1,17 @@
+#pragma once
+// The subcommands of kvwb-cli. Each registers its subcommand and options on the app and returns
+// it with the action to run when it is the one chosen.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace kvwb::cli {
+
+struct Command {
+  CLI::App* subcommand = nullptr;
+  std::function<int()> run;
+};
+
+Command add_generate_command(CLI::App& app);
+
+}  // namespace kvwb::cli

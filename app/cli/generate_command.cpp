@@ -1,0 +1,80 @@
+// kvwb-cli generate: one prompt, text streamed to stdout, speeds on stderr.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "app/cli/commands.h"
+#include "engine/model/model.h"
+#include "engine/model/model_paths.h"
+#include "engine/runtime/generator.h"
+#include "kernels/backend.h"
+
+namespace kvwb::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string model = "demo";
+  std::string prompt;
+  int64_t max_new_tokens = 64;
+  float temperature = 0.0f;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  int threads = 0;
+  int64_t prefill_chunk = 128;
+  bool no_bos = false;
+};
+
+int run_generate(const GenerateArgs& args) {
+  const std::string path = resolve_model_path(args.model);
+  std::unique_ptr<Model> model = load_model(path);
+  auto backend = kernels::make_cpu_backend(args.threads);
+  const Tokenizer& tok = *model->tokenizer;
+  const std::vector<int32_t> prompt = tok.encode(args.prompt, !args.no_bos && tok.add_bos_by_default());
+
+  GenerationOptions options;
+  options.max_new_tokens = args.max_new_tokens;
+  options.temperature = args.temperature;
+  options.top_p = args.top_p;
+  options.seed = args.seed;
+  options.prefill_chunk = args.prefill_chunk;
+
+  StreamingDecoder decoder(tok);
+  std::fputs(args.prompt.c_str(), stdout);
+  std::fflush(stdout);
+  const GenerationResult r = generate(*model, *backend, prompt, options, [&](int32_t id) {
+    if (tok.is_special(id)) return;
+    std::fputs(decoder.push(id).c_str(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputs(decoder.flush().c_str(), stdout);
+  std::fputs("\n", stdout);
+  const double decode_tps = r.decode_seconds > 0 ? static_cast<double>(r.tokens.size()) / r.decode_seconds : 0.0;
+  const double prompt_tps = r.prefill_seconds > 0 ? static_cast<double>(r.prompt_tokens) / r.prefill_seconds : 0.0;
+  std::fprintf(stderr, "prompt: %lld tokens, %.1f tok/s | decode: %zu tokens, %.1f tok/s | model %s on %s\n",
+               static_cast<long long>(r.prompt_tokens), prompt_tps, r.tokens.size(), decode_tps, path.c_str(),
+               backend->name().c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_generate_command(CLI::App& app) {
+  auto args = std::make_shared<GenerateArgs>();
+  CLI::App* sub = app.add_subcommand("generate", "Generate text from one prompt, streaming it");
+  sub->add_option("--model,-m", args->model, "Model directory, .gguf file, or shorthand (demo, smollm2)")
+      ->capture_default_str();
+  sub->add_option("--prompt,-p", args->prompt, "Prompt text")->required();
+  sub->add_option("--max-new-tokens,-n", args->max_new_tokens, "Tokens to generate")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_option("--temperature,-t", args->temperature, "0 = greedy")
+      ->capture_default_str()->check(CLI::Range(0.0f, 100.0f));
+  sub->add_option("--top-p", args->top_p, "Nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
+  sub->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+  sub->add_option("--threads", args->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--prefill-chunk", args->prefill_chunk, "Prompt tokens per forward pass")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub->add_flag("--no-bos", args->no_bos, "Do not prepend the BOS token");
+  return {sub, [args] { return run_generate(*args); }};
+}
+
+}  // namespace kvwb::cli

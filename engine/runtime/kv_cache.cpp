@@ -1,0 +1,149 @@
+#include "engine/runtime/kv_cache.h"
+
+#include <algorithm>
+
+#include "engine/core/error.h"
+
+namespace kvwb {
+
+int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size) {
+  return block_size * (2 * head_dim * static_cast<int64_t>(sizeof(float)) + sizeof(int32_t) +
+                       3 * static_cast<int64_t>(sizeof(float)));
+}
+
+KvCache::KvCache(kernels::Backend& backend, const KvCacheShape& shape)
+    : backend_(backend), shape_(shape) {
+  if (shape.num_layers <= 0 || shape.num_kv_heads <= 0 || shape.head_dim <= 0 ||
+      shape.block_size <= 0 || shape.num_blocks <= 0) {
+    fail("kv cache", "invalid shape (layers {}, kv heads {}, head_dim {}, block_size {}, blocks {})",
+         shape.num_layers, shape.num_kv_heads, shape.head_dim, shape.block_size, shape.num_blocks);
+  }
+  const size_t slots = static_cast<size_t>(shape.num_blocks * shape.block_size);
+  const size_t kv_bytes = slots * static_cast<size_t>(shape.head_dim) * sizeof(float);
+  k_pool_ = static_cast<float*>(backend_.alloc(kv_bytes));
+  v_pool_ = static_cast<float*>(backend_.alloc(kv_bytes));
+  slot_pos_ = static_cast<int32_t*>(backend_.alloc(slots * sizeof(int32_t)));
+  att_sum_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
+  att_sq_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
+  n_obs_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
+  // Hand out low block ids first (pop from the back).
+  free_list_.resize(static_cast<size_t>(shape.num_blocks));
+  for (int64_t b = 0; b < shape.num_blocks; ++b) free_list_[static_cast<size_t>(b)] = static_cast<int32_t>(shape.num_blocks - 1 - b);
+}
+
+KvCache::~KvCache() {
+  for (void* p : {static_cast<void*>(k_pool_), static_cast<void*>(v_pool_), static_cast<void*>(slot_pos_),
+                  static_cast<void*>(att_sum_), static_cast<void*>(att_sq_), static_cast<void*>(n_obs_)}) {
+    if (p != nullptr) backend_.free(p);
+  }
+}
+
+int32_t KvCache::add_sequence() {
+  int32_t id;
+  if (!free_seq_ids_.empty()) {
+    id = free_seq_ids_.back();
+    free_seq_ids_.pop_back();
+  } else {
+    id = static_cast<int32_t>(sequences_.size());
+    sequences_.emplace_back();
+  }
+  Sequence& s = sequences_[static_cast<size_t>(id)];
+  s.live = true;
+  s.heads.assign(static_cast<size_t>(shape_.num_layers * shape_.num_kv_heads), HeadTable{});
+  return id;
+}
+
+bool KvCache::has_sequence(int32_t seq) const {
+  return seq >= 0 && static_cast<size_t>(seq) < sequences_.size() && sequences_[static_cast<size_t>(seq)].live;
+}
+
+void KvCache::free_sequence(int32_t seq) {
+  if (!has_sequence(seq)) fail("kv cache", "free of unknown sequence {}", seq);
+  Sequence& s = sequences_[static_cast<size_t>(seq)];
+  for (HeadTable& h : s.heads) {
+    free_list_.insert(free_list_.end(), h.blocks.rbegin(), h.blocks.rend());
+  }
+  s.heads.clear();
+  s.live = false;
+  free_seq_ids_.push_back(seq);
+}
+
+int64_t KvCache::blocks_to_append(int32_t seq, int64_t n) const {
+  if (!has_sequence(seq)) fail("kv cache", "unknown sequence {}", seq);
+  int64_t blocks = 0;
+  for (const HeadTable& h : sequences_[static_cast<size_t>(seq)].heads) {
+    const int64_t capacity = static_cast<int64_t>(h.blocks.size()) * shape_.block_size;
+    const int64_t need = h.length + n - capacity;
+    if (need > 0) blocks += (need + shape_.block_size - 1) / shape_.block_size;
+  }
+  return blocks;
+}
+
+bool KvCache::append(int32_t seq, int64_t n) {
+  if (blocks_to_append(seq, n) > free_blocks()) return false;
+  for (HeadTable& h : sequences_[static_cast<size_t>(seq)].heads) {
+    h.length += n;
+    while (static_cast<int64_t>(h.blocks.size()) * shape_.block_size < h.length) {
+      h.blocks.push_back(free_list_.back());
+      free_list_.pop_back();
+    }
+  }
+  return true;
+}
+
+const KvCache::HeadTable& KvCache::table(int32_t seq, int64_t layer, int64_t head) const {
+  if (!has_sequence(seq)) fail("kv cache", "unknown sequence {}", seq);
+  return sequences_[static_cast<size_t>(seq)].heads[static_cast<size_t>(layer * shape_.num_kv_heads + head)];
+}
+
+int64_t KvCache::length(int32_t seq, int64_t layer, int64_t head) const { return table(seq, layer, head).length; }
+
+const std::vector<int32_t>& KvCache::block_table(int32_t seq, int64_t layer, int64_t head) const {
+  return table(seq, layer, head).blocks;
+}
+
+int32_t KvCache::slot(int32_t seq, int64_t layer, int64_t head, int64_t index) const {
+  const HeadTable& h = table(seq, layer, head);
+  const int64_t bs = shape_.block_size;
+  return static_cast<int32_t>(h.blocks[static_cast<size_t>(index / bs)] * bs + index % bs);
+}
+
+void KvCache::build_csr(std::span<const int32_t> seqs, int64_t layer, LayerCsr& out) const {
+  out.indptr.clear();
+  out.indices.clear();
+  out.lengths.clear();
+  out.indptr.push_back(0);
+  for (int32_t seq : seqs) {
+    for (int64_t head = 0; head < shape_.num_kv_heads; ++head) {
+      const HeadTable& h = table(seq, layer, head);
+      out.indices.insert(out.indices.end(), h.blocks.begin(), h.blocks.end());
+      out.indptr.push_back(static_cast<int32_t>(out.indices.size()));
+      out.lengths.push_back(static_cast<int32_t>(h.length));
+    }
+  }
+}
+
+kernels::PagedKv KvCache::pool_view() const {
+  kernels::PagedKv kv;
+  kv.num_kv_heads = static_cast<int32_t>(shape_.num_kv_heads);
+  kv.head_dim = static_cast<int32_t>(shape_.head_dim);
+  kv.block_size = static_cast<int32_t>(shape_.block_size);
+  kv.k_pool = k_pool_;
+  kv.v_pool = v_pool_;
+  kv.slot_pos = slot_pos_;
+  kv.att_sum = att_sum_;
+  kv.att_sq = att_sq_;
+  kv.n_obs = n_obs_;
+  return kv;
+}
+
+std::vector<int32_t> KvCache::positions(int32_t seq, int64_t layer, int64_t head) const {
+  const HeadTable& h = table(seq, layer, head);
+  std::vector<int32_t> out(static_cast<size_t>(h.length));
+  for (int64_t i = 0; i < h.length; ++i) {
+    backend_.copy_to_host(&out[static_cast<size_t>(i)], slot_pos_ + slot(seq, layer, head, i), sizeof(int32_t));
+  }
+  return out;
+}
+
+}  // namespace kvwb

@@ -1,0 +1,90 @@
+#pragma once
+// The paged KV cache: a fixed pool of blocks, each holding `block_size` slots of K and V for one
+// KV head of one layer, plus every slot's original position and attention statistics. Every
+// (sequence, layer, KV head) has its own block table and length, so heads may hold different
+// numbers of tokens (KV-Compress). The pool never grows: its size is the KV memory budget.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kernels/backend.h"
+
+namespace kvwb {
+
+struct KvCacheShape {
+  int64_t num_layers = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t block_size = 16;
+  int64_t num_blocks = 0;
+};
+
+// Bytes one block costs: K and V (f32) plus position and three statistics per slot.
+int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size);
+
+// CSR tables of one layer for a list of sequences, in host memory (the forward copies them to
+// the backend). Row r = i * num_kv_heads + head for the i-th sequence of the list.
+struct LayerCsr {
+  std::vector<int32_t> indptr;
+  std::vector<int32_t> indices;
+  std::vector<int32_t> lengths;
+};
+
+class KvCache {
+ public:
+  KvCache(kernels::Backend& backend, const KvCacheShape& shape);
+  ~KvCache();
+  KvCache(const KvCache&) = delete;
+  KvCache& operator=(const KvCache&) = delete;
+
+  const KvCacheShape& shape() const { return shape_; }
+  int64_t free_blocks() const { return static_cast<int64_t>(free_list_.size()); }
+  int64_t used_blocks() const { return shape_.num_blocks - free_blocks(); }
+
+  int32_t add_sequence();               // a new, empty sequence; returns its id
+  void free_sequence(int32_t seq);      // returns all its blocks to the pool
+  bool has_sequence(int32_t seq) const;
+
+  // Blocks that append(seq, n) would take from the pool.
+  int64_t blocks_to_append(int32_t seq, int64_t n) const;
+  // Grows every (layer, head) of seq by n slots. Returns false, changing nothing, when the pool
+  // has too few free blocks.
+  bool append(int32_t seq, int64_t n);
+
+  int64_t length(int32_t seq, int64_t layer, int64_t head) const;
+  // Physical slot id (block * block_size + offset) of the index-th slot of (seq, layer, head).
+  int32_t slot(int32_t seq, int64_t layer, int64_t head, int64_t index) const;
+  const std::vector<int32_t>& block_table(int32_t seq, int64_t layer, int64_t head) const;
+
+  void build_csr(std::span<const int32_t> seqs, int64_t layer, LayerCsr& out) const;
+  // The pool as kernels see it (CSR pointers left null: the caller fills them per layer).
+  kernels::PagedKv pool_view() const;
+
+  // Reads back a slot's position (host copy; for tests and snapshots).
+  std::vector<int32_t> positions(int32_t seq, int64_t layer, int64_t head) const;
+
+ private:
+  struct HeadTable {
+    std::vector<int32_t> blocks;
+    int64_t length = 0;
+  };
+  struct Sequence {
+    bool live = false;
+    std::vector<HeadTable> heads;  // [layer * num_kv_heads + head]
+  };
+  const HeadTable& table(int32_t seq, int64_t layer, int64_t head) const;
+
+  kernels::Backend& backend_;
+  KvCacheShape shape_;
+  float* k_pool_ = nullptr;
+  float* v_pool_ = nullptr;
+  int32_t* slot_pos_ = nullptr;
+  float* att_sum_ = nullptr;
+  float* att_sq_ = nullptr;
+  float* n_obs_ = nullptr;
+  std::vector<int32_t> free_list_;
+  std::vector<Sequence> sequences_;
+  std::vector<int32_t> free_seq_ids_;
+};
+
+}  // namespace kvwb

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: installs what is needed, builds, and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/install-deps.sh
+bash scripts/build.sh "$@"
+cd "${KVWB_BUILD_DIR:-build}"
+set +e
+ctest --output-on-failure -j "$(nproc)" --timeout 900
+rc=$?
+echo "scripts/test.sh: wall time $(( $(date +%s) - start )) s"
+exit $rc
