@@ -106,6 +106,23 @@ class Backend {
   // position pos[t] and clears its statistics.
   virtual void kv_write(const PagedKv& kv, const float* k, const float* v, int64_t num_tokens,
                         const int32_t* dst_slot, const int32_t* pos) = 0;
+  // Compaction: for i < n, copies slot src[i] (K, V, position and statistics) to slot dst[i].
+  // Host arrays; applied in order, so a slot may be a destination after it was a source. The
+  // default goes through the host one slot at a time; backends override it with one kernel.
+  virtual void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n) {
+    const size_t row = static_cast<size_t>(kv.head_dim) * sizeof(float);
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t s = static_cast<size_t>(src[i]), d = static_cast<size_t>(dst[i]);
+      if (s == d) continue;
+      const size_t hd = static_cast<size_t>(kv.head_dim);
+      copy(kv.k_pool + d * hd, kv.k_pool + s * hd, row);
+      copy(kv.v_pool + d * hd, kv.v_pool + s * hd, row);
+      copy(kv.slot_pos + d, kv.slot_pos + s, sizeof(int32_t));
+      copy(kv.att_sum + d, kv.att_sum + s, sizeof(float));
+      copy(kv.att_sq + d, kv.att_sq + s, sizeof(float));
+      copy(kv.n_obs + d, kv.n_obs + s, sizeof(float));
+    }
+  }
   // out[t, h, :] = softmax(q[t, h] · Kᵀ · scale) · V over the slots of (token_seq[t], h / group)
   // whose position <= token_pos[t]. q, out: [num_tokens, num_heads, head_dim].
   // Where observe[t], adds every visible slot's probability (summed over the group's query

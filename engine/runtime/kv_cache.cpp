@@ -1,6 +1,7 @@
 #include "engine/runtime/kv_cache.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "engine/core/error.h"
 
@@ -96,6 +97,40 @@ const KvCache::HeadTable& KvCache::table(int32_t seq, int64_t layer, int64_t hea
   return sequences_[static_cast<size_t>(seq)].heads[static_cast<size_t>(layer * shape_.num_kv_heads + head)];
 }
 
+KvCache::HeadTable& KvCache::table(int32_t seq, int64_t layer, int64_t head) {
+  return const_cast<HeadTable&>(std::as_const(*this).table(seq, layer, head));
+}
+
+int64_t KvCache::evict(int32_t seq, int64_t layer, int64_t head, std::span<const int64_t> indices) {
+  HeadTable& h = table(seq, layer, head);
+  std::vector<uint8_t> drop(static_cast<size_t>(h.length), 0);
+  for (int64_t i : indices) {
+    if (i < 0 || i >= h.length) fail("kv cache", "evict index {} outside the head's {} slots", i, h.length);
+    if (drop[static_cast<size_t>(i)] != 0) fail("kv cache", "evict index {} given twice", i);
+    drop[static_cast<size_t>(i)] = 1;
+  }
+  // Stable compaction: the k-th retained slot moves to index k.
+  std::vector<int32_t> src, dst;
+  int64_t kept = 0;
+  for (int64_t i = 0; i < h.length; ++i) {
+    if (drop[static_cast<size_t>(i)] != 0) continue;
+    if (kept != i) {
+      src.push_back(slot(seq, layer, head, i));
+      dst.push_back(slot(seq, layer, head, kept));
+    }
+    ++kept;
+  }
+  if (!src.empty()) backend_.kv_move(pool_view(), src.data(), dst.data(), static_cast<int64_t>(src.size()));
+  h.length = kept;
+  const size_t blocks_needed = static_cast<size_t>((kept + shape_.block_size - 1) / shape_.block_size);
+  const int64_t freed = static_cast<int64_t>(h.blocks.size() - blocks_needed);
+  while (h.blocks.size() > blocks_needed) {
+    free_list_.push_back(h.blocks.back());
+    h.blocks.pop_back();
+  }
+  return freed;
+}
+
 int64_t KvCache::length(int32_t seq, int64_t layer, int64_t head) const { return table(seq, layer, head).length; }
 
 const std::vector<int32_t>& KvCache::block_table(int32_t seq, int64_t layer, int64_t head) const {
@@ -142,6 +177,17 @@ std::vector<int32_t> KvCache::positions(int32_t seq, int64_t layer, int64_t head
   std::vector<int32_t> out(static_cast<size_t>(h.length));
   for (int64_t i = 0; i < h.length; ++i) {
     backend_.copy_to_host(&out[static_cast<size_t>(i)], slot_pos_ + slot(seq, layer, head, i), sizeof(int32_t));
+  }
+  return out;
+}
+
+std::vector<float> KvCache::keys(int32_t seq, int64_t layer, int64_t head) const {
+  const HeadTable& h = table(seq, layer, head);
+  const size_t hd = static_cast<size_t>(shape_.head_dim);
+  std::vector<float> out(static_cast<size_t>(h.length) * hd);
+  for (int64_t i = 0; i < h.length; ++i) {
+    backend_.copy_to_host(&out[static_cast<size_t>(i) * hd], k_pool_ + static_cast<size_t>(slot(seq, layer, head, i)) * hd,
+                          hd * sizeof(float));
   }
   return out;
 }

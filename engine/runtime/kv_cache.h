@@ -51,6 +51,11 @@ class KvCache {
   // has too few free blocks.
   bool append(int32_t seq, int64_t n);
 
+  // Removes the slots at `indices` (positions in the head's table: unique, any order) from
+  // (seq, layer, head): the retained slots move up in their order (so positions stay sorted)
+  // and blocks no longer needed return to the pool. Returns the number of blocks freed.
+  int64_t evict(int32_t seq, int64_t layer, int64_t head, std::span<const int64_t> indices);
+
   int64_t length(int32_t seq, int64_t layer, int64_t head) const;
   // Physical slot id (block * block_size + offset) of the index-th slot of (seq, layer, head).
   int32_t slot(int32_t seq, int64_t layer, int64_t head, int64_t index) const;
@@ -62,6 +67,8 @@ class KvCache {
 
   // Reads back a slot's position (host copy; for tests and snapshots).
   std::vector<int32_t> positions(int32_t seq, int64_t layer, int64_t head) const;
+  // Host copy of the keys of (seq, layer, head): [length, head_dim].
+  std::vector<float> keys(int32_t seq, int64_t layer, int64_t head) const;
 
  private:
   struct HeadTable {
@@ -73,6 +80,7 @@ class KvCache {
     std::vector<HeadTable> heads;  // [layer * num_kv_heads + head]
   };
   const HeadTable& table(int32_t seq, int64_t layer, int64_t head) const;
+  HeadTable& table(int32_t seq, int64_t layer, int64_t head);
 
   kernels::Backend& backend_;
   KvCacheShape shape_;
