@@ -1,0 +1,72 @@
+#pragma once
+// RunConfig: every tunable of a run in one serializable value (DESIGN.md "Contracts"). The GUI
+// edits it, sessions store it, `config export` writes it, kvwb-cli reads it. JSON with a
+// schema_version; unknown keys and out-of-range values are errors naming the key.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace kvwb {
+
+inline constexpr int kRunConfigSchemaVersion = 1;
+
+struct PolicyConfig {
+  std::string name = "full";  // full | decode-only | batch-max | kv-compress | streaming-llm | h2o | snapkv | pyramidkv | ada-kv
+  std::optional<int64_t> budget_tokens;  // kept per sequence (scope sequence) or per head (scope head)
+  std::optional<double> budget_ratio;    // kept fraction of the context, in (0, 1]
+  std::string budget_scope = "sequence";  // sequence | head
+  int64_t window = 32;           // observation window (queries that score)
+  int64_t sinks = 4;             // first tokens never evicted
+  int64_t protected_recent = 32; // last tokens never evicted
+  int64_t decode_interval = 16;  // decode steps between evictions
+  // Method-specific knobs.
+  std::string metric = "l2-sum";  // kv-compress: l1-sum | l1-avg | l2-sum | l2-avg
+  int64_t pool_kernel = 1;         // max/avg pooling width over neighbouring slots (1 = none)
+  double min_head_fraction = 0.2;  // ada-kv safeguard: floor per head as a fraction of uniform
+  double pyramid_beta = 20.0;      // pyramidkv
+  bool chunked_prefill = true;     // kv-compress: compress between prefill chunks too
+};
+
+struct SamplingConfig {
+  double temperature = 0.0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+};
+
+struct RunConfig {
+  int schema_version = kRunConfigSchemaVersion;
+  std::string model = "demo";
+  std::string backend = "cpu";          // cpu | cuda
+  std::string weights_dtype = "stored";  // stored | f32 | bf16 | f16
+  std::string kv_dtype = "f32";
+  std::optional<int64_t> kv_pool_bytes;  // nullopt = auto
+  double kv_pool_auto_fraction = 0.5;    // share of available memory after weights when auto
+  int64_t block_size = 16;
+  int64_t prefill_chunk = 128;
+  int64_t max_batch = 64;
+  int64_t max_tokens_per_step = 512;
+  int threads = 0;  // CPU threads, 0 = all cores
+  PolicyConfig policy;
+  SamplingConfig sampling;
+  std::string workload;                  // JSONL path
+  std::optional<int64_t> max_requests;   // take only the first N requests of the workload
+  std::vector<std::string> trace_sequences;  // request ids with full eviction maps; empty = first two
+  std::string record;                    // session database path; empty = none
+};
+
+// Parses "64MiB", "1.5GiB", "512KB", "1000000" (bytes). Errors name `key`.
+int64_t parse_bytes(const std::string& text, const std::string& key);
+std::string format_bytes(int64_t bytes);
+
+RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::json run_config_to_json(const RunConfig& config);
+RunConfig load_run_config(const std::string& path);
+void save_run_config(const RunConfig& config, const std::string& path);
+
+// Checks ranges and combinations; errors name the key. Called by the parsers and before a run.
+void validate(const RunConfig& config, const std::string& where);
+
+}  // namespace kvwb
