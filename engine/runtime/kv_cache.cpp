@@ -28,6 +28,7 @@ KvCache::KvCache(kernels::Backend& backend, const KvCacheShape& shape)
   att_sq_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
   n_obs_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
   // Hand out low block ids first (pop from the back).
+  block_limit_ = shape.num_blocks;
   free_list_.resize(static_cast<size_t>(shape.num_blocks));
   for (int64_t b = 0; b < shape.num_blocks; ++b) free_list_[static_cast<size_t>(b)] = static_cast<int32_t>(shape.num_blocks - 1 - b);
 }
@@ -37,6 +38,13 @@ KvCache::~KvCache() {
                   static_cast<void*>(att_sum_), static_cast<void*>(att_sq_), static_cast<void*>(n_obs_)}) {
     if (p != nullptr) backend_.free(p);
   }
+}
+
+void KvCache::set_block_limit(int64_t blocks) {
+  if (blocks < 1 || blocks > shape_.num_blocks) {
+    fail("kv cache", "block limit {} outside [1, {}] (the allocated pool)", blocks, shape_.num_blocks);
+  }
+  block_limit_ = blocks;
 }
 
 int32_t KvCache::add_sequence() {
@@ -84,7 +92,7 @@ bool KvCache::append(int32_t seq, int64_t n) {
   if (blocks_to_append(seq, n) > free_blocks()) return false;
   for (HeadTable& h : sequences_[static_cast<size_t>(seq)].heads) {
     h.length += n;
-    while (static_cast<int64_t>(h.blocks.size()) * shape_.block_size < h.length) {
+    while (static_cast<int64_t>(h.blocks.size()) * shape_.block_size < h.length) {  // checked above
       h.blocks.push_back(free_list_.back());
       free_list_.pop_back();
     }

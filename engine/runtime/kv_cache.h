@@ -3,6 +3,7 @@
 // KV head of one layer, plus every slot's original position and attention statistics. Every
 // (sequence, layer, KV head) has its own block table and length, so heads may hold different
 // numbers of tokens (KV-Compress). The pool never grows: its size is the KV memory budget.
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -38,8 +39,13 @@ class KvCache {
   KvCache& operator=(const KvCache&) = delete;
 
   const KvCacheShape& shape() const { return shape_; }
-  int64_t free_blocks() const { return static_cast<int64_t>(free_list_.size()); }
-  int64_t used_blocks() const { return shape_.num_blocks - free_blocks(); }
+  // Blocks that may still be taken: the pool's free blocks below the current limit.
+  int64_t free_blocks() const { return std::max<int64_t>(0, block_limit_ - used_blocks()); }
+  int64_t used_blocks() const { return shape_.num_blocks - static_cast<int64_t>(free_list_.size()); }
+  // Caps the blocks in use (a smaller KV budget mid-run) without reallocating; at most the
+  // allocated pool. Blocks already in use above the limit stay until freed.
+  void set_block_limit(int64_t blocks);
+  int64_t block_limit() const { return block_limit_; }
 
   int32_t add_sequence();               // a new, empty sequence; returns its id
   void free_sequence(int32_t seq);      // returns all its blocks to the pool
@@ -91,6 +97,7 @@ class KvCache {
   float* att_sq_ = nullptr;
   float* n_obs_ = nullptr;
   std::vector<int32_t> free_list_;
+  int64_t block_limit_ = 0;
   std::vector<Sequence> sequences_;
   std::vector<int32_t> free_seq_ids_;
 };

@@ -1,0 +1,281 @@
+#include "engine/runtime/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "engine/core/error.h"
+
+namespace kvwb {
+namespace {
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+KvCacheShape cache_shape(const ModelConfig& c, const EngineOptions& o) {
+  KvCacheShape s;
+  s.num_layers = c.num_layers;
+  s.num_kv_heads = c.num_kv_heads;
+  s.head_dim = c.head_dim;
+  s.block_size = o.block_size;
+  s.num_blocks = o.num_blocks;
+  return s;
+}
+
+void check_options(const EngineOptions& o) {
+  if (o.num_blocks < 1) fail("kv_pool_bytes", "the KV pool holds no block");
+  if (o.prefill_chunk < 1) fail("prefill_chunk", "must be at least 1");
+  if (o.max_batch < 1) fail("max_batch", "must be at least 1");
+  if (o.max_tokens_per_step < 1) fail("max_tokens_per_step", "must be at least 1");
+}
+
+}  // namespace
+
+int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size) {
+  return bytes / kv_bytes_per_block(model.head_dim, block_size);
+}
+
+Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options)
+    : model_(model),
+      backend_(backend),
+      options_((check_options(options), options)),
+      cache_(backend, cache_shape(model.config, options)),
+      forward_(model, backend),
+      policy_(make_policy(options.policy)),
+      start_(steady_seconds()) {}
+
+double Engine::now() const { return steady_seconds() - start_; }
+
+int64_t Engine::peak_of(const SequenceState& s) const {
+  const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());
+  return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk);
+}
+
+void Engine::submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens) {
+  if (prompt.empty()) fail(id, "request has an empty prompt");
+  if (max_new_tokens < 1) fail(id, "max_new_tokens must be at least 1");
+  for (int32_t t : prompt) {
+    if (t < 0 || t >= model_.config.vocab_size) fail(id, "token {} is outside the vocabulary", t);
+  }
+  auto s = std::make_unique<SequenceState>();
+  s->index = next_index_++;
+  s->id = id;
+  s->prompt = std::move(prompt);
+  s->max_new_tokens = max_new_tokens;
+  s->rng = SamplerRng(options_.sampling.seed + static_cast<uint64_t>(s->index) * 0x9E3779B97F4A7C15ull);
+  s->submitted_at = now();
+  const int64_t peak = peak_of(*s);
+  if (peak > cache_.block_limit()) {
+    fail(id, "needs {} KV blocks at its peak ({} prompt + {} new tokens under policy {}) but the pool holds {}; "
+             "raise kv_pool_bytes or lower the budget",
+         peak, s->prompt.size(), max_new_tokens, policy_->name(), cache_.block_limit());
+  }
+  waiting_.push_back(std::move(s));
+}
+
+bool Engine::admit_next(int64_t tokens_left) {
+  if (waiting_.empty() || tokens_left <= 0 || static_cast<int64_t>(running_.size()) >= options_.max_batch) return false;
+  SequenceState& s = *waiting_.front();
+  const int64_t peak = peak_of(s);
+  if (reserved_blocks_ + peak > cache_.block_limit()) return false;  // FIFO: wait for memory
+  s.cache_seq = cache_.add_sequence();
+  s.phase = SequencePhase::Prefill;
+  s.prefilled = 0;
+  s.reserved_blocks = peak;
+  if (s.admitted_at < 0) s.admitted_at = now();
+  reserved_blocks_ += peak;
+  running_.push_back(std::move(waiting_.front()));
+  waiting_.pop_front();
+  return true;
+}
+
+void Engine::plan(std::vector<Work>& work, int64_t& admitted) {
+  work.clear();
+  int64_t tokens_left = options_.max_tokens_per_step;
+  // Decode tokens first (they are latency-bound), then prefill chunks in admission order, then
+  // new admissions while the reserved peaks fit the pool.
+  for (auto& s : running_) {
+    if (tokens_left == 0 || static_cast<int64_t>(work.size()) >= options_.max_batch) break;
+    if (s->phase != SequencePhase::Decode) continue;
+    work.push_back({s.get(), s->prefilled, 1});
+    --tokens_left;
+  }
+  auto add_prefill = [&](SequenceState* s) {
+    const int64_t n = std::min({options_.prefill_chunk, s->context_length() - s->prefilled, tokens_left});
+    if (n <= 0 || static_cast<int64_t>(work.size()) >= options_.max_batch) return;
+    work.push_back({s, s->prefilled, n});
+    tokens_left -= n;
+  };
+  for (auto& s : running_) {
+    if (s->phase == SequencePhase::Prefill) add_prefill(s.get());
+  }
+  while (admit_next(tokens_left)) {
+    ++admitted;
+    add_prefill(running_.back().get());
+  }
+}
+
+void Engine::preempt(SequenceState* seq) {
+  // Recompute later: drop its cache, keep its generated tokens and sampling stream.
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == seq; });
+  cache_.free_sequence(seq->cache_seq);
+  seq->cache_seq = -1;
+  seq->phase = SequencePhase::Waiting;
+  seq->prefilled = 0;
+  reserved_blocks_ -= seq->reserved_blocks;
+  seq->reserved_blocks = 0;
+  ++seq->preemptions;
+  ++step_preemptions_;
+  waiting_.push_front(std::move(*it));
+  running_.erase(it);
+}
+
+void Engine::finish(SequenceState* seq) {
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == seq; });
+  cache_.free_sequence(seq->cache_seq);
+  reserved_blocks_ -= seq->reserved_blocks;
+  seq->phase = SequencePhase::Finished;
+  seq->finished_at = now();
+  FinishedRequest f;
+  f.id = seq->id;
+  f.index = seq->index;
+  f.prompt = std::move(seq->prompt);
+  f.output = std::move(seq->output);
+  f.stopped_at_eos = seq->stopped_at_eos;
+  f.preemptions = seq->preemptions;
+  f.submitted_at = seq->submitted_at;
+  f.admitted_at = seq->admitted_at;
+  f.first_token_at = seq->first_token_at;
+  f.finished_at = seq->finished_at;
+  finished_.push_back(std::move(f));
+  running_.erase(it);
+}
+
+StepStats Engine::step() {
+  StepStats stats;
+  stats.step = step_++;
+  const double t0 = now();
+  stats.start_seconds = t0;
+  step_preemptions_ = 0;
+
+  std::vector<Work> work;
+  plan(work, stats.admitted);
+  // The reservations make this rare (a shrunk pool, a policy whose estimate was low): preempt
+  // the youngest request until the step's appends fit.
+  for (;;) {
+    int64_t need = 0;
+    for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count);
+    if (need <= cache_.free_blocks() || running_.empty()) break;
+    preempt(running_.back().get());
+    plan(work, stats.admitted);
+  }
+
+  batch_.clear();
+  for (const Work& w : work) {
+    const bool completes = w.begin + w.count == w.seq->context_length();
+    for (int64_t i = w.begin; i < w.begin + w.count; ++i) {
+      batch_.add(w.seq->cache_seq, w.seq->context_token(i), static_cast<int32_t>(i),
+                 completes && i + 1 == w.begin + w.count, policy_->observe(*w.seq, i));
+    }
+    if (w.seq->phase == SequencePhase::Decode) ++stats.decode_tokens;
+    else stats.prefill_tokens += w.count;
+  }
+  stats.batch_size = static_cast<int64_t>(work.size());
+  if (!work.empty()) forward_.run(batch_, cache_, logits_);
+  stats.peak_blocks_used = cache_.used_blocks();
+
+  const kernels::SamplingParams params{static_cast<float>(options_.sampling.temperature),
+                                       static_cast<float>(options_.sampling.top_p)};
+  const int64_t vocab = model_.config.vocab_size;
+  const std::vector<int32_t>& eos = model_.tokenizer ? model_.tokenizer->eos_ids() : model_.config.eos_token_ids;
+  size_t logit_row = 0;
+  std::vector<SequenceState*> finished;
+  for (const Work& w : work) {
+    SequenceState& s = *w.seq;
+    s.prefilled += w.count;
+    const bool complete = s.prefilled == s.context_length();
+    const EvictionStats ev = policy_->after_append(s, cache_, w.count, complete);
+    stats.evicted_slots += ev.evicted_slots;
+    stats.blocks_freed_by_eviction += ev.freed_blocks;
+    if (!complete) continue;
+    const int32_t next = backend_.sample(logits_.data() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
+    s.output.push_back(next);
+    if (s.first_token_at < 0) s.first_token_at = now();
+    s.phase = SequencePhase::Decode;
+    const bool is_eos = std::find(eos.begin(), eos.end(), next) != eos.end();
+    if ((options_.stop_at_eos && is_eos) || static_cast<int64_t>(s.output.size()) >= s.max_new_tokens) {
+      s.stopped_at_eos = is_eos;
+      finished.push_back(&s);
+    }
+  }
+  if (snapshot_next_) {
+    snapshot(stats);
+    snapshot_next_ = false;
+  }
+  for (SequenceState* s : finished) finish(s);
+
+  stats.finished = static_cast<int64_t>(finished.size());
+  stats.preemptions = step_preemptions_;
+  stats.running = static_cast<int64_t>(running_.size());
+  stats.waiting = static_cast<int64_t>(waiting_.size());
+  stats.blocks_used = cache_.used_blocks();
+  stats.blocks_free = cache_.free_blocks();
+  stats.blocks_total = cache_.block_limit();
+  stats.kv_bytes_used = stats.blocks_used * kv_bytes_per_block(cache_.shape().head_dim, cache_.shape().block_size);
+  stats.wall_seconds = now() - t0;
+  for (const Observer& o : observers_) o(stats);
+  return stats;
+}
+
+void Engine::snapshot(StepStats& stats) const {
+  const KvCacheShape& shape = cache_.shape();
+  for (const auto& s : running_) {
+    for (int64_t l = 0; l < shape.num_layers; ++l) {
+      for (int64_t h = 0; h < shape.num_kv_heads; ++h) {
+        HeadRetention r;
+        r.request_id = s->id;
+        r.layer = static_cast<int32_t>(l);
+        r.head = static_cast<int32_t>(h);
+        r.positions = cache_.positions(s->cache_seq, l, h);
+        r.length = static_cast<int32_t>(r.positions.size());
+        stats.retention.push_back(std::move(r));
+      }
+    }
+  }
+}
+
+void Engine::update(const EngineOptions& options) {
+  // Check everything before changing anything: a rejected update leaves the run as it was.
+  check_options(options);
+  if (options.block_size != options_.block_size) fail("block_size", "cannot change during a run");
+  if (options.num_blocks > cache_.shape().num_blocks) {
+    fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
+  }
+  std::unique_ptr<CompressionPolicy> policy = make_policy(options.policy);
+  auto peak_under = [&](const SequenceState& s) {
+    return policy->peak_blocks(s.context_length(), s.max_new_tokens - static_cast<int64_t>(s.output.size()),
+                               cache_.shape(), options.prefill_chunk);
+  };
+  for (const auto& s : running_) {
+    if (peak_under(*s) > options.num_blocks) fail(s->id, "would no longer fit a KV pool of {} blocks", options.num_blocks);
+  }
+  for (const auto& s : waiting_) {
+    if (peak_under(*s) > options.num_blocks) fail(s->id, "would no longer fit a KV pool of {} blocks", options.num_blocks);
+  }
+  policy_ = std::move(policy);
+  options_ = options;
+  cache_.set_block_limit(options.num_blocks);
+  // Reservations were made under the old policy and pool: recompute them, then preempt the
+  // youngest requests until what is reserved fits again.
+  reserved_blocks_ = 0;
+  for (auto& s : running_) {
+    s->reserved_blocks = peak_of(*s);
+    reserved_blocks_ += s->reserved_blocks;
+  }
+  while (reserved_blocks_ > cache_.block_limit() && !running_.empty()) preempt(running_.back().get());
+}
+
+std::vector<FinishedRequest> Engine::take_finished() { return std::exchange(finished_, {}); }
+
+}  // namespace kvwb

@@ -1,0 +1,103 @@
+#pragma once
+// The engine: continuous batching over a paged KV cache bounded by a block budget. step() runs
+// one scheduler iteration (decode tokens for running requests, prefill chunks, admissions),
+// one batched forward pass, the policy's evictions, and sampling; it returns the statistics.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config/run_config.h"
+#include "engine/model/model.h"
+#include "engine/runtime/forward.h"
+#include "engine/runtime/kv_cache.h"
+#include "engine/runtime/policy.h"
+#include "engine/runtime/sequence.h"
+#include "engine/runtime/step_stats.h"
+#include "kernels/backend.h"
+
+namespace kvwb {
+
+struct EngineOptions {
+  int64_t num_blocks = 0;
+  int64_t block_size = 16;
+  int64_t prefill_chunk = 128;
+  int64_t max_batch = 64;
+  int64_t max_tokens_per_step = 512;
+  PolicyConfig policy;
+  SamplingConfig sampling;
+  bool stop_at_eos = true;
+};
+
+// Blocks a pool of `bytes` holds for this model (K and V of one KV head per block).
+int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size);
+
+struct FinishedRequest {
+  std::string id;
+  int64_t index = 0;
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> output;
+  bool stopped_at_eos = false;
+  int64_t preemptions = 0;
+  double submitted_at = 0, admitted_at = 0, first_token_at = 0, finished_at = 0;
+};
+
+class Engine {
+ public:
+  using Observer = std::function<void(const StepStats&)>;
+
+  Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options);
+
+  // Queues a request. Throws Error when it can never fit the pool (its peak exceeds it).
+  void submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens);
+  StepStats step();
+  bool done() const { return waiting_.empty() && running_.empty(); }
+
+  // Between steps: new limits and policy; a smaller pool limit preempts until it fits.
+  void update(const EngineOptions& options);
+  void request_retention_snapshot() { snapshot_next_ = true; }
+  void add_observer(Observer observer) { observers_.push_back(std::move(observer)); }
+  std::vector<FinishedRequest> take_finished();
+
+  const KvCache& cache() const { return cache_; }
+  const EngineOptions& options() const { return options_; }
+  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  int64_t running() const { return static_cast<int64_t>(running_.size()); }
+
+ private:
+  struct Work {
+    SequenceState* seq;
+    int64_t begin;  // context index of the first token fed
+    int64_t count;
+  };
+  double now() const;
+  int64_t peak_of(const SequenceState& s) const;
+  bool admit_next(int64_t tokens_left);
+  void plan(std::vector<Work>& work, int64_t& admitted);
+  void preempt(SequenceState* seq);
+  void finish(SequenceState* seq);
+  void snapshot(StepStats& stats) const;
+
+  const Model& model_;
+  kernels::Backend& backend_;
+  EngineOptions options_;
+  KvCache cache_;
+  Forward forward_;
+  std::unique_ptr<CompressionPolicy> policy_;
+  std::deque<std::unique_ptr<SequenceState>> waiting_;
+  std::vector<std::unique_ptr<SequenceState>> running_;  // admission order
+  std::vector<FinishedRequest> finished_;
+  std::vector<Observer> observers_;
+  int64_t reserved_blocks_ = 0;
+  int64_t next_index_ = 0;
+  int64_t step_ = 0;
+  int64_t step_preemptions_ = 0;
+  bool snapshot_next_ = false;
+  double start_ = 0;
+  ForwardBatch batch_;
+  std::vector<float> logits_;
+};
+
+}  // namespace kvwb

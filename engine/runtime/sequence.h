@@ -1,0 +1,39 @@
+#pragma once
+// The state of one request inside the engine: its tokens, where it stands (waiting, prefilling,
+// decoding, finished) and its sampling stream.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/runtime/generator.h"
+
+namespace kvwb {
+
+enum class SequencePhase : uint8_t { Waiting, Prefill, Decode, Finished };
+
+struct SequenceState {
+  int64_t index = 0;        // submission order (0, 1, 2, ...)
+  std::string id;           // request id
+  std::vector<int32_t> prompt;
+  std::vector<int32_t> output;  // generated tokens so far (kept across preemption)
+  int64_t max_new_tokens = 0;
+  SequencePhase phase = SequencePhase::Waiting;
+  int32_t cache_seq = -1;       // id in the KV cache while admitted
+  int64_t prefilled = 0;        // tokens of `context()` already in the cache
+  int64_t reserved_blocks = 0;  // blocks held back for this sequence at admission
+  int64_t preemptions = 0;
+  int64_t steps_since_eviction = 0;
+  SamplerRng rng{0};
+  double submitted_at = 0, admitted_at = -1, first_token_at = -1, finished_at = -1;
+  bool stopped_at_eos = false;
+
+  // What must be in the cache before the next token is sampled: the prompt and, after a
+  // preemption, the tokens generated so far (recomputed).
+  int64_t context_length() const { return static_cast<int64_t>(prompt.size() + output.size()); }
+  int32_t context_token(int64_t i) const {
+    const auto p = static_cast<int64_t>(prompt.size());
+    return i < p ? prompt[static_cast<size_t>(i)] : output[static_cast<size_t>(i - p)];
+  }
+};
+
+}  // namespace kvwb

@@ -1,0 +1,40 @@
+#pragma once
+// What one engine step reports: the value observers, the profiler, sessions and the GUI read.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvwb {
+
+// Retained slots of one (sequence, layer, KV head) at the end of a step.
+struct HeadRetention {
+  std::string request_id;
+  int32_t layer = 0;
+  int32_t head = 0;
+  int32_t length = 0;
+  std::vector<int32_t> positions;  // original token positions, sorted
+};
+
+struct StepStats {
+  int64_t step = 0;
+  double start_seconds = 0;  // since the engine started
+  double wall_seconds = 0;
+  int64_t batch_size = 0;  // sequences that ran in this step
+  int64_t running = 0;     // admitted after the step
+  int64_t waiting = 0;     // queued after the step
+  int64_t prefill_tokens = 0;
+  int64_t decode_tokens = 0;
+  int64_t admitted = 0;
+  int64_t finished = 0;
+  int64_t preemptions = 0;
+  int64_t evicted_slots = 0;
+  int64_t blocks_freed_by_eviction = 0;
+  int64_t blocks_used = 0;  // after the step
+  int64_t blocks_free = 0;
+  int64_t blocks_total = 0;
+  int64_t peak_blocks_used = 0;  // highest usage inside the step (after appends, before eviction)
+  int64_t kv_bytes_used = 0;
+  std::vector<HeadRetention> retention;  // filled when a snapshot was requested
+};
+
+}  // namespace kvwb

@@ -1,0 +1,168 @@
+#include "run/run.h"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "engine/core/error.h"
+#include "engine/model/model_paths.h"
+#include "engine/workload/metrics.h"
+#include "kernels/backend.h"
+
+namespace kvwb {
+
+int64_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t value = 0;
+  std::string unit;
+  while (in >> key >> value >> unit) {
+    if (key == "MemAvailable:") return value * 1024;
+  }
+  return 0;
+}
+
+std::vector<int32_t> request_tokens(const Model& model, const Request& request) {
+  const Tokenizer& tok = *model.tokenizer;
+  if (!request.messages.empty()) {
+    fail(request.id, "chat requests ('messages') need a model with a chat template; {} has none", model.path);
+  }
+  return tok.encode(request.prompt, tok.add_bos_by_default());
+}
+
+Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(config) {
+  validate(config_, "run config");
+  model_ = model ? std::move(model) : std::shared_ptr<const Model>(load_model(resolve_model_path(config_.model)));
+  if (config_.backend != "cpu") fail("backend", "backend '{}' is not available in this build yet", config_.backend);
+  backend_ = kernels::make_cpu_backend(config_.threads);
+
+  if (config_.kv_pool_bytes) {
+    kv_pool_bytes_ = *config_.kv_pool_bytes;
+  } else {
+    kv_pool_bytes_ = static_cast<int64_t>(static_cast<double>(available_memory_bytes()) * config_.kv_pool_auto_fraction);
+  }
+  engine_ = std::make_unique<Engine>(*model_, *backend_, engine_options(config_));
+
+  if (config_.workload.empty()) fail("workload", "the run config names no workload file");
+  Workload workload = load_workload(config_.workload);
+  requests_ = std::move(workload.requests);
+  if (config_.max_requests && static_cast<int64_t>(requests_.size()) > *config_.max_requests) {
+    requests_.resize(static_cast<size_t>(*config_.max_requests));
+  }
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    const Request& r = requests_[i];
+    request_index_[r.id] = i;
+    std::vector<int32_t> tokens = request_tokens(*model_, r);
+    prompt_tokens_ += static_cast<int64_t>(tokens.size());
+    engine_->submit(r.id, std::move(tokens), r.max_new_tokens);
+  }
+}
+
+Run::~Run() = default;
+
+EngineOptions Run::engine_options(const RunConfig& c) const {
+  EngineOptions o;
+  o.block_size = c.block_size;
+  o.num_blocks = blocks_for_pool_bytes(kv_pool_bytes_, model_->config, c.block_size);
+  if (o.num_blocks < 1) {
+    fail("kv_pool_bytes", "{} holds no KV block of this model ({} bytes each)", format_bytes(kv_pool_bytes_),
+         kv_bytes_per_block(model_->config.head_dim, c.block_size));
+  }
+  o.prefill_chunk = c.prefill_chunk;
+  o.max_batch = c.max_batch;
+  o.max_tokens_per_step = c.max_tokens_per_step;
+  o.policy = c.policy;
+  o.sampling = c.sampling;
+  return o;
+}
+
+bool Run::done() const { return engine_->done(); }
+
+StepStats Run::step() {
+  StepStats s = engine_->step();
+  ++steps_;
+  if (s.batch_size > 0) {
+    ++batch_steps_;
+    batch_sum_ += s.batch_size;
+  }
+  max_batch_ = std::max(max_batch_, s.batch_size);
+  peak_blocks_ = std::max(peak_blocks_, s.peak_blocks_used);
+  preemptions_ += s.preemptions;
+  evicted_ += s.evicted_slots;
+  wall_ += s.wall_seconds;
+  collect_finished();
+  return s;
+}
+
+void Run::collect_finished() {
+  for (FinishedRequest& f : engine_->take_finished()) {
+    const Request& req = requests_.at(request_index_.at(f.id));
+    RequestResult r;
+    r.id = f.id;
+    r.task = req.task;
+    r.metric = req.metric;
+    r.answers = req.answers;
+    r.prompt_tokens = static_cast<int64_t>(f.prompt.size());
+    r.output_tokens = std::move(f.output);
+    r.output_text = model_->tokenizer->decode(r.output_tokens, /*skip_special=*/true);
+    r.stopped_at_eos = f.stopped_at_eos;
+    r.preemptions = f.preemptions;
+    r.latency_seconds = f.finished_at - f.submitted_at;
+    r.first_token_seconds = f.first_token_at - f.submitted_at;
+    if (!req.metric.empty()) r.score = score_answer(req.metric, r.output_text, req.answers);
+    results_.push_back(std::move(r));
+  }
+}
+
+RunSummary Run::run_to_completion(const std::function<void(int64_t, int64_t)>& progress) {
+  while (!done()) {
+    step();
+    if (progress) progress(static_cast<int64_t>(results_.size()), total_requests());
+  }
+  return summary();
+}
+
+void Run::update_config(const RunConfig& config) {
+  validate(config, "config update");
+  if (config.model != config_.model || config.backend != config_.backend || config.workload != config_.workload) {
+    fail("config update", "model, backend and workload cannot change during a run");
+  }
+  if (config.kv_pool_bytes != config_.kv_pool_bytes) {
+    fail("kv_pool_bytes", "the KV pool is fixed for a run (start a new run to change it)");
+  }
+  engine_->update(engine_options(config));
+  config_ = config;
+}
+
+RunSummary Run::summary() const {
+  RunSummary s;
+  s.requests = total_requests();
+  s.steps = steps_;
+  s.prompt_tokens = prompt_tokens_;
+  for (const RequestResult& r : results_) s.generated_tokens += static_cast<int64_t>(r.output_tokens.size());
+  s.wall_seconds = wall_;
+  if (wall_ > 0) {
+    s.generated_tokens_per_second = static_cast<double>(s.generated_tokens) / wall_;
+    s.total_tokens_per_second = static_cast<double>(s.generated_tokens + s.prompt_tokens) / wall_;
+  }
+  s.mean_batch = batch_steps_ > 0 ? static_cast<double>(batch_sum_) / static_cast<double>(batch_steps_) : 0.0;
+  s.max_batch = max_batch_;
+  s.peak_blocks_used = peak_blocks_;
+  s.blocks_total = engine_->cache().block_limit();
+  s.kv_pool_bytes = kv_pool_bytes_;
+  s.preemptions = preemptions_;
+  s.evicted_slots = evicted_;
+  double total = 0;
+  for (const RequestResult& r : results_) {
+    if (r.score < 0) continue;
+    TaskScore& t = s.tasks[r.task];
+    t.mean = (t.mean * static_cast<double>(t.count) + r.score) / static_cast<double>(t.count + 1);
+    ++t.count;
+    total += r.score;
+    ++s.overall.count;
+  }
+  if (s.overall.count > 0) s.overall.mean = total / static_cast<double>(s.overall.count);
+  return s;
+}
+
+}  // namespace kvwb

@@ -1,0 +1,105 @@
+#pragma once
+// A Run wires one RunConfig into a working engine: model, backend, KV pool, policy, workload
+// requests, and the results with their scores. kvwb-cli, the GUI's controller and sweeps all
+// drive runs through this class (profiler and session recording attach here too).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config/run_config.h"
+#include "engine/model/model.h"
+#include "engine/runtime/engine.h"
+#include "engine/workload/workload.h"
+#include "kernels/backend.h"
+
+namespace kvwb {
+
+struct RequestResult {
+  std::string id;
+  std::string task;
+  std::string metric;
+  std::vector<std::string> answers;
+  int64_t prompt_tokens = 0;
+  std::vector<int32_t> output_tokens;
+  std::string output_text;
+  bool stopped_at_eos = false;
+  int64_t preemptions = 0;
+  double score = -1;  // in [0, 1]; -1 when the request has no metric
+  double latency_seconds = 0;
+  double first_token_seconds = 0;
+};
+
+struct TaskScore {
+  int64_t count = 0;
+  double mean = 0;
+};
+
+struct RunSummary {
+  int64_t requests = 0;
+  int64_t steps = 0;
+  int64_t prompt_tokens = 0;
+  int64_t generated_tokens = 0;
+  double wall_seconds = 0;
+  double generated_tokens_per_second = 0;
+  double total_tokens_per_second = 0;
+  double mean_batch = 0;  // sequences per step, over steps that ran a batch
+  int64_t max_batch = 0;
+  int64_t peak_blocks_used = 0;
+  int64_t blocks_total = 0;
+  int64_t kv_pool_bytes = 0;
+  int64_t preemptions = 0;
+  int64_t evicted_slots = 0;
+  std::map<std::string, TaskScore> tasks;  // by task name ("" = untasked)
+  TaskScore overall;
+};
+
+class Run {
+ public:
+  // Loads the model named in the config; or reuses `model` when given (same model path).
+  explicit Run(const RunConfig& config, std::shared_ptr<const Model> model = nullptr);
+  ~Run();
+
+  StepStats step();
+  bool done() const;
+  // Steps until every request finished; progress(done, total) after each step.
+  RunSummary run_to_completion(const std::function<void(int64_t, int64_t)>& progress = {});
+
+  void update_config(const RunConfig& config);  // between steps; errors leave the run unchanged
+  void add_observer(Engine::Observer observer) { engine_->add_observer(std::move(observer)); }
+
+  const RunConfig& config() const { return config_; }
+  const Model& model() const { return *model_; }
+  std::shared_ptr<const Model> shared_model() const { return model_; }
+  const std::vector<RequestResult>& results() const { return results_; }
+  RunSummary summary() const;
+  int64_t total_requests() const { return static_cast<int64_t>(requests_.size()); }
+  Engine& engine() { return *engine_; }
+
+ private:
+  EngineOptions engine_options(const RunConfig& config) const;
+  void collect_finished();
+
+  RunConfig config_;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<kernels::Backend> backend_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<Request> requests_;
+  std::map<std::string, size_t> request_index_;
+  std::vector<RequestResult> results_;
+  int64_t kv_pool_bytes_ = 0;
+  // Accumulated step statistics for the summary.
+  int64_t steps_ = 0, batch_steps_ = 0, batch_sum_ = 0, max_batch_ = 0, peak_blocks_ = 0, preemptions_ = 0,
+          evicted_ = 0, prompt_tokens_ = 0;
+  double wall_ = 0;
+};
+
+// Builds the prompt tokens of a request for this model (chat template for `messages`).
+std::vector<int32_t> request_tokens(const Model& model, const Request& request);
+
+// Free memory the `auto` KV pool may take a fraction of (MemAvailable on the CPU).
+int64_t available_memory_bytes();
+
+}  // namespace kvwb
