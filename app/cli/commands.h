@@ -13,5 +13,7 @@ struct Command {
 };
 
 Command add_generate_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
 
 }  // namespace kvwb::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<kvwb::cli::Command> commands;
   commands.push_back(kvwb::cli::add_generate_command(app));
+  commands.push_back(kvwb::cli::add_run_command(app));
+  commands.push_back(kvwb::cli::add_eval_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

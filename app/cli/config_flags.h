@@ -1,0 +1,28 @@
+#pragma once
+// Command-line flags that mirror RunConfig keys (--kv-pool 64MiB, --policy batch-max, ...).
+// Flags given on the command line override the values of --config FILE.
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/config/run_config.h"
+
+namespace kvwb::cli {
+
+struct ConfigFlags {
+  std::string config_path;
+  std::optional<std::string> model, backend, workload, kv_pool, policy, budget_scope, metric, record;
+  std::optional<int64_t> budget_tokens, block_size, prefill_chunk, max_batch, max_tokens_per_step, window, sinks,
+      protected_recent, decode_interval, max_requests;
+  std::optional<double> budget_ratio, temperature, top_p;
+  std::optional<uint64_t> seed;
+  std::optional<int> threads;
+
+  void add_to(CLI::App& app);
+  // The config file (or defaults) with every given flag applied, validated.
+  RunConfig resolve() const;
+};
+
+}  // namespace kvwb::cli

@@ -1,0 +1,75 @@
+// kvwb-cli run: a workload to completion under one RunConfig, with a summary; and
+// kvwb-cli eval: the same, printing the per-task accuracy table.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "app/cli/commands.h"
+#include "app/cli/config_flags.h"
+#include "app/cli/progress_bar.h"
+#include "engine/core/error.h"
+#include "run/run.h"
+#include "run/run_report.h"
+
+namespace kvwb::cli {
+namespace {
+
+struct RunArgs {
+  ConfigFlags flags;
+  std::string json_path;
+  std::string results_path;
+  bool quiet = false;
+};
+
+void write_json(const std::string& path, const nlohmann::json& j) {
+  std::ofstream out(path);
+  if (!out) fail(path, "cannot open for writing");
+  out << j.dump(2) << "\n";
+  if (!out) fail(path, "write failed");
+}
+
+int run_workload(const RunArgs& args, bool eval) {
+  const RunConfig config = args.flags.resolve();
+  Run run(config);
+  ProgressBar bar(eval ? "eval" : "run");
+  const RunSummary summary = run.run_to_completion([&](int64_t done, int64_t total) {
+    if (!args.quiet) bar.update(done, total, fmt::format("batch {}", run.engine().running()));
+  });
+  if (!args.quiet) bar.finish();
+  std::fputs(format_summary(summary).c_str(), stdout);
+  if (eval || !summary.tasks.empty()) {
+    std::fputs("\n", stdout);
+    std::fputs(format_task_table(summary).c_str(), stdout);
+  }
+  if (!args.json_path.empty()) {
+    nlohmann::json j = summary_to_json(summary);
+    j["config"] = run_config_to_json(run.config());
+    write_json(args.json_path, j);
+  }
+  if (!args.results_path.empty()) write_json(args.results_path, results_to_json(run.results()));
+  return 0;
+}
+
+Command add(CLI::App& app, const char* name, const char* help, bool eval) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* sub = app.add_subcommand(name, help);
+  args->flags.add_to(*sub);
+  sub->add_option("--json", args->json_path, "Write the summary (and the resolved config) as JSON");
+  sub->add_option("--results", args->results_path, "Write every request's output and score as JSON");
+  sub->add_flag("--quiet,-q", args->quiet, "No progress line");
+  return {sub, [args, eval] { return run_workload(*args, eval); }};
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& app) {
+  return add(app, "run", "Run a workload to completion and print throughput, batch and memory", false);
+}
+
+Command add_eval_command(CLI::App& app) {
+  return add(app, "eval", "Run a workload and print accuracy per task", true);
+}
+
+}  // namespace kvwb::cli

@@ -1,0 +1,72 @@
+#include "run/run_report.h"
+
+#include <fmt/format.h>
+
+namespace kvwb {
+
+std::string format_summary(const RunSummary& s) {
+  std::string out;
+  out += fmt::format("requests          {}\n", s.requests);
+  out += fmt::format("tokens            {} prompt + {} generated\n", s.prompt_tokens, s.generated_tokens);
+  out += fmt::format("wall time         {:.2f} s over {} steps\n", s.wall_seconds, s.steps);
+  out += fmt::format("throughput        {:.1f} generated tok/s, {:.1f} total tok/s\n", s.generated_tokens_per_second,
+                     s.total_tokens_per_second);
+  out += fmt::format("batch size        mean {:.2f}, max {}\n", s.mean_batch, s.max_batch);
+  out += fmt::format("KV blocks         peak {} of {} ({:.1f}%), pool {}\n", s.peak_blocks_used, s.blocks_total,
+                     s.blocks_total > 0 ? 100.0 * static_cast<double>(s.peak_blocks_used) / static_cast<double>(s.blocks_total) : 0.0,
+                     format_bytes(s.kv_pool_bytes));
+  out += fmt::format("preemptions       {}\n", s.preemptions);
+  out += fmt::format("evicted KV slots  {}\n", s.evicted_slots);
+  if (s.overall.count > 0) {
+    out += fmt::format("accuracy          {:.4f} over {} scored requests\n", s.overall.mean, s.overall.count);
+  }
+  return out;
+}
+
+std::string format_task_table(const RunSummary& s) {
+  std::string out = fmt::format("{:<24} {:>8} {:>10}\n", "task", "requests", "score");
+  for (const auto& [task, t] : s.tasks) {
+    out += fmt::format("{:<24} {:>8} {:>10.4f}\n", task.empty() ? "(none)" : task, t.count, t.mean);
+  }
+  out += fmt::format("{:<24} {:>8} {:>10.4f}\n", "overall", s.overall.count, s.overall.mean);
+  return out;
+}
+
+nlohmann::json summary_to_json(const RunSummary& s) {
+  nlohmann::json tasks = nlohmann::json::object();
+  for (const auto& [task, t] : s.tasks) tasks[task] = {{"count", t.count}, {"score", t.mean}};
+  return {{"requests", s.requests},
+          {"steps", s.steps},
+          {"prompt_tokens", s.prompt_tokens},
+          {"generated_tokens", s.generated_tokens},
+          {"wall_seconds", s.wall_seconds},
+          {"generated_tokens_per_second", s.generated_tokens_per_second},
+          {"total_tokens_per_second", s.total_tokens_per_second},
+          {"mean_batch", s.mean_batch},
+          {"max_batch", s.max_batch},
+          {"peak_blocks_used", s.peak_blocks_used},
+          {"blocks_total", s.blocks_total},
+          {"kv_pool_bytes", s.kv_pool_bytes},
+          {"preemptions", s.preemptions},
+          {"evicted_slots", s.evicted_slots},
+          {"tasks", tasks},
+          {"accuracy", {{"count", s.overall.count}, {"score", s.overall.mean}}}};
+}
+
+nlohmann::json results_to_json(const std::vector<RequestResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const RequestResult& r : results) {
+    out.push_back({{"id", r.id},
+                   {"task", r.task},
+                   {"prompt_tokens", r.prompt_tokens},
+                   {"output", r.output_text},
+                   {"output_tokens", r.output_tokens},
+                   {"score", r.score < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.score)},
+                   {"stopped_at_eos", r.stopped_at_eos},
+                   {"preemptions", r.preemptions},
+                   {"latency_seconds", r.latency_seconds}});
+  }
+  return out;
+}
+
+}  // namespace kvwb

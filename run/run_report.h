@@ -1,0 +1,16 @@
+#pragma once
+// Text and JSON forms of a run's summary (kvwb-cli run/eval; sessions compare reuses them).
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "run/run.h"
+
+namespace kvwb {
+
+std::string format_summary(const RunSummary& summary);
+std::string format_task_table(const RunSummary& summary);
+nlohmann::json summary_to_json(const RunSummary& summary);
+nlohmann::json results_to_json(const std::vector<RequestResult>& results);
+
+}  // namespace kvwb
