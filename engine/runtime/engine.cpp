@@ -157,7 +157,6 @@ StepStats Engine::step() {
   stats.step = step_++;
   const double t0 = now();
   stats.start_seconds = t0;
-  step_preemptions_ = 0;
 
   std::vector<Work> work;
   plan(work, stats.admitted);
@@ -216,7 +215,7 @@ StepStats Engine::step() {
   for (SequenceState* s : finished) finish(s);
 
   stats.finished = static_cast<int64_t>(finished.size());
-  stats.preemptions = step_preemptions_;
+  stats.preemptions = std::exchange(step_preemptions_, 0);  // includes those of a config update
   stats.running = static_cast<int64_t>(running_.size());
   stats.waiting = static_cast<int64_t>(waiting_.size());
   stats.blocks_used = cache_.used_blocks();

@@ -1,0 +1,216 @@
+// The continuous-batching engine against single-sequence generation, and its memory invariants.
+#include "engine/runtime/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/core/error.h"
+#include "engine/runtime/generator.h"
+#include "tests/runtime/fixtures.h"
+
+namespace kvwb {
+namespace {
+
+using testing_support::fixture_dir;
+
+// Prompts of different lengths (3..40 tokens) made from the vocabulary.
+std::vector<std::vector<int32_t>> make_prompts(int n, int64_t vocab) {
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < n; ++i) {
+    std::vector<int32_t> p;
+    const int len = 3 + (i * 13) % 38;
+    for (int t = 0; t < len; ++t) p.push_back(static_cast<int32_t>(1 + (i * 31 + t * 7) % (vocab - 1)));
+    prompts.push_back(p);
+  }
+  return prompts;
+}
+
+struct Reference {
+  std::vector<int32_t> tokens;
+  std::vector<double> margins;  // top-1 minus top-2 logit at each step
+};
+
+// Each prompt alone, greedy, recording margins so near-ties can be excused (DESIGN.md).
+std::vector<Reference> run_alone(const Model& model, kernels::Backend& backend,
+                                 const std::vector<std::vector<int32_t>>& prompts, int64_t max_new) {
+  std::vector<Reference> refs;
+  for (const auto& p : prompts) {
+    Reference r;
+    ForwardBatch batch;
+    KvCacheShape shape{model.config.num_layers, model.config.num_kv_heads, model.config.head_dim, 16,
+                       model.config.num_layers * model.config.num_kv_heads * 8};
+    KvCache cache(backend, shape);
+    Forward forward(model, backend);
+    const int32_t seq = cache.add_sequence();
+    std::vector<float> logits;
+    for (size_t i = 0; i < p.size(); ++i) batch.add(seq, p[i], static_cast<int32_t>(i), i + 1 == p.size());
+    forward.run(batch, cache, logits);
+    for (int64_t k = 0; k < max_new; ++k) {
+      std::vector<float> sorted = logits;
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+      r.margins.push_back(sorted[0] - sorted[1]);
+      const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      r.tokens.push_back(next);
+      batch.clear();
+      batch.add(seq, next, static_cast<int32_t>(p.size() + static_cast<size_t>(k)), true);
+      forward.run(batch, cache, logits);
+    }
+    refs.push_back(r);
+  }
+  return refs;
+}
+
+// Compares under the exactness rule; returns the number of excused near-ties.
+int expect_same(const Reference& ref, const std::vector<int32_t>& got, const std::string& what) {
+  EXPECT_EQ(got.size(), ref.tokens.size()) << what;
+  for (size_t k = 0; k < std::min(got.size(), ref.tokens.size()); ++k) {
+    if (got[k] == ref.tokens[k]) continue;
+    EXPECT_LT(ref.margins[k], 1e-3) << what << " differs at step " << k;
+    return 1;
+  }
+  return 0;
+}
+
+std::map<std::string, std::vector<int32_t>> run_engine(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
+                                                       int64_t max_new, int64_t* max_batch_seen = nullptr) {
+  for (size_t i = 0; i < prompts.size(); ++i) engine.submit("r" + std::to_string(i), prompts[i], max_new);
+  std::map<std::string, std::vector<int32_t>> out;
+  int64_t max_batch = 0;
+  for (int guard = 0; !engine.done(); ++guard) {
+    if (guard > 100000) ADD_FAILURE() << "engine did not finish";
+    const StepStats s = engine.step();
+    max_batch = std::max(max_batch, s.batch_size);
+    for (auto& f : engine.take_finished()) out[f.id] = f.output;
+    if (guard > 100000) break;
+  }
+  if (max_batch_seen) *max_batch_seen = max_batch;
+  return out;
+}
+
+TEST(Engine, BatchedGenerationEqualsEachPromptAlone) {
+  const auto model = load_model(fixture_dir("llama-gqa4"));
+  auto backend = kernels::make_cpu_backend(2);
+  const auto prompts = make_prompts(9, model->config.vocab_size);
+  const int64_t max_new = 12;
+  const auto refs = run_alone(*model, *backend, prompts, max_new);
+  for (const auto& [max_batch, chunk, block] : {std::tuple<int64_t, int64_t, int64_t>{1, 128, 16}, {3, 5, 4},
+                                                {9, 16, 8}, {9, 1, 32}}) {
+    EngineOptions o;
+    o.num_blocks = 4096;
+    o.block_size = block;
+    o.prefill_chunk = chunk;
+    o.max_batch = max_batch;
+    o.stop_at_eos = false;
+    Engine engine(*model, *backend, o);
+    int64_t seen = 0;
+    const auto out = run_engine(engine, prompts, max_new, &seen);
+    EXPECT_LE(seen, max_batch);
+    if (max_batch > 1) EXPECT_GT(seen, 1) << "requests ran concurrently";
+    ASSERT_EQ(out.size(), prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      expect_same(refs[i], out.at("r" + std::to_string(i)),
+                  "prompt " + std::to_string(i) + " batch " + std::to_string(max_batch) + " chunk " + std::to_string(chunk) +
+                      " block " + std::to_string(block));
+    }
+  }
+}
+
+TEST(Engine, BlocksInUseNeverExceedTheBudget) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(2);
+  const auto prompts = make_prompts(12, model->config.vocab_size);
+  EngineOptions o;
+  o.block_size = 4;
+  // Room for about three of the longest requests at once.
+  o.num_blocks = 3 * blocks_for_tokens(40 + 10, KvCacheShape{model->config.num_layers, model->config.num_kv_heads,
+                                                               model->config.head_dim, 4, 1});
+  o.stop_at_eos = false;
+  Engine engine(*model, *backend, o);
+  int64_t steps = 0, max_used = 0;
+  engine.add_observer([&](const StepStats& s) {
+    ++steps;
+    EXPECT_LE(s.peak_blocks_used, o.num_blocks);
+    EXPECT_LE(s.blocks_used, o.num_blocks);
+    EXPECT_EQ(s.blocks_used + s.blocks_free, o.num_blocks);
+    max_used = std::max(max_used, s.peak_blocks_used);
+  });
+  int64_t max_batch = 0;
+  const auto out = run_engine(engine, prompts, 10, &max_batch);
+  EXPECT_EQ(out.size(), prompts.size());
+  EXPECT_GT(steps, 0);
+  EXPECT_GT(max_used, o.num_blocks / 2) << "the pool was actually used";
+  EXPECT_GE(max_batch, 2);
+  EXPECT_EQ(engine.cache().used_blocks(), 0) << "finished requests return their blocks";
+}
+
+TEST(Engine, RequestLargerThanThePoolIsAClearError) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  EngineOptions o;
+  o.num_blocks = 8;  // 2 layers x 2 heads x 2 blocks of 16: 32 tokens at most
+  Engine engine(*model, *backend, o);
+  try {
+    engine.submit("big", std::vector<int32_t>(40, 5), 4);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("big: needs 12 KV blocks"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the pool holds 8"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(engine.done());
+}
+
+TEST(Engine, PreemptionAndRecomputeGiveTheSameOutput) {
+  const auto model = load_model(fixture_dir("llama-untied"));
+  auto backend = kernels::make_cpu_backend(2);
+  const auto prompts = make_prompts(6, model->config.vocab_size);
+  const int64_t max_new = 16;
+  const auto refs = run_alone(*model, *backend, prompts, max_new);
+  EngineOptions o;
+  o.num_blocks = 2048;
+  o.block_size = 8;
+  o.prefill_chunk = 8;
+  o.stop_at_eos = false;
+  Engine engine(*model, *backend, o);
+  for (size_t i = 0; i < prompts.size(); ++i) engine.submit("r" + std::to_string(i), prompts[i], max_new);
+  std::map<std::string, std::vector<int32_t>> out;
+  int64_t preemptions = 0;
+  for (int step = 0; !engine.done() && step < 10000; ++step) {
+    if (step == 6) {
+      // Shrink the pool mid-run so that only about two requests fit: the youngest are preempted.
+      EngineOptions smaller = o;
+      smaller.num_blocks = 2 * blocks_for_tokens(40 + max_new, engine.cache().shape());
+      engine.update(smaller);
+    }
+    engine.step();
+    for (auto& f : engine.take_finished()) {
+      preemptions += f.preemptions;
+      out[f.id] = f.output;
+    }
+  }
+  EXPECT_GT(preemptions, 0) << "the test must actually preempt";
+  ASSERT_EQ(out.size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) expect_same(refs[i], out.at("r" + std::to_string(i)), "prompt " + std::to_string(i));
+}
+
+TEST(Engine, InvalidUpdateLeavesTheRunUnchanged) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  EngineOptions o;
+  o.num_blocks = 256;
+  Engine engine(*model, *backend, o);
+  engine.submit("a", std::vector<int32_t>(30, 5), 4);
+  engine.step();
+  EngineOptions bad = o;
+  bad.num_blocks = 4;  // request "a" no longer fits
+  EXPECT_THROW(engine.update(bad), Error);
+  bad = o;
+  bad.block_size = 32;
+  EXPECT_THROW(engine.update(bad), Error);
+  EXPECT_EQ(engine.cache().block_limit(), 256);
+  while (!engine.done()) engine.step();
+  EXPECT_EQ(engine.take_finished().size(), 1u);
+}
+
+}  // namespace
+}  // namespace kvwb
