@@ -45,6 +45,7 @@ Forward::Forward(const Model& model, kernels::Backend& backend) : model_(model),
     l.q_bias = upload_vector(lw.q_bias);
     l.k_bias = upload_vector(lw.k_bias);
     l.v_bias = upload_vector(lw.v_bias);
+    l.o_bias = upload_vector(lw.o_bias);
     layers_.push_back(l);
   }
 }
@@ -96,6 +97,14 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
     fail("forward", "batch arrays disagree in length");
   }
   const int64_t H = c.num_heads, KVH = c.num_kv_heads, D = c.head_dim, hidden = c.hidden_size;
+  if (c.sliding_window > 0) {
+    for (int32_t pos : batch.positions) {
+      if (pos >= c.sliding_window) {
+        fail(model_.path, "sliding-window attention ({} tokens) is not supported past the window; position {}",
+             c.sliding_window, pos);
+      }
+    }
+  }
   if (cache.shape().num_kv_heads != KVH || cache.shape().head_dim != D || cache.shape().num_layers != c.num_layers) {
     fail("forward", "kv cache shape does not match the model");
   }
@@ -178,7 +187,7 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
     backend_.rope(k, T, KVH, D, d_pos, inv_freq_, model_.weights.rope_style);
     backend_.kv_write(kv, k, v, T, d_slots, d_pos);
     backend_.paged_attention(ab, q, kv, attn);
-    backend_.matmul(attn, T, L.o, nullptr, tmp);
+    backend_.matmul(attn, T, L.o, L.o_bias, tmp);
     backend_.add(x, tmp, T * hidden);
 
     backend_.rmsnorm(x, L.ffn_norm, T, hidden, c.rms_norm_eps, xn);

@@ -57,6 +57,7 @@ class Forward {
     const float* q_bias = nullptr;
     const float* k_bias = nullptr;
     const float* v_bias = nullptr;
+    const float* o_bias = nullptr;
   };
   std::vector<Layer> layers_;
   kernels::Matrix embed_, lm_head_;
