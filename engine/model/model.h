@@ -17,6 +17,7 @@ struct LayerWeights {
   std::vector<float> attn_norm;      // [hidden]
   std::vector<float> ffn_norm;       // [hidden]
   std::vector<float> q_bias, k_bias, v_bias;  // empty unless config.attention_bias
+  std::vector<float> o_bias;                  // empty unless config.o_proj_bias
 };
 
 struct ModelWeights {
@@ -26,6 +27,9 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   kernels::RopeStyle rope_style = kernels::RopeStyle::Half;
   std::vector<MappedFile> files;  // keeps the mapped bytes alive
+  // Copies of tensors whose bytes were not aligned to their element size in the file (a
+  // header length that is not a multiple of 8); matrices point into these instead.
+  std::vector<std::vector<uint8_t>> realigned;
 };
 
 struct Model {

@@ -32,7 +32,9 @@ struct ModelConfig {
   float rope_theta = 10000.0f;
   RopeScaling rope_scaling;
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // q/k/v projections carry a bias (Qwen2)
+  bool attention_bias = false;  // q/k/v projections carry a bias (Qwen2; Llama's attention_bias)
+  bool o_proj_bias = false;     // o_proj carries a bias too (Llama with attention_bias; not Qwen2)
+  int64_t sliding_window = 0;   // attention window in tokens; 0 = full attention
   int32_t bos_token_id = -1;    // -1 = none
   std::vector<int32_t> eos_token_ids;
 };
