@@ -1,0 +1,145 @@
+// kvwb-cli end to end as a user runs it: a real process, its exit code, stdout and stderr.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/json_file.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result cli(const std::string& args) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
+  const std::string cmd = std::string(KVWB_BINARY_DIR) + "/app/kvwb-cli " + args + " >" + out + " 2>" + err;
+  Result r;
+  const int status = std::system(cmd.c_str());
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_all(out);
+  r.err = read_all(err);
+  return r;
+}
+
+std::string fixture(const std::string& name) { return std::string(KVWB_SOURCE_DIR) + "/tests/fixtures/models/" + name; }
+
+std::string write_workload(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, GenerateStreamsTextAndReportsSpeeds) {
+  const Result r = cli("generate --model " + fixture("llama-tied") + " --prompt 'hello world' --max-new-tokens 8");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("hello world", 0), 0u) << r.out;
+  EXPECT_NE(r.err.find("decode: 8 tokens"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.err;
+}
+
+TEST(Cli, GreedyGenerationIsDeterministicAndSeedsChangeSampling) {
+  const std::string base = "generate --model " + fixture("llama-tied") + " --prompt 'the cat' --max-new-tokens 12";
+  EXPECT_EQ(cli(base).out, cli(base).out);
+  const Result a = cli(base + " --temperature 1.5 --seed 1");
+  const Result b = cli(base + " --temperature 1.5 --seed 1");
+  EXPECT_EQ(a.out, b.out);
+  bool any_differs = false;
+  for (int seed = 2; seed < 6 && !any_differs; ++seed) {
+    any_differs = cli(base + " --temperature 1.5 --seed " + std::to_string(seed)).out != a.out;
+  }
+  EXPECT_TRUE(any_differs) << "different seeds should sample differently";
+}
+
+TEST(Cli, BadInputGivesOneLineErrorsNamingTheProblem) {
+  const std::string missing = ::testing::TempDir() + "/no_such_model";
+  Result r = cli("generate --model " + missing + " --prompt x");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "kvwb-cli: error: " + missing + ": no such model file or directory (shorthands: demo, smollm2)\n");
+
+  // A model whose weights file is cut short.
+  const fs::path broken = fs::path(::testing::TempDir()) / "broken_model";
+  fs::remove_all(broken);
+  fs::copy(fixture("llama-tied"), broken);
+  fs::resize_file(broken / "model.safetensors", 1000);
+  r = cli("generate --model " + broken.string() + " --prompt x");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find((broken / "model.safetensors").string()), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  r = cli("generate --model " + fixture("llama-tied") + " --prompt x --max-new-tokens 0");
+  EXPECT_NE(r.code, 0);
+  r = cli("frobnicate");
+  EXPECT_NE(r.code, 0);
+}
+
+TEST(Cli, RunPrintsSummaryAndWritesJson) {
+  const std::string workload = write_workload("cli_run.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"one two three\", \"max_new_tokens\": 6, \"task\": \"t1\", \"answers\": [\"zzzz\"], \"metric\": \"contains_any\"}\n"
+      "{\"id\": \"b\", \"prompt\": \"four five\", \"max_new_tokens\": 4}\n"
+      "{\"id\": \"c\", \"prompt\": \"six seven eight nine\", \"max_new_tokens\": 5}\n");
+  const std::string json = ::testing::TempDir() + "/cli_run_summary.json";
+  const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload +
+                       " --kv-pool 4MiB --block-size 8 --json " + json + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("requests          3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("throughput"), std::string::npos) << r.out;
+  const auto j = kvwb::read_json_file(json);
+  EXPECT_EQ(j.at("requests").get<int>(), 3);
+  EXPECT_GT(j.at("generated_tokens").get<int>(), 0);
+  EXPECT_LE(j.at("generated_tokens").get<int>(), 15);
+  EXPECT_LE(j.at("peak_blocks_used").get<int>(), j.at("blocks_total").get<int>());
+  EXPECT_EQ(j.at("config").at("block_size").get<int>(), 8);
+  EXPECT_EQ(j.at("tasks").at("t1").at("count").get<int>(), 1);
+}
+
+TEST(Cli, RunRejectsAPoolTooSmallForOneRequest) {
+  const std::string workload = write_workload("cli_small.jsonl", "{\"id\": \"long\", \"prompt\": \"" + std::string(200, 'x') + "\"}\n");
+  const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload + " --kv-pool 16KiB --quiet");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("long: needs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("raise kv_pool_bytes"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RunNamesTheBadWorkloadLineAndConfigKey) {
+  const std::string workload = write_workload("cli_bad.jsonl", "{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"b\"\n");
+  Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload + " --quiet");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(workload + ":2: malformed JSON"), std::string::npos) << r.err;
+
+  const std::string config = ::testing::TempDir() + "/cli_bad_config.json";
+  std::ofstream(config) << "{\"policy\": {\"name\": \"full\", \"windw\": 3}}";
+  r = cli("run --config " + config + " --quiet");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(config + ": policy: unknown key 'windw'"), std::string::npos) << r.err;
+}
+
+TEST(Cli, EvalPrintsThePerTaskTable) {
+  const std::string workload = write_workload("cli_eval.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"one\", \"max_new_tokens\": 3, \"task\": \"alpha\", \"answers\": [\"q\"], \"metric\": \"f1\"}\n"
+      "{\"id\": \"b\", \"prompt\": \"two\", \"max_new_tokens\": 3, \"task\": \"beta\", \"answers\": [\"q\"], \"metric\": \"em\"}\n");
+  const Result r = cli("eval --model " + fixture("llama-tied") + " --workload " + workload + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("alpha"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("beta"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("overall"), std::string::npos) << r.out;
+}
+
+}  // namespace
