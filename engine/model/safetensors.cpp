@@ -63,6 +63,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
   const size_t size = file_.size();
   if (size < 8) fail(path, "file is {} bytes, too short for a safetensors header", size);
   const uint64_t header_len = read_le_u64(file_.data());
+  // The format caps the header (safetensors' MAX_HEADER_SIZE): a larger length is garbage,
+  // and reading it would copy gigabytes before failing.
+  constexpr uint64_t kMaxHeader = 100'000'000;
+  if (header_len > kMaxHeader && header_len <= size - 8)
+    fail(path, "header length {} exceeds the format's limit of {} bytes", header_len, kMaxHeader);
   if (header_len > size - 8)
     fail(path, "header length {} runs past the end of the file ({} bytes); truncated or not safetensors",
          header_len, size);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "engine/core/error.h"
 #include "tests/model/checkpoint_writer.h"
@@ -33,6 +34,9 @@ class Safetensors : public ::testing::Test {
   }
   std::string error_of(const std::string& bytes) {
     write(bytes);
+    return error_of_existing();
+  }
+  std::string error_of_existing() {
     try {
       SafetensorsFile f(path());
     } catch (const Error& e) {
@@ -98,6 +102,16 @@ TEST_F(Safetensors, HeaderLengthPastTheEnd) {
   std::string huge = good;
   huge[7] = '\x80';
   EXPECT_NE(error_of(huge).find("runs past the end of the file"), std::string::npos);
+}
+
+TEST_F(Safetensors, HeaderLengthAboveTheFormatLimit) {
+  // A sparse 200 MB file whose length field says 150 MB: inside the file, but beyond the cap.
+  std::string head(8, '\0');
+  const uint64_t n = 150'000'000;
+  for (int i = 0; i < 8; ++i) head[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  write(head);
+  std::filesystem::resize_file(path(), 200'000'000);
+  EXPECT_EQ(error_of_existing(), path() + ": header length 150000000 exceeds the format's limit of 100000000 bytes");
 }
 
 TEST_F(Safetensors, HeaderThatIsNotJsonOrNotAnObject) {
