@@ -181,12 +181,28 @@ kernels::PagedKv KvCache::pool_view() const {
 }
 
 std::vector<int32_t> KvCache::positions(int32_t seq, int64_t layer, int64_t head) const {
+  HeadSlots slots;
+  read_head(seq, layer, head, slots);
+  return std::move(slots.positions);
+}
+
+void KvCache::read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out) const {
   const HeadTable& h = table(seq, layer, head);
-  std::vector<int32_t> out(static_cast<size_t>(h.length));
-  for (int64_t i = 0; i < h.length; ++i) {
-    backend_.copy_to_host(&out[static_cast<size_t>(i)], slot_pos_ + slot(seq, layer, head, i), sizeof(int32_t));
+  const size_t n = static_cast<size_t>(h.length);
+  out.positions.resize(n);
+  out.att_sum.resize(n);
+  out.att_sq.resize(n);
+  out.n_obs.resize(n);
+  const int64_t bs = shape_.block_size;
+  for (size_t b = 0; b * static_cast<size_t>(bs) < n; ++b) {
+    const size_t first = b * static_cast<size_t>(bs);
+    const size_t count = std::min(n - first, static_cast<size_t>(bs));
+    const size_t slot = static_cast<size_t>(h.blocks[b]) * static_cast<size_t>(bs);
+    backend_.copy_to_host(out.positions.data() + first, slot_pos_ + slot, count * sizeof(int32_t));
+    backend_.copy_to_host(out.att_sum.data() + first, att_sum_ + slot, count * sizeof(float));
+    backend_.copy_to_host(out.att_sq.data() + first, att_sq_ + slot, count * sizeof(float));
+    backend_.copy_to_host(out.n_obs.data() + first, n_obs_ + slot, count * sizeof(float));
   }
-  return out;
 }
 
 std::vector<float> KvCache::keys(int32_t seq, int64_t layer, int64_t head) const {

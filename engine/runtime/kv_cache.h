@@ -23,6 +23,15 @@ struct KvCacheShape {
 // Bytes one block costs: K and V (f32) plus position and three statistics per slot.
 int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size);
 
+// Host copy of one head's slots in order: positions and attention statistics.
+struct HeadSlots {
+  std::vector<int32_t> positions;
+  std::vector<float> att_sum;
+  std::vector<float> att_sq;
+  std::vector<float> n_obs;
+  size_t size() const { return positions.size(); }
+};
+
 // CSR tables of one layer for a list of sequences, in host memory (the forward copies them to
 // the backend). Row r = i * num_kv_heads + head for the i-th sequence of the list.
 struct LayerCsr {
@@ -73,6 +82,8 @@ class KvCache {
 
   // Reads back a slot's position (host copy; for tests and snapshots).
   std::vector<int32_t> positions(int32_t seq, int64_t layer, int64_t head) const;
+  // Host copy of the positions and statistics of (seq, layer, head), block by block.
+  void read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out) const;
   // Host copy of the keys of (seq, layer, head): [length, head_dim].
   std::vector<float> keys(int32_t seq, int64_t layer, int64_t head) const;
 
