@@ -1,0 +1,75 @@
+// The CPU backend: host memory, and ops that forward to the kernels in this folder with the
+// backend's thread count (OpenMP for our loops, the same count for OpenBLAS).
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_ops.h"
+
+namespace kvwb::kernels {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
+    cpu::set_blas_threads(threads_);
+  }
+
+  std::string name() const override { return "cpu"; }
+
+  void* alloc(size_t bytes) override {
+    const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    std::memset(p, 0, rounded);
+    return p;
+  }
+  void free(void* ptr) override { std::free(ptr); }
+  void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  Matrix upload(const Matrix& host) override { return host; }
+
+  void embedding(const Matrix& table, const int32_t* ids, int64_t n, float* out) override {
+    cpu::embedding(table, ids, n, out, threads_);
+  }
+  void rmsnorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps, float* out) override {
+    cpu::rmsnorm(x, weight, n, dim, eps, out, threads_);
+  }
+  void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y) override {
+    cpu::matmul(x, n, w, bias, y, threads_);
+  }
+  void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos, const float* inv_freq,
+            RopeStyle style) override {
+    cpu::rope(x, n, heads, head_dim, pos, inv_freq, style, threads_);
+  }
+  void swiglu(const float* gate, const float* up, int64_t n, float* out) override {
+    cpu::swiglu(gate, up, n, out, threads_);
+  }
+  void add(float* x, const float* y, int64_t n) override { cpu::add(x, y, n, threads_); }
+  void kv_write(const PagedKv& kv, const float* k, const float* v, int64_t num_tokens, const int32_t* dst_slot,
+                const int32_t* pos) override {
+    cpu::kv_write(kv, k, v, num_tokens, dst_slot, pos, threads_);
+  }
+  void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n) override {
+    cpu::kv_move(kv, src, dst, n);
+  }
+  void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv, float* out) override {
+    cpu::paged_attention(batch, q, kv, out, threads_);
+  }
+  int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform) override {
+    return cpu::sample(logits, vocab, params, uniform);
+  }
+
+ private:
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace kvwb::kernels

@@ -1,0 +1,103 @@
+// CPU matmul against a double-precision reference that widens the same stored f16/bf16 values.
+// Covers the matvec path (n <= 4), the tiled sgemm path (n > 4, several tiles), odd shapes
+// (rows not a multiple of the 4-row strip, cols not a multiple of 8 or 16), bias, 1 and 2
+// threads. Tolerance: 1e-4 + 1e-4·|ref| (f32 accumulation over at most 300 terms of size < 1).
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <tuple>
+
+#include "kernel_test_util.h"
+#include "kernels/backend.h"
+
+namespace kvwb::kernels {
+namespace {
+
+using test::expect_close;
+using test::make_matrix;
+using test::random_floats;
+
+std::vector<double> reference_matmul(const std::vector<float>& x, int64_t n, const test::StoredMatrix& w,
+                                     const std::vector<float>* bias) {
+  std::vector<double> y(static_cast<size_t>(n * w.rows));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < w.rows; ++r) {
+      double acc = bias != nullptr ? (*bias)[static_cast<size_t>(r)] : 0.0;
+      for (int64_t c = 0; c < w.cols; ++c) {
+        acc += static_cast<double>(x[static_cast<size_t>(i * w.cols + c)]) * w.values[static_cast<size_t>(r * w.cols + c)];
+      }
+      y[static_cast<size_t>(i * w.rows + r)] = acc;
+    }
+  }
+  return y;
+}
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+// dtype, n, shape, bias, threads
+using MatmulCase = std::tuple<DType, int64_t, Shape, bool, int>;
+
+class CpuMatmul : public ::testing::TestWithParam<MatmulCase> {};
+
+TEST_P(CpuMatmul, MatchesReference) {
+  const auto [dtype, n, shape, with_bias, threads] = GetParam();
+  auto backend = make_cpu_backend(threads);
+  const auto w = make_matrix(dtype, shape.rows, shape.cols, 11 + static_cast<uint32_t>(shape.rows));
+  const auto x = random_floats(static_cast<size_t>(n * shape.cols), 5 + static_cast<uint32_t>(n));
+  const auto bias = random_floats(static_cast<size_t>(shape.rows), 9);
+  std::vector<float> y(static_cast<size_t>(n * shape.rows), -999.0f);
+  backend->matmul(x.data(), n, w.view(), with_bias ? bias.data() : nullptr, y.data());
+  expect_close(y, reference_matmul(x, n, w, with_bias ? &bias : nullptr), 1e-4, 1e-4, "y");
+}
+
+std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
+  const auto [dtype, n, shape, bias, threads] = info.param;
+  return std::string(dtype_info(dtype).name) + "_n" + std::to_string(n) + "_" + std::to_string(shape.rows) + "x" +
+         std::to_string(shape.cols) + (bias ? "_bias" : "") + "_t" + std::to_string(threads);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OddShapes, CpuMatmul,
+    ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16), ::testing::Values(1, 3, 4, 5, 17),
+                       ::testing::Values(Shape{33, 67}, Shape{1, 8}, Shape{7, 16}, Shape{130, 300}),
+                       ::testing::Bool(), ::testing::Values(1, 2)),
+    case_name);
+
+// Enough rows for several sgemm tiles and parallel matvec strips.
+INSTANTIATE_TEST_SUITE_P(ManyTiles, CpuMatmul,
+                         ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16),
+                                            ::testing::Values(1, 2, 9), ::testing::Values(Shape{1100, 67}),
+                                            ::testing::Values(true), ::testing::Values(2)),
+                         case_name);
+
+TEST(CpuMatmulErrors, QuantizedWeightsAreRejectedWithTheirName) {
+  auto backend = make_cpu_backend(1);
+  std::vector<uint8_t> blob(2 * 20);
+  const Matrix w{DType::Q4_1, 2, 32, blob.data()};
+  std::vector<float> x(32), y(2);
+  try {
+    backend->matmul(x.data(), 1, w, nullptr, y.data());
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "matmul: dtype q4_1 not supported by the CPU backend yet");
+  }
+}
+
+TEST(CpuMatmulErrors, EmptyInputDimensionGivesTheBias) {
+  auto backend = make_cpu_backend(1);
+  const std::vector<float> bias{1.0f, -2.0f, 0.5f};
+  std::vector<float> y(6, 7.0f);
+  backend->matmul(nullptr, 2, Matrix{DType::F32, 3, 0, nullptr}, bias.data(), y.data());
+  EXPECT_EQ(y, (std::vector<float>{1.0f, -2.0f, 0.5f, 1.0f, -2.0f, 0.5f}));
+}
+
+TEST(CpuMatmulErrors, MissingWeightDataIsAnError) {
+  auto backend = make_cpu_backend(1);
+  std::vector<float> x(4), y(2);
+  EXPECT_THROW(backend->matmul(x.data(), 1, Matrix{DType::F16, 2, 4, nullptr}, nullptr, y.data()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace kvwb::kernels
