@@ -1,0 +1,53 @@
+"""Plots the demo model's training logs (train.csv, eval.csv of tools/train_demo.py) to a PNG."""
+import csv
+from pathlib import Path
+
+
+def read_csv(path):
+    if not Path(path).exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def plot_logs(train_csv, eval_csv, png):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train, evals = read_csv(train_csv), read_csv(eval_csv)
+    if not train:
+        return
+    fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    mtok = [int(r["tokens"]) / 1e6 for r in train]
+    for key, label in [("loss_answer", "answer bytes"), ("loss_prompt", "prompt bytes")]:
+        ax_loss.plot(mtok, [float(r[key]) for r in train], label=label, linewidth=0.8)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("cross-entropy (nats / byte)")
+    ax_loss.set_title("kvwb demo model: training loss")
+    ax_loss.grid(True, which="both", alpha=0.3)
+    # Mark where the curriculum lengthens the prompts.
+    last = None
+    for x, r in zip(mtok, train):
+        if r["len_hi"] != last:
+            ax_loss.axvline(x, color="grey", linestyle=":", linewidth=0.8)
+            ax_loss.text(x, ax_loss.get_ylim()[1], f" <= {r['len_hi']} B", fontsize=7,
+                         va="top", rotation=90)
+            last = r["len_hi"]
+    ax_loss.legend(loc="lower left")
+    ax_acc.plot(mtok, [float(r["answer_seq_acc"]) for r in train], linewidth=0.6, alpha=0.5,
+                label="answers fully right (teacher forcing, train batches)")
+    if evals:
+        ex = [int(r["tokens"]) / 1e6 for r in evals]
+        ax_acc.plot(ex, [float(r["mean"]) for r in evals], "o-", label="held-out greedy exact match")
+    ax_acc.set_ylim(-0.02, 1.02)
+    ax_acc.set_xlabel("training tokens (millions)")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.grid(True, alpha=0.3)
+    ax_acc.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    Path(png).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(png).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(png)
