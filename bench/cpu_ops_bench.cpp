@@ -133,7 +133,7 @@ void matvec_shapes(benchmark::internal::Benchmark* b) {
     }
   }
   // Small batches of decode tokens: the same weights, n times the work.
-  for (int64_t n : {2, 4, 8}) b->Args({static_cast<int64_t>(DType::F16), 2048, 768, n});
+  for (int64_t n : {2, 4, 8, 16}) b->Args({static_cast<int64_t>(DType::F16), 2048, 768, n});
   b->ArgNames({"dtype", "rows", "cols", "n"});
 }
 BENCHMARK(BM_Matvec)->Apply(matvec_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -78,7 +78,10 @@ void matvec_typed(const float* x, int64_t n, const Matrix& w, const float* bias,
   const int64_t strips = (rows + kStrip - 1) / kStrip;
   // Below ~64K weights a parallel region costs more than it saves.
   const bool parallel = threads > 1 && rows * cols >= (int64_t{1} << 16);
-#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
+  // About 8 chunks per thread, handed out dynamically: each chunk is still a long sequential
+  // stream, and a thread that the OS preempts holds up at most one chunk, not half the matrix.
+  const int64_t chunk = std::max<int64_t>(1, strips / (8 * std::max(threads, 1)));
+#pragma omp parallel for schedule(dynamic, chunk) num_threads(threads) if (parallel)
   for (int64_t s = 0; s < strips; ++s) {
     const int64_t r0 = s * kStrip;
     const int64_t count = std::min(kStrip, rows - r0);
