@@ -32,29 +32,39 @@ std::vector<int32_t> request_tokens(const Model& model, const Request& request) 
 
 Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(config) {
   validate(config_, "run config");
-  model_ = model ? std::move(model) : std::shared_ptr<const Model>(load_model(resolve_model_path(config_.model)));
-  if (config_.backend != "cpu") fail("backend", "backend '{}' is not available in this build yet", config_.backend);
-  backend_ = kernels::make_cpu_backend(config_.threads);
-
-  if (config_.kv_pool_bytes) {
-    kv_pool_bytes_ = *config_.kv_pool_bytes;
-  } else {
-    kv_pool_bytes_ = static_cast<int64_t>(static_cast<double>(available_memory_bytes()) * config_.kv_pool_auto_fraction);
-  }
-  engine_ = std::make_unique<Engine>(*model_, *backend_, engine_options(config_));
-
+  // The workload first: a bad line is reported before the model is loaded.
   if (config_.workload.empty()) fail("workload", "the run config names no workload file");
   Workload workload = load_workload(config_.workload);
   requests_ = std::move(workload.requests);
   if (config_.max_requests && static_cast<int64_t>(requests_.size()) > *config_.max_requests) {
     requests_.resize(static_cast<size_t>(*config_.max_requests));
   }
+  model_ = model ? std::move(model) : std::shared_ptr<const Model>(load_model(resolve_model_path(config_.model)));
+  if (config_.backend != "cpu") fail("backend", "backend '{}' is not available in this build yet", config_.backend);
+  backend_ = kernels::make_cpu_backend(config_.threads);
+
+  std::vector<std::vector<int32_t>> prompts;
+  int64_t full_kv_bytes = 0;  // what every request at once would need without compression
+  const int64_t block_bytes = kv_bytes_per_block(model_->config.head_dim, config_.block_size);
+  for (const Request& r : requests_) {
+    prompts.push_back(request_tokens(*model_, r));
+    const int64_t tokens = static_cast<int64_t>(prompts.back().size()) + r.max_new_tokens;
+    full_kv_bytes += model_->config.num_layers * model_->config.num_kv_heads *
+                     ((tokens + config_.block_size - 1) / config_.block_size) * block_bytes;
+  }
+  if (config_.kv_pool_bytes) {
+    kv_pool_bytes_ = *config_.kv_pool_bytes;
+  } else {
+    // auto: a share of the memory available after the weights, but never more than the whole
+    // workload could use at once.
+    const auto available = static_cast<double>(available_memory_bytes());
+    kv_pool_bytes_ = std::min(static_cast<int64_t>(available * config_.kv_pool_auto_fraction), full_kv_bytes);
+  }
+  engine_ = std::make_unique<Engine>(*model_, *backend_, engine_options(config_));
   for (size_t i = 0; i < requests_.size(); ++i) {
-    const Request& r = requests_[i];
-    request_index_[r.id] = i;
-    std::vector<int32_t> tokens = request_tokens(*model_, r);
-    prompt_tokens_ += static_cast<int64_t>(tokens.size());
-    engine_->submit(r.id, std::move(tokens), r.max_new_tokens);
+    request_index_[requests_[i].id] = i;
+    prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
+    engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens);
   }
 }
 

@@ -217,7 +217,8 @@ void validate(const RunConfig& c, const std::string& w) {
   check(p.decode_interval >= 1, w, "policy.decode_interval", "must be at least 1");
   check(p.metric == "l1-sum" || p.metric == "l1-avg" || p.metric == "l2-sum" || p.metric == "l2-avg", w, "policy.metric",
         "must be l1-sum, l1-avg, l2-sum or l2-avg");
-  check(p.pool_kernel >= 1 && p.pool_kernel % 2 == 1, w, "policy.pool_kernel", "must be an odd number >= 1");
+  check(p.pool_kernel == 0 || (p.pool_kernel >= 1 && p.pool_kernel % 2 == 1), w, "policy.pool_kernel",
+        "must be 0 (the policy's default) or an odd number >= 1");
   check(p.min_head_fraction >= 0 && p.min_head_fraction <= 1, w, "policy.min_head_fraction", "must be in [0, 1]");
   check(p.pyramid_beta >= 1, w, "policy.pyramid_beta", "must be at least 1");
   check(c.sampling.temperature >= 0, w, "sampling.temperature", "must not be negative");

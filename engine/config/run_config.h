@@ -24,10 +24,10 @@ struct PolicyConfig {
   int64_t decode_interval = 16;  // decode steps between evictions
   // Method-specific knobs.
   std::string metric = "l2-sum";  // kv-compress: l1-sum | l1-avg | l2-sum | l2-avg
-  int64_t pool_kernel = 1;         // max/avg pooling width over neighbouring slots (1 = none)
+  int64_t pool_kernel = 0;         // pooling width over neighbouring slots (odd; 1 = none; 0 = the policy's default)
   double min_head_fraction = 0.2;  // ada-kv safeguard: floor per head as a fraction of uniform
   double pyramid_beta = 20.0;      // pyramidkv
-  bool chunked_prefill = true;     // kv-compress: compress between prefill chunks too
+  bool chunked_prefill = false;    // kv-compress: compress between prefill chunks too (the paper's code could not)
 };
 
 struct SamplingConfig {

@@ -45,6 +45,10 @@ Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOption
       policy_(make_policy(options.policy)),
       start_(steady_seconds()) {}
 
+bool Engine::traced(const std::string& id) const {
+  return std::find(options_.trace_ids.begin(), options_.trace_ids.end(), id) != options_.trace_ids.end();
+}
+
 double Engine::now() const { return steady_seconds() - start_; }
 
 int64_t Engine::peak_of(const SequenceState& s) const {
@@ -158,6 +162,7 @@ StepStats Engine::step() {
   const double t0 = now();
   stats.start_seconds = t0;
 
+  stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
   std::vector<Work> work;
   plan(work, stats.admitted);
   // The reservations make this rare (a shrunk pool, a policy whose estimate was low): preempt
@@ -172,10 +177,11 @@ StepStats Engine::step() {
 
   batch_.clear();
   for (const Work& w : work) {
-    const bool completes = w.begin + w.count == w.seq->context_length();
-    for (int64_t i = w.begin; i < w.begin + w.count; ++i) {
-      batch_.add(w.seq->cache_seq, w.seq->context_token(i), static_cast<int32_t>(i),
-                 completes && i + 1 == w.begin + w.count, policy_->observe(*w.seq, i));
+    const int64_t end = w.begin + w.count;
+    const bool completes = end == w.seq->context_length();
+    for (int64_t i = w.begin; i < end; ++i) {
+      batch_.add(w.seq->cache_seq, w.seq->context_token(i), static_cast<int32_t>(i), completes && i + 1 == end,
+                 policy_->observe(*w.seq, i, w.begin, end));
     }
     if (w.seq->phase == SequencePhase::Decode) ++stats.decode_tokens;
     else stats.prefill_tokens += w.count;
@@ -194,9 +200,16 @@ StepStats Engine::step() {
     SequenceState& s = *w.seq;
     s.prefilled += w.count;
     const bool complete = s.prefilled == s.context_length();
-    const EvictionStats ev = policy_->after_append(s, cache_, w.count, complete);
+    AppendContext ctx;
+    ctx.appended = w.count;
+    ctx.prefill_done = complete;
+    ctx.in_prefill = s.phase == SequencePhase::Prefill;
+    ctx.step = stats.step;
+    ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
+    const EvictionStats ev = policy_->after_append(s, cache_, ctx);
     stats.evicted_slots += ev.evicted_slots;
     stats.blocks_freed_by_eviction += ev.freed_blocks;
+    for (size_t r = 0; r < ev.per_head.size(); ++r) stats.evictions_per_head[r] += ev.per_head[r];
     if (!complete) continue;
     const int32_t next = backend_.sample(logits_.data() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
     s.output.push_back(next);

@@ -29,6 +29,7 @@ struct EngineOptions {
   PolicyConfig policy;
   SamplingConfig sampling;
   bool stop_at_eos = true;
+  std::vector<std::string> trace_ids;  // requests whose every eviction decision is reported
 };
 
 // Blocks a pool of `bytes` holds for this model (K and V of one KV head per block).
@@ -73,6 +74,7 @@ class Engine {
     int64_t count;
   };
   double now() const;
+  bool traced(const std::string& id) const;
   int64_t peak_of(const SequenceState& s) const;
   bool admit_next(int64_t tokens_left);
   void plan(std::vector<Work>& work, int64_t& admitted);

@@ -1,9 +1,11 @@
 #pragma once
 // A compression policy decides which cached KV slots to evict, and tells the scheduler how
 // many blocks a request can occupy at its peak (that is how compression becomes batch size).
-// The cache does the eviction and compaction. `full` keeps everything.
+// The cache does the eviction and compaction, so freed blocks return to the pool at once.
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/config/run_config.h"
 #include "engine/runtime/kv_cache.h"
@@ -11,9 +13,30 @@
 
 namespace kvwb {
 
+// One eviction decision of one (sequence, layer, head): what went, and the scores that decided.
+struct EvictionRecord {
+  std::string request_id;
+  int64_t step = 0;
+  int32_t layer = 0;
+  int32_t head = 0;
+  std::vector<int32_t> positions;  // evicted original positions
+  std::vector<float> scores;       // their scores (same order)
+  float threshold = 0;             // lowest score among the slots kept (inf when none is scored)
+};
+
 struct EvictionStats {
   int64_t evicted_slots = 0;
   int64_t freed_blocks = 0;
+  std::vector<int64_t> per_head;  // [layer * kv_heads + head] slots evicted
+};
+
+// What the engine hands a policy after appending a sequence's tokens.
+struct AppendContext {
+  int64_t appended = 0;       // tokens appended this step
+  bool prefill_done = false;  // the whole context is now in the cache
+  bool in_prefill = false;    // the tokens were prompt (context) tokens, not a decode token
+  int64_t step = 0;
+  std::vector<EvictionRecord>* trace = nullptr;  // non-null: record every decision here
 };
 
 class CompressionPolicy {
@@ -24,20 +47,19 @@ class CompressionPolicy {
   // Peak blocks (over all layers and KV heads) the request occupies under this policy.
   virtual int64_t peak_blocks(int64_t prompt_tokens, int64_t max_new_tokens, const KvCacheShape& shape,
                               int64_t prefill_chunk) const = 0;
-  // Whether the query at context index `i` of `seq` (being computed this step) should add its
-  // attention to the slots' statistics.
-  virtual bool observe(const SequenceState& seq, int64_t i) const { return false; }
-  // Called after a step that appended `appended` tokens of `seq` to the cache; evicts as the
-  // policy wants. `prefill_done` tells whether the whole context is now in the cache.
-  virtual EvictionStats after_append(SequenceState& seq, KvCache& cache, int64_t appended, bool prefill_done) {
-    return {};
+  // Whether the query at context index i (fed this step in [chunk_begin, chunk_end)) adds its
+  // attention to the statistics of the slots it sees.
+  virtual bool observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const {
+    return false;
   }
+  // Evicts as the policy wants after the engine appended tokens of `seq`.
+  virtual EvictionStats after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) { return {}; }
 };
 
 // Blocks needed to hold `tokens` slots in every (layer, KV head).
 int64_t blocks_for_tokens(int64_t tokens, const KvCacheShape& shape);
 
-// Builds the policy named in the config (errors name the policy).
+// Builds the policy named in the config (errors name the key).
 std::unique_ptr<CompressionPolicy> make_policy(const PolicyConfig& config);
 
 }  // namespace kvwb

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/runtime/policy.h"
+
 namespace kvwb {
 
 // Retained slots of one (sequence, layer, KV head) at the end of a step.
@@ -34,7 +36,9 @@ struct StepStats {
   int64_t blocks_total = 0;
   int64_t peak_blocks_used = 0;  // highest usage inside the step (after appends, before eviction)
   int64_t kv_bytes_used = 0;
-  std::vector<HeadRetention> retention;  // filled when a snapshot was requested
+  std::vector<int64_t> evictions_per_head;  // [layer * kv_heads + head] slots evicted this step
+  std::vector<EvictionRecord> evictions;    // every decision on traced requests
+  std::vector<HeadRetention> retention;     // filled when a snapshot was requested
 };
 
 }  // namespace kvwb

@@ -3,7 +3,11 @@
 #include <omp.h>
 
 #include <cstdlib>
+#include <sys/mman.h>
+
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 #include <new>
 
 #include "kernels/backend.h"
@@ -13,6 +17,10 @@ namespace kvwb::kernels {
 namespace {
 
 class CpuBackend final : public Backend {
+  static constexpr size_t kMapThreshold = size_t{1} << 20;
+  std::mutex mapped_mutex_;
+  std::unordered_map<void*, size_t> mapped_;
+
  public:
   explicit CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
     cpu::set_blas_threads(threads_);
@@ -21,13 +29,33 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
 
   void* alloc(size_t bytes) override {
+    if (bytes >= kMapThreshold) {
+      // Large buffers (the KV pool) come straight from the kernel: page-aligned and zero
+      // pages mapped lazily, so a big pool costs nothing until it is used.
+      void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      std::lock_guard<std::mutex> lock(mapped_mutex_);
+      mapped_[p] = bytes;
+      return p;
+    }
     const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
     void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
     if (p == nullptr) throw std::bad_alloc();
     std::memset(p, 0, rounded);
     return p;
   }
-  void free(void* ptr) override { std::free(ptr); }
+  void free(void* ptr) override {
+    {
+      std::lock_guard<std::mutex> lock(mapped_mutex_);
+      auto it = mapped_.find(ptr);
+      if (it != mapped_.end()) {
+        ::munmap(ptr, it->second);
+        mapped_.erase(it);
+        return;
+      }
+    }
+    std::free(ptr);
+  }
   void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }

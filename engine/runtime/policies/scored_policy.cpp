@@ -1,0 +1,176 @@
+#include "engine/runtime/policies/scored_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/error.h"
+
+namespace kvwb {
+
+ScoredPolicy::ScoredPolicy(PolicyTraits traits, PolicyConfig config)
+    : traits_(std::move(traits)),
+      config_(std::move(config)),
+      pool_kernel_(config_.pool_kernel > 0 ? config_.pool_kernel : traits_.default_pool_kernel) {
+  if (!config_.budget_tokens && !config_.budget_ratio) {
+    fail("policy", "{} needs a compression budget: budget_tokens or budget_ratio", traits_.name);
+  }
+}
+
+int64_t ScoredPolicy::budget_per_head(int64_t prompt_tokens) const {
+  if (config_.budget_tokens) return *config_.budget_tokens;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(*config_.budget_ratio * static_cast<double>(prompt_tokens))));
+}
+
+int64_t ScoredPolicy::protected_recent() const {
+  return traits_.window_protected ? std::max(config_.protected_recent, config_.window) : config_.protected_recent;
+}
+
+int64_t ScoredPolicy::peak_tokens_per_head(int64_t prompt, int64_t new_tokens, int64_t budget, int64_t chunk) const {
+  // Slots a head holds at most: the prompt (or budget + one chunk when evicting between chunks),
+  // then the budget plus what decode adds before the next eviction (or everything it adds).
+  const int64_t kept = std::max(budget, config_.sinks + protected_recent());
+  const int64_t prefill_peak = traits_.evict_during_prefill ? std::min(prompt, kept + chunk) : prompt;
+  const int64_t after_prefill = std::min(prompt, kept);
+  const int64_t decode_peak = traits_.evict_during_decode ? after_prefill + std::min(new_tokens, config_.decode_interval)
+                                                          : after_prefill + new_tokens;
+  return std::min(prompt + new_tokens, std::max(prefill_peak, decode_peak));
+}
+
+int64_t ScoredPolicy::peak_blocks(int64_t prompt, int64_t new_tokens, const KvCacheShape& shape, int64_t chunk) const {
+  const int64_t heads = shape.num_layers * shape.num_kv_heads;
+  const int64_t full = blocks_for_tokens(prompt + new_tokens, shape);
+  const int64_t budget = budget_per_head(prompt);
+  auto blocks = [&](int64_t tokens) { return (tokens + shape.block_size - 1) / shape.block_size; };
+  switch (traits_.allocation) {
+    case Allocation::UniformPerHead:
+      return heads * blocks(peak_tokens_per_head(prompt, new_tokens, budget, chunk));
+    case Allocation::PyramidPerLayer: {
+      int64_t total = 0;
+      for (int64_t b : pyramid_budgets(budget, shape.num_layers, config_.pyramid_beta)) {
+        total += shape.num_kv_heads * blocks(peak_tokens_per_head(prompt, new_tokens, b, chunk));
+      }
+      return std::min(total, full);
+    }
+    case Allocation::LayerWide:
+    case Allocation::BlockGroups: {
+      // Heads share the budget unevenly: bound the total slots, plus one partial block per head.
+      const int64_t total_tokens = heads * peak_tokens_per_head(prompt, new_tokens, budget, chunk);
+      return std::min(full, blocks(total_tokens) + heads);
+    }
+  }
+  return full;
+}
+
+bool ScoredPolicy::observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const {
+  if (seq.phase == SequencePhase::Decode) return traits_.observe_decode;
+  switch (traits_.observe) {
+    case Observe::None: return false;
+    case Observe::All: return true;
+    case Observe::PromptWindow: return i >= seq.context_length() - config_.window;
+    case Observe::ChunkWindow: return i >= chunk_end - config_.window;
+  }
+  return false;
+}
+
+EvictionStats ScoredPolicy::after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) {
+  bool evict = false;
+  if (context.in_prefill) {
+    evict = context.prefill_done || traits_.evict_during_prefill;
+    seq.steps_since_eviction = 0;
+  } else if (traits_.evict_during_decode && ++seq.steps_since_eviction >= config_.decode_interval) {
+    evict = true;
+    seq.steps_since_eviction = 0;
+  }
+  return evict ? compress(seq, cache, context) : EvictionStats{};
+}
+
+EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const AppendContext& context) {
+  const KvCacheShape& shape = cache.shape();
+  const int64_t L = shape.num_layers, H = shape.num_kv_heads;
+  const int64_t context_length = seq.prefilled;  // tokens now in the cache (by position)
+  const int64_t budget = budget_per_head(static_cast<int64_t>(seq.prompt.size()));
+  EvictionStats stats;
+  stats.per_head.assign(static_cast<size_t>(L * H), 0);
+
+  // Scores of every head, protected slots set to kKeep.
+  std::vector<HeadSlots> slots(static_cast<size_t>(L * H));
+  std::vector<std::vector<float>> scores(static_cast<size_t>(L * H));
+  std::vector<std::vector<uint8_t>> prot(static_cast<size_t>(L * H));
+  int64_t total = 0;
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t h = 0; h < H; ++h) {
+      const size_t r = static_cast<size_t>(l * H + h);
+      cache.read_head(seq.cache_seq, l, h, slots[r]);
+      scores[r] = slot_scores(slots[r], traits_.score);
+      pool_scores(scores[r], pool_kernel_, traits_.pool);
+      prot[r] = protected_slots(slots[r], config_.sinks, protected_recent(), context_length);
+      for (size_t i = 0; i < scores[r].size(); ++i) {
+        if (prot[r][i]) scores[r][i] = kKeep;
+      }
+      total += static_cast<int64_t>(slots[r].size());
+    }
+  }
+
+  // How many slots each head keeps (or evicts), by allocation.
+  std::vector<int64_t> keep(static_cast<size_t>(L * H), 0);
+  switch (traits_.allocation) {
+    case Allocation::UniformPerHead:
+      std::fill(keep.begin(), keep.end(), budget);
+      break;
+    case Allocation::PyramidPerLayer: {
+      const auto per_layer = pyramid_budgets(budget, L, config_.pyramid_beta);
+      for (int64_t l = 0; l < L; ++l) {
+        for (int64_t h = 0; h < H; ++h) keep[static_cast<size_t>(l * H + h)] = per_layer[static_cast<size_t>(l)];
+      }
+      break;
+    }
+    case Allocation::LayerWide: {
+      const int64_t floor = static_cast<int64_t>(std::floor(config_.min_head_fraction * static_cast<double>(budget)));
+      for (int64_t l = 0; l < L; ++l) {
+        const auto first = static_cast<std::ptrdiff_t>(l * H);
+        std::vector<std::vector<float>> layer_scores(scores.begin() + first, scores.begin() + first + H);
+        std::vector<std::vector<uint8_t>> layer_prot(prot.begin() + first, prot.begin() + first + H);
+        const auto k = allocate_keep_across_heads(layer_scores, layer_prot, budget * H, floor);
+        std::copy(k.begin(), k.end(), keep.begin() + first);
+      }
+      break;
+    }
+    case Allocation::BlockGroups: {
+      const auto evict = block_groups_to_evict(scores, shape.block_size, total - budget * L * H);
+      for (size_t r = 0; r < keep.size(); ++r) keep[r] = static_cast<int64_t>(slots[r].size()) - evict[r];
+      break;
+    }
+  }
+
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t h = 0; h < H; ++h) {
+      const size_t r = static_cast<size_t>(l * H + h);
+      const std::vector<int64_t> victims = lowest_to_evict(scores[r], prot[r], keep[r]);
+      if (victims.empty()) continue;
+      if (context.trace != nullptr) {
+        EvictionRecord rec;
+        rec.request_id = seq.id;
+        rec.step = context.step;
+        rec.layer = static_cast<int32_t>(l);
+        rec.head = static_cast<int32_t>(h);
+        std::vector<uint8_t> gone(scores[r].size(), 0);
+        for (int64_t i : victims) {
+          gone[static_cast<size_t>(i)] = 1;
+          rec.positions.push_back(slots[r].positions[static_cast<size_t>(i)]);
+          rec.scores.push_back(scores[r][static_cast<size_t>(i)]);
+        }
+        rec.threshold = kKeep;
+        for (size_t i = 0; i < gone.size(); ++i) {
+          if (!gone[i]) rec.threshold = std::min(rec.threshold, scores[r][i]);
+        }
+        context.trace->push_back(std::move(rec));
+      }
+      stats.freed_blocks += cache.evict(seq.cache_seq, l, h, victims);
+      stats.evicted_slots += static_cast<int64_t>(victims.size());
+      stats.per_head[r] += static_cast<int64_t>(victims.size());
+    }
+  }
+  return stats;
+}
+
+}  // namespace kvwb
