@@ -100,6 +100,7 @@ StepStats Run::step() {
   preemptions_ += s.preemptions;
   evicted_ += s.evicted_slots;
   wall_ += s.wall_seconds;
+  eviction_seconds_ += s.eviction_seconds;
   collect_finished();
   return s;
 }
@@ -162,6 +163,7 @@ RunSummary Run::summary() const {
   s.kv_pool_bytes = kv_pool_bytes_;
   s.preemptions = preemptions_;
   s.evicted_slots = evicted_;
+  s.eviction_seconds = eviction_seconds_;
   double total = 0;
   for (const RequestResult& r : results_) {
     if (r.score < 0) continue;

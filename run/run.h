@@ -52,6 +52,7 @@ struct RunSummary {
   int64_t kv_pool_bytes = 0;
   int64_t preemptions = 0;
   int64_t evicted_slots = 0;
+  double eviction_seconds = 0;  // policy scoring + compaction, summed over steps
   std::map<std::string, TaskScore> tasks;  // by task name ("" = untasked)
   TaskScore overall;
 };
@@ -93,7 +94,7 @@ class Run {
   // Accumulated step statistics for the summary.
   int64_t steps_ = 0, batch_steps_ = 0, batch_sum_ = 0, max_batch_ = 0, peak_blocks_ = 0, preemptions_ = 0,
           evicted_ = 0, prompt_tokens_ = 0;
-  double wall_ = 0;
+  double wall_ = 0, eviction_seconds_ = 0;
 };
 
 // Builds the prompt tokens of a request for this model (chat template for `messages`).

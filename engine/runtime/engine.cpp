@@ -187,7 +187,9 @@ StepStats Engine::step() {
     else stats.prefill_tokens += w.count;
   }
   stats.batch_size = static_cast<int64_t>(work.size());
+  const double forward_start = now();
   if (!work.empty()) forward_.run(batch_, cache_, logits_);
+  stats.forward_seconds = now() - forward_start;
   stats.peak_blocks_used = cache_.used_blocks();
 
   const kernels::SamplingParams params{static_cast<float>(options_.sampling.temperature),
@@ -206,7 +208,9 @@ StepStats Engine::step() {
     ctx.in_prefill = s.phase == SequencePhase::Prefill;
     ctx.step = stats.step;
     ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
+    const double eviction_start = now();
     const EvictionStats ev = policy_->after_append(s, cache_, ctx);
+    stats.eviction_seconds += now() - eviction_start;
     stats.evicted_slots += ev.evicted_slots;
     stats.blocks_freed_by_eviction += ev.freed_blocks;
     for (size_t r = 0; r < ev.per_head.size(); ++r) stats.evictions_per_head[r] += ev.per_head[r];

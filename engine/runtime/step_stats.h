@@ -21,6 +21,8 @@ struct StepStats {
   int64_t step = 0;
   double start_seconds = 0;  // since the engine started
   double wall_seconds = 0;
+  double forward_seconds = 0;   // the batched forward pass
+  double eviction_seconds = 0;  // policy scoring, selection and compaction
   int64_t batch_size = 0;  // sequences that ran in this step
   int64_t running = 0;     // admitted after the step
   int64_t waiting = 0;     // queued after the step
