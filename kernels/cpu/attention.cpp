@@ -115,16 +115,24 @@ void attend_tile(const AttentionBatch& batch, const float* q, const PagedKv& kv,
   auto query = [&](int64_t i) { return q + (tile.tokens[i / G] * H + tile.head0 + i % G) * D; };
   auto output = [&](int64_t i) { return out + (tile.tokens[i / G] * H + tile.head0 + i % G) * D; };
 
-  // (1) Scores, block by block; invisible slots get -inf.
+  // (1) Scores, block by block, two queries at a time; invisible slots get -inf. Most blocks
+  // lie wholly before the query, so the per-slot mask runs only where the block reaches past it.
   for (int64_t b = 0, j0 = 0; j0 < len; ++b, j0 += bs) {
     const int64_t block = row.blocks[b];
     const int64_t count = std::min(bs, len - j0);
     const float* k = kv.k_pool + block * bs * D;
     const int32_t* spos = kv.slot_pos + block * bs;
-    for (int64_t i = 0; i < nq; ++i) {
-      float* s = scores.data() + i * len + j0;
-      dot_rows(query(i), k, count, D, batch.scale, s);
+    const int32_t block_max = *std::max_element(spos, spos + count);
+    int64_t i = 0;
+    for (; i + 2 <= nq; i += 2) {
+      dot_rows2(query(i), query(i + 1), k, count, D, batch.scale, scores.data() + i * len + j0,
+                scores.data() + (i + 1) * len + j0);
+    }
+    if (i < nq) dot_rows(query(i), k, count, D, batch.scale, scores.data() + i * len + j0);
+    for (i = 0; i < nq; ++i) {
       const int32_t p = batch.token_pos[tile.tokens[i / G]];
+      if (block_max <= p) continue;
+      float* s = scores.data() + i * len + j0;
       for (int64_t j = 0; j < count; ++j) {
         if (spos[j] > p) s[j] = -std::numeric_limits<float>::infinity();
       }
@@ -132,37 +140,32 @@ void attend_tile(const AttentionBatch& batch, const float* q, const PagedKv& kv,
   }
   // (2) Softmax per query: scores become unnormalised probabilities; inv_sum[i] = 1 / Σ.
   for (int64_t i = 0; i < nq; ++i) inv_sum[i] = exp_normalise(scores.data() + i * len, len);
-  // (3) out = P·V, block by block.
+  // (3) out = P·V, block by block, two queries at a time so they share each load of V.
   for (int64_t i = 0; i < nq; ++i) std::fill_n(output(i), D, 0.0f);
   for (int64_t b = 0, j0 = 0; j0 < len; ++b, j0 += bs) {
     const int64_t count = std::min(bs, len - j0);
     const float* v = kv.v_pool + row.blocks[b] * bs * D;
-    for (int64_t i = 0; i < nq; ++i) accumulate_rows(scores.data() + i * len + j0, v, count, D, output(i));
+    int64_t i = 0;
+    for (; i + 2 <= nq; i += 2) {
+      accumulate_rows2(scores.data() + i * len + j0, scores.data() + (i + 1) * len + j0, v, count, D, output(i),
+                       output(i + 1));
+    }
+    if (i < nq) accumulate_rows(scores.data() + i * len + j0, v, count, D, D, output(i));
   }
   for (int64_t i = 0; i < nq; ++i) scale_row(output(i), D, inv_sum[i]);
-  // (4) Statistics of the observed tokens, summed over the group's heads.
+  // (4) Statistics of the observed tokens, summed over the group's heads. Invisible slots have
+  // probability exactly 0, so only n_obs needs the causal test.
   if (batch.observe == nullptr) return;
   for (int64_t ti = 0; ti < tile.num_tokens; ++ti) {
     const int32_t t = tile.tokens[ti];
     if (!batch.observe[t]) continue;
-    const int32_t p = batch.token_pos[t];
+    const float* probs = scores.data() + ti * G * len;
     for (int64_t b = 0, j0 = 0; j0 < len; ++b, j0 += bs) {
       const int64_t count = std::min(bs, len - j0);
       const int64_t base = row.blocks[b] * bs;
-      for (int64_t j = 0; j < count; ++j) {
-        if (kv.slot_pos[base + j] > p) continue;
-        float sum = 0.0f, sq = 0.0f;
-        for (int64_t g = 0; g < G; ++g) {
-          const int64_t i = ti * G + g;
-          const float prob = scores[static_cast<size_t>(i * len + j0 + j)] * inv_sum[i];
-          sum += prob;
-          sq += prob * prob;
-        }
-        const int64_t at = sink.by_row_index ? j0 + j : base + j;
-        sink.sum[at] += sum;
-        sink.sq[at] += sq;
-        sink.obs[at] += static_cast<float>(G);
-      }
+      const int64_t at = sink.by_row_index ? j0 : base;
+      add_statistics(probs + j0, len, inv_sum + ti * G, G, count, kv.slot_pos + base, batch.token_pos[t],
+                     sink.sum + at, sink.sq + at, sink.obs + at);
     }
   }
 }
