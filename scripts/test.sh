@@ -6,6 +6,9 @@ start=$(date +%s)
 bash scripts/install-deps.sh
 bash scripts/build.sh "$@"
 cd "${KVWB_BUILD_DIR:-build}"
+# ctest runs tests in parallel and each CPU backend starts its own OpenMP team: sleeping rather
+# than spinning at barriers keeps an oversubscribed machine from crawling.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 set +e
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 rc=$?
