@@ -17,9 +17,11 @@ namespace kvwb::kernels::cpu {
 namespace {
 
 // Up to this many input rows the matvec kernel beats sgemm: weights are streamed once and
-// reused from L1 for each input row. Measured on one core, 2048x768 weights from DRAM: matvec
-// is ahead up to n = 12 (f16: 1.1 vs 1.45 ms at n = 8) and even at n = 16.
-constexpr int64_t kMatvecMaxN = 12;
+// reused from L1 for each input row. Measured on one core with 2048x768 weights from DRAM:
+// f32 breaks even at n = 8 (1.28 ms both), f16 is still ahead at n = 12 (1.04 vs 1.19 ms)
+// because sgemm on 16-bit weights also pays for widening them.
+constexpr int64_t kMatvecMaxNF32 = 8;
+constexpr int64_t kMatvecMaxN16 = 12;
 
 // Widens `count` rows of a 16-bit weight matrix into dst[count, cols].
 void widen_rows(const Matrix& w, int64_t r0, int64_t count, float* dst) {
@@ -103,7 +105,7 @@ void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
-  if (n <= kMatvecMaxN) {
+  if (n <= (w.dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16)) {
     matvec(x, n, w, bias, y, threads);
   } else {
     tiled_sgemm(x, n, w, bias, y, threads);

@@ -1,6 +1,6 @@
 // CPU matmul against a double-precision reference that widens the same stored f16/bf16 values.
-// Covers the matvec path (n <= 12), the tiled sgemm path (n > 12, several tiles), odd shapes
-// (rows not a multiple of the 4-row strip, cols not a multiple of 8 or 16), bias, 1 and 2
+// Covers the matvec path (n <= 8 for f32, <= 12 for f16/bf16), the tiled sgemm path (larger n,
+// several tiles), odd shapes (cols not a multiple of 8 or 32, a single row), bias, 1 and 2
 // threads. Tolerance: 1e-4 + 1e-4·|ref| (f32 accumulation over at most 300 terms of size < 1).
 #include <gtest/gtest.h>
 
@@ -60,7 +60,7 @@ std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
 
 INSTANTIATE_TEST_SUITE_P(
     OddShapes, CpuMatmul,
-    ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16), ::testing::Values(1, 3, 5, 12, 13, 30),
+    ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16), ::testing::Values(1, 3, 8, 9, 12, 13, 30),
                        ::testing::Values(Shape{33, 67}, Shape{1, 8}, Shape{7, 16}, Shape{130, 300}),
                        ::testing::Bool(), ::testing::Values(1, 2)),
     case_name);
