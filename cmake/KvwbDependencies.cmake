@@ -8,6 +8,7 @@ find_path(KVWB_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(SQLite3 REQUIRED)  # sessions/: the run store
 find_package(GTest REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)

@@ -1,0 +1,134 @@
+#include "run/session_recording.h"
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "engine/core/error.h"
+#include "run/run_report.h"
+#include "sessions/eviction_map_builder.h"
+
+namespace kvwb {
+
+struct RunRecording::State {
+  Run* run = nullptr;
+  std::unique_ptr<SessionRecorder> recorder;
+  int64_t retention_every = 0;
+  size_t results_written = 0;
+  int64_t next_step = 0;
+  bool active = true;  // false after finish(): the observer outlives us inside the engine
+  std::map<std::string, EvictionMapBuilder> eviction_maps;  // traced requests still running
+
+  void write_new_results() {
+    const std::vector<RequestResult>& results = run->results();
+    for (; results_written < results.size(); ++results_written) {
+      const RequestResult& r = results[results_written];
+      recorder->record_result(session_result(r));
+      // A finished traced request's map is complete: its context is the prompt and output.
+      auto it = eviction_maps.find(r.id);
+      if (it != eviction_maps.end()) {
+        const auto context = r.prompt_tokens + static_cast<int64_t>(r.output_tokens.size());
+        recorder->record_eviction_map(it->second.build(next_step - 1, context));
+        eviction_maps.erase(it);
+      }
+    }
+  }
+
+  void collect_evictions(const StepStats& stats) {
+    for (const EvictionRecord& e : stats.evictions) {
+      eviction_maps.try_emplace(e.request_id, e.request_id).first->second.add(e);
+    }
+  }
+};
+
+SessionResult session_result(const RequestResult& r) {
+  SessionResult s;
+  s.id = r.id;
+  s.task = r.task;
+  s.metric = r.metric;
+  s.prompt_tokens = r.prompt_tokens;
+  s.output_text = r.output_text;
+  s.output_tokens = r.output_tokens;
+  if (r.score >= 0) s.score = r.score;
+  s.latency_seconds = r.latency_seconds;
+  s.first_token_seconds = r.first_token_seconds;
+  s.preemptions = r.preemptions;
+  s.stopped_at_eos = r.stopped_at_eos;
+  return s;
+}
+
+std::string cpu_device_description(int threads) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "CPU";
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) model = line.substr(colon + 2);
+      break;
+    }
+  }
+  const int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  return fmt::format("{}, {} threads", model, n);
+}
+
+RunRecording::RunRecording(Run& run, const std::string& db_path, const RecordingOptions& options)
+    : state_(std::make_shared<State>()) {
+  const RunConfig& config = run.config();
+  NewSession session;
+  session.name = options.name;
+  session.description = options.description;
+  session.model = config.model;
+  session.backend = config.backend;
+  session.device = config.backend == "cpu" ? cpu_device_description(config.threads) : config.backend;
+  nlohmann::json initial = run_config_to_json(config);
+  initial["record"] = nullptr;  // where it was recorded is not part of the run's config
+  session.config = std::move(initial);
+  state_->run = &run;
+  state_->recorder = std::make_unique<SessionRecorder>(db_path, session, options.recorder);
+  state_->retention_every = options.retention_every;
+  if (state_->retention_every > 0) run.engine().request_retention_snapshot();  // step 0
+
+  // The observer holds the state, not this object: Run has no way to remove an observer.
+  run.add_observer([state = state_](const StepStats& stats) {
+    if (!state->active) return;
+    state->recorder->record_step(stats);
+    state->collect_evictions(stats);
+    state->next_step = stats.step + 1;
+    // Results of the previous step are collected by now (Run collects after observers run).
+    state->write_new_results();
+    if (state->retention_every > 0 && state->next_step % state->retention_every == 0) {
+      state->run->engine().request_retention_snapshot();
+    }
+  });
+}
+
+RunRecording::~RunRecording() {
+  if (state_->active) {
+    state_->active = false;
+    state_->recorder.reset();  // commits the queue, marks the session interrupted
+  }
+}
+
+void RunRecording::config_changed(const RunConfig& config) {
+  if (!state_->active) return;
+  nlohmann::json j = run_config_to_json(config);
+  j["record"] = nullptr;
+  state_->recorder->record_config_change(state_->next_step, j);
+}
+
+void RunRecording::finish() {
+  if (!state_->active) fail(path(), "session {} was already finished", session_id());
+  state_->write_new_results();
+  for (const auto& [id, builder] : state_->eviction_maps) {  // traced requests that never finished
+    state_->recorder->record_eviction_map(builder.build(state_->next_step - 1, 0));
+  }
+  state_->eviction_maps.clear();
+  state_->active = false;
+  state_->recorder->finish(summary_to_json(state_->run->summary()));
+}
+
+int64_t RunRecording::session_id() const { return state_->recorder->session_id(); }
+const std::string& RunRecording::path() const { return state_->recorder->path(); }
+int64_t RunRecording::dropped() const { return state_->recorder->dropped(); }
+
+}  // namespace kvwb
