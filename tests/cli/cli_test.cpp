@@ -1,6 +1,7 @@
 // kvwb-cli end to end as a user runs it: a real process, its exit code, stdout and stderr.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -27,9 +28,14 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
+// ctest runs tests as parallel processes: every file a test writes carries its name and pid.
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+         std::to_string(::getpid()) + "_" + name;
+}
+
 Result cli(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
+  const std::string out = temp_path("out.txt"), err = temp_path("err.txt");
   const std::string cmd = std::string(KVWB_BINARY_DIR) + "/app/kvwb-cli " + args + " >" + out + " 2>" + err;
   Result r;
   const int status = std::system(cmd.c_str());
@@ -42,7 +48,7 @@ Result cli(const std::string& args) {
 std::string fixture(const std::string& name) { return std::string(KVWB_SOURCE_DIR) + "/tests/fixtures/models/" + name; }
 
 std::string write_workload(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -69,13 +75,13 @@ TEST(Cli, GreedyGenerationIsDeterministicAndSeedsChangeSampling) {
 }
 
 TEST(Cli, BadInputGivesOneLineErrorsNamingTheProblem) {
-  const std::string missing = ::testing::TempDir() + "/no_such_model";
+  const std::string missing = temp_path("no_such_model");
   Result r = cli("generate --model " + missing + " --prompt x");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "kvwb-cli: error: " + missing + ": no such model file or directory (shorthands: demo, smollm2)\n");
 
   // A model whose weights file is cut short.
-  const fs::path broken = fs::path(::testing::TempDir()) / "broken_model";
+  const fs::path broken = temp_path("broken_model");
   fs::remove_all(broken);
   fs::copy(fixture("llama-tied"), broken);
   fs::resize_file(broken / "model.safetensors", 1000);
@@ -95,7 +101,7 @@ TEST(Cli, RunPrintsSummaryAndWritesJson) {
       "{\"id\": \"a\", \"prompt\": \"one two three\", \"max_new_tokens\": 6, \"task\": \"t1\", \"answers\": [\"zzzz\"], \"metric\": \"contains_any\"}\n"
       "{\"id\": \"b\", \"prompt\": \"four five\", \"max_new_tokens\": 4}\n"
       "{\"id\": \"c\", \"prompt\": \"six seven eight nine\", \"max_new_tokens\": 5}\n");
-  const std::string json = ::testing::TempDir() + "/cli_run_summary.json";
+  const std::string json = temp_path("summary.json");
   const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload +
                        " --kv-pool 4MiB --block-size 8 --json " + json + " --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -124,7 +130,7 @@ TEST(Cli, RunNamesTheBadWorkloadLineAndConfigKey) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find(workload + ":2: malformed JSON"), std::string::npos) << r.err;
 
-  const std::string config = ::testing::TempDir() + "/cli_bad_config.json";
+  const std::string config = temp_path("bad_config.json");
   std::ofstream(config) << "{\"policy\": {\"name\": \"full\", \"windw\": 3}}";
   r = cli("run --config " + config + " --quiet");
   EXPECT_EQ(r.code, 1);
