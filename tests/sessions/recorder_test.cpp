@@ -3,6 +3,8 @@
 // waiting), write errors surfacing at finish() without losing committed rows, and the status
 // a session ends with.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -194,15 +196,33 @@ TEST(SessionRecorder, AReadOnlyExistingStoreRefusesToRecordAndKeepsItsSessions) 
     recorder.record_step(sample_step(0));
     recorder.finish(nlohmann::json::object());
   }
-  const bool root = ::geteuid() == 0;
-  if (root) GTEST_SKIP() << "running as root: file permissions cannot make the store read-only";
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read);
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
-  try {
-    SessionRecorder recorder(path, testing_util::sample_session("new"));
-    ADD_FAILURE() << "recorded into a read-only store";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+  // Read-only for everyone: the file and its directory lose their write bits.
+  namespace fs = std::filesystem;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                  fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  auto try_to_record = [&]() -> std::string {
+    try {
+      SessionRecorder recorder(path, testing_util::sample_session("new"));
+      return "recorded into a read-only store";
+    } catch (const Error& e) {
+      return std::string(e.what()).rfind(path + ": ", 0) == 0 ? "" : std::string("wrong message: ") + e.what();
+    }
+  };
+  if (::geteuid() != 0) {
+    EXPECT_EQ(try_to_record(), "");
+  } else {
+    // Root ignores permission bits: try from a child that dropped to the unprivileged `nobody`.
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const bool dropped = ::setgid(65534) == 0 && ::setuid(65534) == 0;
+      ::_exit(!dropped ? 2 : try_to_record().empty() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the child recorded or gave the wrong message; 2: could not drop root";
   }
   std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
   std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
