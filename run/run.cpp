@@ -8,8 +8,21 @@
 #include "engine/model/model_paths.h"
 #include "engine/workload/metrics.h"
 #include "kernels/backend.h"
+#include "kernels/backend_factory.h"
+#include "profiler/clock.h"
+#include "run/run_counters.h"
 
 namespace kvwb {
+
+std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads) {
+  try {
+    return kernels::make_backend(name, threads);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("backend", "{}", e.what());
+  }
+}
 
 int64_t available_memory_bytes() {
   std::ifstream in("/proc/meminfo");
@@ -40,8 +53,8 @@ Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(
     requests_.resize(static_cast<size_t>(*config_.max_requests));
   }
   model_ = model ? std::move(model) : std::shared_ptr<const Model>(load_model(resolve_model_path(config_.model)));
-  if (config_.backend != "cpu") fail("backend", "backend '{}' is not available in this build yet", config_.backend);
-  backend_ = kernels::make_cpu_backend(config_.threads);
+  backend_ = make_named_backend(config_.backend, config_.threads);
+  profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(*backend_);
 
   std::vector<std::vector<int32_t>> prompts;
   int64_t full_kv_bytes = 0;  // what every request at once would need without compression
@@ -60,7 +73,7 @@ Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(
     const auto available = static_cast<double>(available_memory_bytes());
     kv_pool_bytes_ = std::min(static_cast<int64_t>(available * config_.kv_pool_auto_fraction), full_kv_bytes);
   }
-  engine_ = std::make_unique<Engine>(*model_, *backend_, engine_options(config_));
+  engine_ = std::make_unique<Engine>(*model_, *profiled_backend_, engine_options(config_));
   for (size_t i = 0; i < requests_.size(); ++i) {
     request_index_[requests_[i].id] = i;
     prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
@@ -89,7 +102,7 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
 bool Run::done() const { return engine_->done(); }
 
 StepStats Run::step() {
-  StepStats s = engine_->step();
+  StepStats s = profiler_ ? profiled_step() : engine_->step();
   ++steps_;
   if (s.batch_size > 0) {
     ++batch_steps_;
@@ -103,6 +116,51 @@ StepStats Run::step() {
   eviction_seconds_ += s.eviction_seconds;
   collect_finished();
   return s;
+}
+
+void Run::enable_profiling(const ProfilerOptions& options) {
+  if (profiler_) return;
+  profiler_ = std::make_unique<Profiler>(options);
+  if (config_.backend == "cuda") {
+    GpuActivityStart started = start_gpu_activity(*profiler_);
+    gpu_ = std::move(started.activity);
+    gpu_message_ = std::move(started.message);
+  }
+}
+
+StepStats Run::profiled_step() {
+  if (!engine_thread_named_) {  // the thread that steps (the GUI's worker, not its caller)
+    profiler_->name_this_thread("engine");
+    engine_thread_named_ = true;
+  }
+  StepStats s;
+  {
+    CurrentProfiler bind(profiler_.get());  // the engine and the ProfiledBackend record into it
+    s = engine_->step();
+  }
+  engine_->retained_lengths(retained_);
+  StepCounters counters = counters_of_step(s, retained_);
+  // Reading /proc/self/statm costs microseconds (a few % of a small model's step): sample RSS at
+  // most every 50 ms, which is finer than it changes.
+  const int64_t now = now_ns();
+  if (!rss_bytes_ || now - rss_sampled_ns_ >= 50'000'000) {
+    rss_bytes_ = process_rss_bytes();
+    rss_sampled_ns_ = now;
+  }
+  counters.process_rss_bytes = rss_bytes_;
+  if (gpu_) {
+    backend_->synchronize();  // the step's kernels have finished: their records can be flushed
+    gpu_->flush();
+    counters.gpu_memory_used_bytes = gpu_memory_used_bytes();
+  }
+  record_step_counters(*profiler_, s.step, counters, now);
+  return s;
+}
+
+Trace Run::take_trace() {
+  if (!profiler_) return {};
+  if (gpu_) gpu_->flush();
+  return profiler_->take();
 }
 
 void Run::collect_finished() {

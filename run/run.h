@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@
 #include "engine/runtime/engine.h"
 #include "engine/workload/workload.h"
 #include "kernels/backend.h"
+#include "kernels/profiled_backend.h"
+#include "profiler/gpu_activity.h"
+#include "profiler/profiler.h"
 
 namespace kvwb {
 
@@ -69,6 +73,19 @@ class Run {
   RunSummary run_to_completion(const std::function<void(int64_t, int64_t)>& progress = {});
 
   void update_config(const RunConfig& config);  // between steps; errors leave the run unchanged
+
+  // Profiling (kvwb-cli --trace / --profile, the GUI's timeline): from the next step on, every
+  // step records spans (step, scheduler, policy, compaction, every backend op) and per-step
+  // counters into a Profiler. On the cuda backend it also starts CUPTI GPU activity where it can
+  // (gpu_activity_message() says why not); GPU activity is flushed at every step end. Calling
+  // it again changes nothing. The RunConfig is untouched: profiling is not a tunable.
+  void enable_profiling(const ProfilerOptions& options = {});
+  bool profiling() const { return profiler_ != nullptr; }
+  Profiler* profiler() { return profiler_.get(); }
+  // One line saying why GPU activity is not collected on a cuda run; empty otherwise.
+  const std::string& gpu_activity_message() const { return gpu_message_; }
+  // Everything recorded since the previous take_trace() (empty when not profiling).
+  Trace take_trace();
   void add_observer(Engine::Observer observer) { engine_->add_observer(std::move(observer)); }
 
   const RunConfig& config() const { return config_; }
@@ -82,10 +99,13 @@ class Run {
  private:
   EngineOptions engine_options(const RunConfig& config) const;
   void collect_finished();
+  StepStats profiled_step();
 
   RunConfig config_;
   std::shared_ptr<const Model> model_;
   std::unique_ptr<kernels::Backend> backend_;
+  // The engine always runs through this decorator: with no profiler bound it costs a branch.
+  std::unique_ptr<kernels::ProfiledBackend> profiled_backend_;
   std::unique_ptr<Engine> engine_;
   std::vector<Request> requests_;
   std::map<std::string, size_t> request_index_;
@@ -95,10 +115,23 @@ class Run {
   int64_t steps_ = 0, batch_steps_ = 0, batch_sum_ = 0, max_batch_ = 0, peak_blocks_ = 0, preemptions_ = 0,
           evicted_ = 0, prompt_tokens_ = 0;
   double wall_ = 0, eviction_seconds_ = 0;
+  // Declared after the engine and backend: the GPU collector goes first (it flushes into the
+  // profiler), while the CUDA context is still alive.
+  std::unique_ptr<Profiler> profiler_;
+  std::unique_ptr<GpuActivity> gpu_;
+  std::string gpu_message_;
+  bool engine_thread_named_ = false;
+  std::vector<int32_t> retained_;  // scratch for the retained-tokens counter
+  std::optional<int64_t> rss_bytes_;  // the last process RSS sample
+  int64_t rss_sampled_ns_ = 0;
 };
 
 // Builds the prompt tokens of a request for this model (chat template for `messages`).
 std::vector<int32_t> request_tokens(const Model& model, const Request& request);
+
+// kernels::make_backend(name, threads) with its failures ("no CUDA device: ...", "kvwb was built
+// without CUDA") as kvwb::Error "backend: <why>".
+std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads);
 
 // Free memory the `auto` KV pool may take a fraction of (MemAvailable on the CPU).
 int64_t available_memory_bytes();

@@ -8,6 +8,7 @@
 #include "engine/model/model_paths.h"
 #include "engine/runtime/generator.h"
 #include "kernels/backend.h"
+#include "run/run.h"
 
 namespace kvwb::cli {
 namespace {
@@ -19,6 +20,7 @@ struct GenerateArgs {
   float temperature = 0.0f;
   float top_p = 1.0f;
   uint64_t seed = 0;
+  std::string backend = "cpu";
   int threads = 0;
   int64_t prefill_chunk = 128;
   bool no_bos = false;
@@ -26,8 +28,8 @@ struct GenerateArgs {
 
 int run_generate(const GenerateArgs& args) {
   const std::string path = resolve_model_path(args.model);
+  auto backend = make_named_backend(args.backend, args.threads);  // a missing GPU fails before the load
   std::unique_ptr<Model> model = load_model(path);
-  auto backend = kernels::make_cpu_backend(args.threads);
   const Tokenizer& tok = *model->tokenizer;
   const std::vector<int32_t> prompt = tok.encode(args.prompt, !args.no_bos && tok.add_bos_by_default());
 
@@ -70,6 +72,7 @@ Command add_generate_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0.0f, 100.0f));
   sub->add_option("--top-p", args->top_p, "Nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0f, 1.0f));
   sub->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+  sub->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_option("--threads", args->threads, "CPU threads (0 = all cores)")->capture_default_str();
   sub->add_option("--prefill-chunk", args->prefill_chunk, "Prompt tokens per forward pass")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));

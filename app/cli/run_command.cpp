@@ -1,5 +1,7 @@
 // kvwb-cli run: a workload to completion under one RunConfig, with a summary; and
 // kvwb-cli eval: the same, printing the per-task accuracy table.
+// Both take --trace FILE (Chrome trace JSON of every step, op and counter; opens in Perfetto)
+// and --profile (the per-op time table after the summary).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -8,8 +10,11 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/config_flags.h"
+#include "app/cli/output_path.h"
 #include "app/cli/progress_bar.h"
 #include "engine/core/error.h"
+#include "profiler/chrome_trace.h"
+#include "profiler/op_summary.h"
 #include "run/run.h"
 #include "run/run_report.h"
 #include "run/session_recording.h"
@@ -23,6 +28,8 @@ struct RunArgs {
   CLI::App* subcommand = nullptr;
   std::string json_path;
   std::string results_path;
+  std::string trace_path;
+  bool profile = false;
   bool quiet = false;
 };
 
@@ -35,7 +42,15 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 
 int run_workload(const RunArgs& args, bool eval) {
   const RunConfig config = args.flags.resolve();
+  if (!args.trace_path.empty()) check_writable(args.trace_path);  // before the model loads
   Run run(config);
+  const bool profiling = args.profile || !args.trace_path.empty();
+  if (profiling) {
+    run.enable_profiling();
+    if (!run.gpu_activity_message().empty()) {
+      std::fprintf(stderr, "kvwb-cli: note: no GPU activity in the profile: %s\n", run.gpu_activity_message().c_str());
+    }
+  }
   // --record DB records into DB; a bare --record into the default session database.
   std::string record = config.record;
   if (record.empty() && args.subcommand->count("--record") > 0) record = default_session_db_path();
@@ -57,6 +72,20 @@ int run_workload(const RunArgs& args, bool eval) {
     write_json(args.json_path, j);
   }
   if (!args.results_path.empty()) write_json(args.results_path, results_to_json(run.results()));
+  if (profiling) {
+    const Trace trace = run.take_trace();
+    if (args.profile) {
+      std::fputs("\n", stdout);
+      std::fputs(format_op_summary(summarize_ops(trace)).c_str(), stdout);
+    }
+    if (!args.trace_path.empty()) {
+      write_chrome_trace(trace, args.trace_path);
+      if (trace.dropped_events > 0) {
+        std::fprintf(stderr, "kvwb-cli: warning: the trace is missing %lld events (the profiler's cap was reached)\n",
+                     static_cast<long long>(trace.dropped_events));
+      }
+    }
+  }
   if (recording) {
     recording->finish();
     if (recording->dropped() > 0) {
@@ -77,6 +106,8 @@ Command add(CLI::App& app, const char* name, const char* help, bool eval) {
   sub->get_option("--record")->expected(0, 1);  // a bare --record uses the default database
   sub->add_option("--json", args->json_path, "Write the summary (and the resolved config) as JSON");
   sub->add_option("--results", args->results_path, "Write every request's output and score as JSON");
+  sub->add_option("--trace", args->trace_path, "Write a Chrome trace JSON of every step, op and counter (open it in ui.perfetto.dev)");
+  sub->add_flag("--profile", args->profile, "Print time per op (count, total, mean, p50, p99, share of step) after the summary");
   sub->add_flag("--quiet,-q", args->quiet, "No progress line");
   return {sub, [args, eval] { return run_workload(*args, eval); }};
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/core/error.h"
+#include "profiler/scoped_span.h"
 
 namespace kvwb {
 namespace {
@@ -157,13 +158,21 @@ void Engine::finish(SequenceState* seq) {
 }
 
 StepStats Engine::step() {
+  // Spans go to the thread's current profiler, if one is bound (Run binds it while profiling).
+  Profiler* profiler = Profiler::current();
+  if (profiler != nullptr) profiler->set_step(step_);
   StepStats stats;
-  stats.step = step_++;
-  const double t0 = now();
-  stats.start_seconds = t0;
+  {
+    ScopedSpan span(profiler, "step", Category::step);
+    run_step(stats);
+    span.arg("batch", stats.batch_size).arg("tokens", stats.prefill_tokens + stats.decode_tokens);
+  }
+  for (const Observer& o : observers_) o(stats);
+  return stats;
+}
 
-  stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
-  std::vector<Work> work;
+void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
+  ScopedSpan span("schedule", Category::scheduler);
   plan(work, stats.admitted);
   // The reservations make this rare (a shrunk pool, a policy whose estimate was low): preempt
   // the youngest request until the step's appends fit.
@@ -186,6 +195,17 @@ StepStats Engine::step() {
     if (w.seq->phase == SequencePhase::Decode) ++stats.decode_tokens;
     else stats.prefill_tokens += w.count;
   }
+  span.arg("sequences", static_cast<int64_t>(work.size())).arg("admitted", stats.admitted);
+}
+
+void Engine::run_step(StepStats& stats) {
+  stats.step = step_++;
+  const double t0 = now();
+  stats.start_seconds = t0;
+
+  stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
+  std::vector<Work> work;
+  schedule(stats, work);
   stats.batch_size = static_cast<int64_t>(work.size());
   const double forward_start = now();
   if (!work.empty()) forward_.run(batch_, cache_, logits_);
@@ -209,7 +229,12 @@ StepStats Engine::step() {
     ctx.step = stats.step;
     ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
     const double eviction_start = now();
-    const EvictionStats ev = policy_->after_append(s, cache_, ctx);
+    EvictionStats ev;
+    {
+      ScopedSpan span("evict", Category::policy);
+      ev = policy_->after_append(s, cache_, ctx);
+      span.arg("appended", w.count).arg("evicted", ev.evicted_slots);
+    }
     stats.eviction_seconds += now() - eviction_start;
     stats.evicted_slots += ev.evicted_slots;
     stats.blocks_freed_by_eviction += ev.freed_blocks;
@@ -240,8 +265,16 @@ StepStats Engine::step() {
   stats.blocks_total = cache_.block_limit();
   stats.kv_bytes_used = stats.blocks_used * kv_bytes_per_block(cache_.shape().head_dim, cache_.shape().block_size);
   stats.wall_seconds = now() - t0;
-  for (const Observer& o : observers_) o(stats);
-  return stats;
+}
+
+void Engine::retained_lengths(std::vector<int32_t>& out) const {
+  out.clear();
+  const KvCacheShape& shape = cache_.shape();
+  for (const auto& s : running_) {
+    for (int64_t l = 0; l < shape.num_layers; ++l) {
+      for (int64_t h = 0; h < shape.num_kv_heads; ++h) out.push_back(static_cast<int32_t>(cache_.length(s->cache_seq, l, h)));
+    }
+  }
 }
 
 void Engine::snapshot(StepStats& stats) const {

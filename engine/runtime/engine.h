@@ -2,6 +2,9 @@
 // The engine: continuous batching over a paged KV cache bounded by a block budget. step() runs
 // one scheduler iteration (decode tokens for running requests, prefill chunks, admissions),
 // one batched forward pass, the policy's evictions, and sampling; it returns the statistics.
+// With a profiler bound to the calling thread (profiler/profiler.h, CurrentProfiler), each step
+// records a "step" span holding "schedule" (scheduler), "evict" (policy, with "compact" spans of
+// the cache inside) and the backend's op spans when the backend is a ProfiledBackend.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -63,6 +66,9 @@ class Engine {
   std::vector<FinishedRequest> take_finished();
 
   const KvCache& cache() const { return cache_; }
+  // Retained slots of every (running sequence, layer, KV head), as the step left them (the
+  // profiler's retained-tokens summary).
+  void retained_lengths(std::vector<int32_t>& out) const;
   const EngineOptions& options() const { return options_; }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
@@ -78,6 +84,9 @@ class Engine {
   int64_t peak_of(const SequenceState& s) const;
   bool admit_next(int64_t tokens_left);
   void plan(std::vector<Work>& work, int64_t& admitted);
+  // Plans the step's work (preempting if its appends do not fit) and builds the batch.
+  void schedule(StepStats& stats, std::vector<Work>& work);
+  void run_step(StepStats& stats);
   void preempt(SequenceState* seq);
   void finish(SequenceState* seq);
   void snapshot(StepStats& stats) const;

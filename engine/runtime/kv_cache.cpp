@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/core/error.h"
+#include "profiler/scoped_span.h"
 
 namespace kvwb {
 
@@ -110,6 +111,7 @@ KvCache::HeadTable& KvCache::table(int32_t seq, int64_t layer, int64_t head) {
 }
 
 int64_t KvCache::evict(int32_t seq, int64_t layer, int64_t head, std::span<const int64_t> indices) {
+  ScopedSpan span("compact", Category::compaction);
   HeadTable& h = table(seq, layer, head);
   std::vector<uint8_t> drop(static_cast<size_t>(h.length), 0);
   for (int64_t i : indices) {
@@ -129,6 +131,7 @@ int64_t KvCache::evict(int32_t seq, int64_t layer, int64_t head, std::span<const
     ++kept;
   }
   if (!src.empty()) backend_.kv_move(pool_view(), src.data(), dst.data(), static_cast<int64_t>(src.size()));
+  span.arg("evicted", h.length - kept).arg("moved", static_cast<int64_t>(src.size()));
   h.length = kept;
   const size_t blocks_needed = static_cast<size_t>((kept + shape_.block_size - 1) / shape_.block_size);
   const int64_t freed = static_cast<int64_t>(h.blocks.size() - blocks_needed);
