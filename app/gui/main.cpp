@@ -1,0 +1,190 @@
+// kvwb: the Qt workbench. Opens on SmolLM2 when its GGUF is in the model cache, else on the demo
+// model, with a ready workload; flags preselect a model, workload and budget, start the run at
+// once, or take a screenshot / measure replot frame times and quit (for docs and benchmarks).
+#include <cstdio>
+#include <optional>
+#include <utility>
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QPalette>
+#include <QStyleFactory>
+#include <QTabWidget>
+#include <QTimer>
+
+#include "engine/core/error.h"
+#include "ui/controller/default_run.h"
+#include "ui/controller/run_controller.h"
+#include "ui/main_window.h"
+#include "ui/models/budget_form_model.h"
+#include "ui/widgets/try_panel.h"
+#include "ui/widgets/time_plots.h"
+
+namespace {
+
+QPalette dark_palette() {
+  QPalette p;
+  const QColor window(45, 45, 48), base(30, 30, 32), text(220, 220, 220), highlight(60, 120, 200);
+  p.setColor(QPalette::Window, window);
+  p.setColor(QPalette::WindowText, text);
+  p.setColor(QPalette::Base, base);
+  p.setColor(QPalette::AlternateBase, window);
+  p.setColor(QPalette::Text, text);
+  p.setColor(QPalette::Button, window);
+  p.setColor(QPalette::ButtonText, text);
+  p.setColor(QPalette::ToolTipBase, base);
+  p.setColor(QPalette::ToolTipText, text);
+  p.setColor(QPalette::Highlight, highlight);
+  p.setColor(QPalette::HighlightedText, Qt::white);
+  p.setColor(QPalette::Disabled, QPalette::Text, QColor(120, 120, 120));
+  p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 120));
+  p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 120));
+  return p;
+}
+
+kvwb::RunConfig config_from(const QCommandLineParser& args) {
+  kvwb::RunConfig c = args.isSet("config") ? kvwb::load_run_config(args.value("config").toStdString())
+                                           : kvwb::default_run_config();
+  if (args.isSet("model")) c.model = args.value("model").toStdString();
+  if (args.isSet("workload")) c.workload = args.value("workload").toStdString();
+  if (args.isSet("backend")) c.backend = args.value("backend").toStdString();
+  if (args.isSet("policy")) c.policy.name = args.value("policy").toStdString();
+  if (args.isSet("budget-tokens")) {
+    c.policy.budget_ratio.reset();
+    bool ok = false;
+    c.policy.budget_tokens = args.value("budget-tokens").toLongLong(&ok);
+    if (!ok) kvwb::fail("--budget-tokens", "not a whole number: {}", args.value("budget-tokens").toStdString());
+  }
+  if (args.isSet("budget-ratio")) {
+    bool ok = false;
+    const double r = args.value("budget-ratio").toDouble(&ok);
+    if (!ok) kvwb::fail("--budget-ratio", "not a number: {}", args.value("budget-ratio").toStdString());
+    c.policy.budget_tokens.reset();
+    c.policy.budget_ratio = r;
+  }
+  if (args.isSet("kv-pool")) {
+    const std::string pool = args.value("kv-pool").toStdString();
+    if (pool == "auto") c.kv_pool_bytes.reset();
+    else c.kv_pool_bytes = kvwb::parse_bytes(pool, "--kv-pool");
+  }
+  if (args.isSet("max-requests")) c.max_requests = args.value("max-requests").toLongLong();
+  kvwb::validate(c, "command line");
+  return c;
+}
+
+double seconds_option(const QCommandLineParser& args, const char* name) {
+  bool ok = false;
+  const double v = args.value(name).toDouble(&ok);
+  if (!ok || v < 0) kvwb::fail(std::string("--") + name, "not a number of seconds: {}", args.value(name).toStdString());
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  QApplication::setApplicationName("kvwb");
+  QCommandLineParser parser;
+  parser.setApplicationDescription("kvwb: tune KV-cache compression of LLM inference, live");
+  parser.addHelpOption();
+  parser.addOptions({
+      {"model", "smollm2, demo, an HF model folder or a GGUF file", "model"},
+      {"workload", "workload file (JSONL)", "path"},
+      {"config", "start from a run config (JSON, as `kvwb-cli config export` writes)", "path"},
+      {"backend", "cpu or cuda", "name"},
+      {"policy", "compression policy (full, batch-max, kv-compress, snapkv, ...)", "name"},
+      {"budget-tokens", "compression budget in tokens", "n"},
+      {"budget-ratio", "compression budget as a fraction of the context", "r"},
+      {"kv-pool", "KV pool size, e.g. 64MiB, or auto", "bytes"},
+      {"max-requests", "run only the first N requests", "n"},
+      {"autostart", "start the run when the window opens"},
+      {"dark", "use a dark palette (the plots follow the palette)"},
+      {"screenshot", "save the window to this PNG when the run finishes (or after --quit-after), then quit",
+       "png"},
+      {"frame-stats", "print replot frame times (ms) of the live plots when quitting"},
+      {"quit-after", "quit after this many seconds", "seconds"},
+      {"try", "open on the Try tab and run this prompt (with --screenshot: shot when both answers are in)", "prompt"},
+      {"time-window", "seconds of the followed time axis (0 = the whole run, the default)", "seconds"},
+      {"retune", "after SECONDS, set the budget to TOKENS and apply it live (demos, screenshots)", "seconds:tokens"},
+  });
+  parser.process(app);
+
+  kvwb::RunConfig config;
+  std::optional<double> quit_after;
+  std::optional<std::pair<double, qlonglong>> retune;
+  try {
+    config = config_from(parser);
+    if (parser.isSet("quit-after")) quit_after = seconds_option(parser, "quit-after");
+    if (parser.isSet("retune")) {
+      const QStringList parts = parser.value("retune").split(':');
+      bool ok_s = false, ok_t = false;
+      if (parts.size() == 2) retune = std::make_pair(parts[0].toDouble(&ok_s), parts[1].toLongLong(&ok_t));
+      if (!ok_s || !ok_t) kvwb::fail("--retune", "expected SECONDS:TOKENS, got '{}'", parser.value("retune").toStdString());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kvwb: %s\n", e.what());
+    return 2;
+  }
+  if (parser.isSet("dark")) {
+    QApplication::setStyle(QStyleFactory::create("Fusion"));
+    QApplication::setPalette(dark_palette());
+  }
+
+  kvwb::MainWindow window(config);
+  window.show();
+  if (parser.isSet("time-window")) {
+    try {
+      window.plots()->set_window_seconds(seconds_option(parser, "time-window"));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kvwb: %s\n", e.what());
+      return 2;
+    }
+  }
+  if (parser.isSet("autostart")) QTimer::singleShot(0, &window, &kvwb::MainWindow::start_run);
+  const bool try_prompt = parser.isSet("try");
+  if (try_prompt) {
+    window.tabs()->setCurrentWidget(window.try_panel());
+    window.try_panel()->set_prompt(parser.value("try"));
+    QTimer::singleShot(0, window.try_panel(), &kvwb::TryPanel::run);
+  }
+
+  const QString screenshot = parser.value("screenshot");
+  const bool frame_stats = parser.isSet("frame-stats");
+  auto finish = [&] {
+    window.plots()->refresh_now();
+    QApplication::processEvents();  // let the queued replots draw
+    if (!screenshot.isEmpty()) {
+      if (!window.grab().save(screenshot)) std::fprintf(stderr, "kvwb: %s: cannot write the screenshot\n", qPrintable(screenshot));
+      else std::printf("screenshot: %s\n", qPrintable(screenshot));
+    }
+    if (frame_stats) {
+      const kvwb::FrameStats& f = window.plots()->frame_stats();
+      std::printf("replot frames: %lld, mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms, over %.0f ms: %lld\n",
+                  static_cast<long long>(f.frames), f.mean_ms(), f.percentile_ms(50), f.percentile_ms(99), f.max_ms,
+                  kvwb::FrameStats::kBudgetMs, static_cast<long long>(f.over_budget));
+    std::printf("frames over 20 ms (index: ms):");
+    for (size_t i = 0; i < f.samples.size(); ++i) {
+      if (f.samples[i] > 20) std::printf(" %zu: %.1f", i, f.samples[i]);
+    }
+    std::printf("\n");
+    }
+    std::printf("status: %s\n", qPrintable(window.status_text()));
+    std::fflush(stdout);
+    QApplication::quit();
+  };
+  if (!screenshot.isEmpty() && !quit_after && try_prompt) {
+    QObject::connect(window.try_panel(), &kvwb::TryPanel::finished, &window,
+                     [&](double) { QTimer::singleShot(300, &window, finish); });
+  } else if (!screenshot.isEmpty() && !quit_after) {
+    QObject::connect(window.controller(), &kvwb::RunController::stateChanged, &window, [&](kvwb::RunState s, qint64) {
+      if (s == kvwb::RunState::Finished || s == kvwb::RunState::Failed) QTimer::singleShot(300, &window, finish);
+    });
+  }
+  if (retune) {
+    QTimer::singleShot(static_cast<int>(retune->first * 1000), &window, [&] {
+      if (window.budget()->set_value(kvwb::BudgetFormModel::BudgetTokens, retune->second)) window.apply_budget();
+    });
+  }
+  if (quit_after) QTimer::singleShot(static_cast<int>(*quit_after * 1000), &window, finish);
+  return QApplication::exec();
+}

@@ -1,0 +1,121 @@
+// The real window, offscreen, on the fixture model: a short run fills every time plot, the
+// accuracy table and the retention map; a live budget change leaves a mark on the plots; the
+// window grabs to a PNG; the plots follow a dark palette.
+#include "ui/main_window.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <set>
+
+#include <QImage>
+#include <QPixmap>
+#include <qcustomplot.h>
+
+#include "tests/ui/ui_test_util.h"
+#include "ui/controller/run_controller.h"
+#include "ui/models/budget_form_model.h"
+#include "ui/models/task_accuracy_model.h"
+#include "ui/widgets/heatmap_plot.h"
+#include "ui/widgets/time_plots.h"
+
+namespace kvwb {
+namespace {
+
+using ui_test::wait_until;
+
+RunConfig window_config(const ui_test::TempDir& dir) {
+  RunConfig c = ui_test::fixture_config(ui_test::write_workload(dir, 16, 30, 40));
+  c.max_batch = 4;
+  c.policy.name = "streaming-llm";
+  c.policy.budget_tokens = 24;
+  c.policy.sinks = 2;
+  c.policy.protected_recent = 4;
+  return c;
+}
+
+TEST(MainWindow, AShortRunFillsThePlotsAndTheWindowGrabsToPng) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  // Retention snapshots often, so a short run has several.
+  MainWindow window(window_config(dir), nullptr, RunLoopOptions{30, 0.05, 1.0});
+  window.show();
+  window.start_run();
+  RunController* controller = window.controller();
+  // A live change: hold the run (pausing right away makes the test independent of how fast
+  // the fixture model runs), set a smaller budget in the form, apply, resume.
+  controller->pause();
+  ASSERT_TRUE(wait_until([&] { return controller->state() == RunState::Paused; }));
+  ASSERT_TRUE(window.budget()->set_value(BudgetFormModel::BudgetTokens, 12));
+  window.apply_budget();
+  controller->resume();
+  ASSERT_TRUE(wait_until([&] { return controller->state() == RunState::Finished; }));
+  window.plots()->refresh_now();
+  QApplication::processEvents();
+
+  TimePlots* plots = window.plots();
+  EXPECT_GT(plots->graph_points(TimePlots::Throughput, 0), 0);
+  EXPECT_GT(plots->graph_points(TimePlots::Throughput, 1), 0);
+  EXPECT_GT(plots->graph_points(TimePlots::Batch, 0), 0);
+  EXPECT_GT(plots->graph_points(TimePlots::Memory, 0), 0);
+  EXPECT_GT(plots->graph_points(TimePlots::Memory, 1), 0);
+  EXPECT_GT(plots->graph_points(TimePlots::Accuracy, 0), 0);
+  // The plots hold what the series hold: one point per step while the run is this short.
+  EXPECT_EQ(plots->graph_points(TimePlots::Batch, 0), static_cast<int>(window.series().running.size()));
+  ASSERT_EQ(window.series().marks.size(), 1u);
+  EXPECT_NE(window.series().marks[0].text.find("budget_tokens 24 -> 12"), std::string::npos);
+  EXPECT_EQ(plots->mark_count(), 1);
+  EXPECT_EQ(window.accuracy()->overall().done, 16);
+  EXPECT_EQ(window.accuracy()->overall().total, 16);
+  EXPECT_GT(window.retention_plot()->filled_cells(), 0);
+  EXPECT_EQ(window.retention_plot()->cells_y(), 2);  // layers of the fixture model
+  EXPECT_TRUE(window.status_text().contains("step")) << window.status_text().toStdString();
+  EXPECT_GT(plots->frame_stats().frames, 0);
+
+  const QPixmap pixmap = window.grab();
+  const std::string png = dir.file("window.png");
+  ASSERT_TRUE(pixmap.save(QString::fromStdString(png)));
+  QImage image(QString::fromStdString(png));
+  ASSERT_FALSE(image.isNull());
+  EXPECT_EQ(image.size(), window.size());
+  std::set<QRgb> colours;
+  for (int y = 0; y < image.height(); y += 7) {
+    for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
+  }
+  EXPECT_GT(colours.size(), 20u);  // drawn, not a blank window
+  if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) pixmap.save(QString(out) + "/workbench-test.png");
+}
+
+TEST(MainWindow, PlotsFollowTheWindowPalette) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  MainWindow window(window_config(dir));
+  window.show();
+  QPalette dark = window.palette();
+  dark.setColor(QPalette::Base, QColor(20, 20, 24));
+  dark.setColor(QPalette::Text, QColor(230, 230, 230));
+  dark.setColor(QPalette::Window, QColor(40, 40, 44));
+  window.setPalette(dark);
+  QApplication::processEvents();
+  window.plots()->refresh_now();
+  QCustomPlot* plot = window.plots()->plot(TimePlots::Throughput);
+  EXPECT_EQ(plot->axisRect()->backgroundBrush().color(), QColor(20, 20, 24));
+  EXPECT_EQ(plot->xAxis->tickLabelColor(), QColor(230, 230, 230));
+  // The series colours are lightened for a dark background.
+  EXPECT_GT(plot->graph(0)->pen().color().lightnessF(), 0.5);
+}
+
+TEST(MainWindow, AModelThatCannotLoadIsShownInTheWindow) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  RunConfig c = window_config(dir);
+  c.model = dir.file("missing-model");
+  MainWindow window(c);
+  window.start_run();
+  ASSERT_TRUE(wait_until([&] { return window.controller()->state() == RunState::Failed; }));
+  EXPECT_TRUE(window.message().contains("missing-model")) << window.message().toStdString();
+  EXPECT_TRUE(window.status_text().contains("failed")) << window.status_text().toStdString();
+}
+
+}  // namespace
+}  // namespace kvwb

@@ -1,0 +1,182 @@
+#include "ui/controller/run_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <utility>
+
+#include "engine/core/error.h"
+#include "engine/workload/workload.h"
+#include "ui/controller/config_diff.h"
+
+namespace kvwb {
+
+RunLoop::RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopEvents events, RunLoopOptions options)
+    : config_(std::move(config)),
+      models_(std::move(models)),
+      events_(std::move(events)),
+      options_(options),
+      generated_rate_(options.rate_window_seconds),
+      total_rate_(options.rate_window_seconds) {}
+
+double RunLoop::now_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void RunLoop::set_state(RunState state, int64_t steps_done) {
+  if (events_.state) events_.state(state, steps_done);
+}
+
+void RunLoop::pause() {
+  std::lock_guard lock(mutex_);
+  pause_ = true;
+}
+
+void RunLoop::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    pause_ = false;
+  }
+  wake_.notify_all();
+}
+
+void RunLoop::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+}
+
+void RunLoop::update_config(const RunConfig& config) {
+  std::lock_guard lock(mutex_);
+  pending_config_ = config;
+}
+
+void RunLoop::run() {
+  set_state(RunState::Loading, 0);
+  std::unique_ptr<Run> run;
+  try {
+    // Per-task totals for the accuracy table ("3 of 8 done"); the Run reads the file again.
+    if (!config_.workload.empty()) {
+      Workload w = load_workload(config_.workload);
+      size_t n = w.requests.size();
+      if (config_.max_requests) n = std::min(n, static_cast<size_t>(*config_.max_requests));
+      for (size_t i = 0; i < n; ++i) ++task_totals_[w.requests[i].task];
+    }
+    run = std::make_unique<Run>(config_, models_->get(config_.model));
+  } catch (const std::exception& e) {
+    if (events_.failed) events_.failed(e.what());
+    set_state(RunState::Failed, 0);
+    return;
+  }
+  set_state(RunState::Running, 0);
+  try {
+    while (between_steps(*run) && !run->done()) {
+      const double now = now_seconds();
+      if (now - last_retention_ >= options_.retention_interval_seconds) {
+        run->engine().request_retention_snapshot();
+        last_retention_ = now;
+      }
+      const StepStats stats = run->step();
+      ++steps_done_;
+      record_step(*run, stats);
+      if (now_seconds() - last_emit_ >= 1.0 / options_.max_snapshots_per_second) emit_snapshot(*run);
+    }
+  } catch (const std::exception& e) {
+    emit_snapshot(*run);
+    if (events_.failed) events_.failed(e.what());
+    set_state(RunState::Failed, steps_done_);
+    return;
+  }
+  emit_snapshot(*run);
+  set_state(run->done() ? RunState::Finished : RunState::Stopped, steps_done_);
+}
+
+bool RunLoop::between_steps(Run& run) {
+  std::unique_lock lock(mutex_);
+  if (stop_) return false;
+  if (pause_) {
+    lock.unlock();
+    emit_snapshot(run);  // the GUI shows everything up to the pause
+    set_state(RunState::Paused, steps_done_);
+    lock.lock();
+    wake_.wait(lock, [&] { return !pause_ || stop_; });
+    if (stop_) return false;
+    lock.unlock();
+    set_state(RunState::Running, steps_done_);
+    lock.lock();
+  }
+  std::optional<RunConfig> update = std::exchange(pending_config_, std::nullopt);
+  lock.unlock();
+  if (update) {
+    // What defines the run stays as it started; only the tunables come from the update.
+    const RunConfig before = run.config();
+    RunConfig next = *update;
+    next.model = before.model;
+    next.backend = before.backend;
+    next.workload = before.workload;
+    next.kv_pool_bytes = before.kv_pool_bytes;
+    next.kv_pool_auto_fraction = before.kv_pool_auto_fraction;
+    next.max_requests = before.max_requests;
+    next.block_size = before.block_size;  // fixed by the cache layout; the next run takes it
+    next.threads = before.threads;
+    next.record = before.record;
+    next.trace_sequences = before.trace_sequences;
+    try {
+      run.update_config(next);
+      const std::string text = describe_config_change(before, run.config());
+      if (!text.empty()) mark_waiting_for_step_ = ConfigMark{0.0, steps_done_, text};
+    } catch (const std::exception& e) {
+      if (events_.config_rejected) events_.config_rejected(e.what());
+    }
+  }
+  return true;
+}
+
+void RunLoop::record_step(Run& run, const StepStats& s) {
+  const double end = s.start_seconds + s.wall_seconds;
+  generated_rate_.add(s.start_seconds, end, static_cast<double>(s.decode_tokens));
+  total_rate_.add(s.start_seconds, end, static_cast<double>(s.decode_tokens + s.prefill_tokens));
+  StepPoint p;
+  p.t = end;
+  p.step = s.step;
+  p.generated_per_second = generated_rate_.rate();
+  p.total_per_second = total_rate_.rate();
+  p.batch = s.batch_size;
+  p.running = s.running;
+  p.waiting = s.waiting;
+  p.blocks_used = s.blocks_used;
+  p.blocks_total = s.blocks_total;
+  p.kv_bytes_used = s.kv_bytes_used;
+  p.evicted_slots = s.evicted_slots;
+  p.preemptions = s.preemptions;
+  pending_.points.push_back(p);
+  pending_.elapsed_seconds = end;
+  if (mark_waiting_for_step_) {
+    mark_waiting_for_step_->t = s.start_seconds;
+    mark_waiting_for_step_->step = s.step;
+    pending_.marks.push_back(std::move(*mark_waiting_for_step_));
+    mark_waiting_for_step_.reset();
+  }
+  if (!s.retention.empty()) {
+    const ModelConfig& m = run.model().config;
+    pending_.retention = summarize_retention(s, static_cast<int>(m.num_layers), static_cast<int>(m.num_kv_heads));
+  }
+  const auto& results = run.results();
+  for (; results_reported_ < results.size(); ++results_reported_) pending_.finished.push_back(results[results_reported_]);
+}
+
+void RunLoop::emit_snapshot(Run& run) {
+  last_emit_ = now_seconds();
+  pending_.summary = run.summary();
+  pending_.config = run.config();
+  if (first_snapshot_) {
+    pending_.task_totals = task_totals_;
+    first_snapshot_ = false;
+  }
+  RunSnapshot out = std::exchange(pending_, RunSnapshot{});
+  if (events_.snapshot) events_.snapshot(std::move(out));
+}
+
+}  // namespace kvwb

@@ -1,0 +1,50 @@
+#include "ui/controller/run_snapshot.h"
+
+#include <algorithm>
+#include <set>
+
+namespace kvwb {
+
+const char* run_state_name(RunState state) {
+  switch (state) {
+    case RunState::Idle: return "idle";
+    case RunState::Loading: return "loading";
+    case RunState::Running: return "running";
+    case RunState::Paused: return "paused";
+    case RunState::Finished: return "finished";
+    case RunState::Stopped: return "stopped";
+    case RunState::Failed: return "failed";
+  }
+  return "?";
+}
+
+bool run_state_active(RunState state) {
+  return state == RunState::Loading || state == RunState::Running || state == RunState::Paused;
+}
+
+std::optional<RetentionSummary> summarize_retention(const StepStats& stats, int layers, int kv_heads) {
+  if (stats.retention.empty() || layers <= 0 || kv_heads <= 0) return std::nullopt;
+  RetentionSummary r;
+  r.step = stats.step;
+  r.layers = layers;
+  r.kv_heads = kv_heads;
+  const size_t cells = static_cast<size_t>(layers) * static_cast<size_t>(kv_heads);
+  std::vector<double> sum(cells, 0.0);
+  std::vector<int64_t> count(cells, 0);
+  r.max_retained.assign(cells, 0);
+  std::set<std::string> sequences;
+  for (const HeadRetention& h : stats.retention) {
+    if (h.layer < 0 || h.layer >= layers || h.head < 0 || h.head >= kv_heads) continue;
+    const size_t cell = static_cast<size_t>(h.layer) * static_cast<size_t>(kv_heads) + static_cast<size_t>(h.head);
+    sum[cell] += h.length;
+    ++count[cell];
+    r.max_retained[cell] = std::max(r.max_retained[cell], h.length);
+    sequences.insert(h.request_id);
+  }
+  r.sequences = static_cast<int64_t>(sequences.size());
+  r.mean_retained.resize(cells);
+  for (size_t i = 0; i < cells; ++i) r.mean_retained[i] = count[i] > 0 ? sum[i] / static_cast<double>(count[i]) : 0.0;
+  return r;
+}
+
+}  // namespace kvwb

@@ -1,0 +1,197 @@
+#include "ui/controller/try_runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+
+#include <QMetaObject>
+#include <QThread>
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+#include "engine/runtime/generator.h"
+#include "engine/workload/workload.h"
+#include "run/run.h"
+#include "ui/models/fidelity.h"
+
+namespace kvwb {
+namespace {
+
+constexpr const char* kTryId = "try";
+
+struct Cancelled {};
+
+// A one-request workload file for the Run (removed again once the Run has read it).
+class TempWorkload {
+ public:
+  TempWorkload(const TryRequest& r, int generation) {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             ("kvwb-try-" + std::to_string(getpid()) + "-" + std::to_string(generation) + "-" +
+              std::to_string(counter++) + ".jsonl"))
+                .string();
+    nlohmann::json line = {{"id", kTryId}, {"max_new_tokens", r.max_new_tokens}};
+    if (r.chat) line["messages"] = nlohmann::json::array({{{"role", "user"}, {"content", r.prompt}}});
+    else line["prompt"] = r.prompt;
+    std::ofstream out(path_);
+    out << line.dump() << "\n";
+    if (!out) fail(path_, "cannot write the Try prompt file");
+  }
+  ~TempWorkload() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// Everything the worker does; it talks to the runner only through queued calls.
+struct TryRunner::Job {
+  TryRunner* runner;
+  int generation;
+  TryRequest request;
+  std::shared_ptr<ModelCache> models;
+  std::shared_ptr<std::atomic<bool>> cancel;
+
+  template <typename F>
+  void post(F f) const {
+    TryRunner* r = runner;
+    const int g = generation;
+    QMetaObject::invokeMethod(
+        r, [r, g, f] { if (r->generation_ == g) f(r); }, Qt::QueuedConnection);
+  }
+
+  void operator()() const {
+    try {
+      std::shared_ptr<const Model> model = models->get(request.config.model);
+      std::vector<int32_t> policy_tokens = run_compressed(model);
+      if (cancel->load()) return;
+      std::vector<int32_t> full_tokens = run_full(*model);
+      const double agreement = token_agreement(policy_tokens, full_tokens);
+      post([agreement](TryRunner* r) { emit r->finished(agreement); });
+    } catch (const Cancelled&) {
+    } catch (const std::exception& e) {
+      post([m = QString::fromStdString(e.what())](TryRunner* r) { emit r->failed(m); });
+    }
+  }
+
+  std::vector<int32_t> run_compressed(const std::shared_ptr<const Model>& model) const {
+    TempWorkload file(request, generation);
+    RunConfig c = request.config;
+    c.workload = file.path();
+    c.max_requests.reset();
+    c.record.clear();
+    c.trace_sequences = {kTryId};
+    Run run(c, model);
+    const ModelConfig& m = model->config;
+    Request req;
+    req.id = kTryId;
+    req.prompt = request.chat ? "" : request.prompt;
+    if (request.chat) req.messages.push_back({"user", request.prompt});
+    const auto prompt_tokens = static_cast<int64_t>(request_tokens(*model, req).size());
+    post([prompt_tokens, layers = static_cast<int>(m.num_layers), heads = static_cast<int>(m.num_kv_heads)](TryRunner* r) {
+      emit r->started(prompt_tokens, layers, heads);
+    });
+
+    int64_t prefilled = 0, generated = 0, evicted = 0;
+    EvictionBatch batch;
+    double last_post = 0;
+    while (!run.done()) {
+      if (cancel->load()) throw Cancelled{};
+      StepStats s = run.step();
+      const bool was_prefilling = prefilled < prompt_tokens;
+      prefilled += s.prefill_tokens;
+      generated += s.decode_tokens + (was_prefilling && prefilled >= prompt_tokens ? 1 : 0);
+      evicted += s.evicted_slots;
+      for (EvictionRecord& e : s.evictions) batch.records.push_back(std::move(e));
+      const double now = seconds_now();
+      if (now - last_post >= 1.0 / 30 || run.done()) {  // the GUI needs no more than a frame's worth
+        last_post = now;
+        post([step = s.step, prefilled, generated, evicted, b = std::exchange(batch, {})](TryRunner* r) {
+          if (!b.records.empty()) emit r->evictions(b);
+          emit r->policyProgress(step, prefilled, generated, evicted);
+        });
+      }
+    }
+    if (run.results().empty()) fail("try", "the run finished without an answer");
+    const RequestResult& result = run.results().front();
+    post([text = QString::fromStdString(result.output_text), n = static_cast<qint64>(result.output_tokens.size())](
+             TryRunner* r) { emit r->policyAnswer(text, n); });
+    return result.output_tokens;
+  }
+
+  std::vector<int32_t> run_full(const Model& model) const {
+    Request req;
+    req.id = kTryId;
+    req.prompt = request.chat ? "" : request.prompt;
+    if (request.chat) req.messages.push_back({"user", request.prompt});
+    const std::vector<int32_t> prompt = request_tokens(model, req);
+    std::unique_ptr<kernels::Backend> backend = make_named_backend(request.config.backend, request.config.threads);
+    GenerationOptions o;
+    o.max_new_tokens = request.max_new_tokens;
+    o.temperature = static_cast<float>(request.config.sampling.temperature);
+    o.top_p = static_cast<float>(request.config.sampling.top_p);
+    o.seed = request.config.sampling.seed;
+    o.prefill_chunk = request.config.prefill_chunk;
+    o.block_size = request.config.block_size;
+    StreamingDecoder decoder(*model.tokenizer, /*skip_special=*/true);
+    GenerationResult g = generate(model, *backend, prompt, o, [&](int32_t id) {
+      if (cancel->load()) throw Cancelled{};
+      const std::string piece = decoder.push(id);
+      if (!piece.empty()) post([p = QString::fromStdString(piece)](TryRunner* r) { emit r->fullPiece(p); });
+    });
+    const std::string rest = decoder.flush();
+    if (!rest.empty()) post([p = QString::fromStdString(rest)](TryRunner* r) { emit r->fullPiece(p); });
+    post([text = QString::fromStdString(model.tokenizer->decode(g.tokens, true)),
+          n = static_cast<qint64>(g.tokens.size())](TryRunner* r) { emit r->fullAnswer(text, n); });
+    return g.tokens;
+  }
+};
+
+TryRunner::TryRunner(std::shared_ptr<ModelCache> models, QObject* parent)
+    : QObject(parent), models_(std::move(models)) {
+  qRegisterMetaType<kvwb::EvictionBatch>();
+}
+
+TryRunner::~TryRunner() {
+  cancel();
+  if (thread_ != nullptr) {
+    thread_->wait();
+    delete thread_;
+  }
+}
+
+void TryRunner::cancel() {
+  if (cancel_) cancel_->store(true);
+  ++generation_;  // whatever the old job still posts is dropped
+}
+
+bool TryRunner::busy() const { return thread_ != nullptr && !thread_->isFinished(); }
+
+void TryRunner::start(const TryRequest& request) {
+  cancel();
+  if (thread_ != nullptr) {
+    thread_->wait();  // it stops at its next token or step
+    delete thread_;
+  }
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
+  Job job{this, generation_, request, models_, cancel_};
+  thread_ = QThread::create(job);
+  thread_->setObjectName("kvwb-try");
+  thread_->start();
+}
+
+}  // namespace kvwb

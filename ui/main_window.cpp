@@ -1,0 +1,257 @@
+#include "ui/main_window.h"
+
+#include <cmath>
+
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "engine/core/error.h"
+#include "ui/controller/default_run.h"
+#include "ui/controller/run_controller.h"
+#include "ui/controller/try_runner.h"
+#include "ui/models/budget_form_model.h"
+#include "ui/models/task_accuracy_model.h"
+#include "ui/widgets/budget_panel.h"
+#include "ui/widgets/heatmap_plot.h"
+#include "ui/widgets/run_panel.h"
+#include "ui/widgets/time_plots.h"
+#include "ui/widgets/try_panel.h"
+
+namespace kvwb {
+namespace {
+
+QString mib(int64_t bytes) { return QString::number(static_cast<double>(bytes) / (1024.0 * 1024.0), 'f', 1); }
+
+}  // namespace
+
+MainWindow::MainWindow(const RunConfig& initial, QWidget* parent, RunLoopOptions options)
+    : QMainWindow(parent), initial_(initial) {
+  controller_ = new RunController(this, options);
+  try_runner_ = new TryRunner(controller_->models(), this);
+  budget_ = new BudgetFormModel(this);
+  budget_->load(initial);
+  accuracy_ = new TaskAccuracyModel(this);
+  build();
+  setWindowTitle(tr("kvwb — KV-cache compression workbench"));
+
+  connect(controller_, &RunController::snapshot, this, &MainWindow::on_snapshot);
+  connect(controller_, &RunController::referenceSnapshot, this, &MainWindow::on_reference_snapshot);
+  connect(controller_, &RunController::stateChanged, this, &MainWindow::on_state);
+  connect(controller_, &RunController::referenceStateChanged, this, [this](RunState state, qint64) {
+    run_panel_->set_state(controller_->state(), state);
+    if (state == RunState::Finished) show_message(tr("Reference run (full KV) finished."), false);
+  });
+  connect(controller_, &RunController::failed, this, [this](const QString& m) { show_message(m, true); });
+  connect(controller_, &RunController::referenceFailed, this,
+          [this](const QString& m) { show_message(tr("Reference run: %1").arg(m), true); });
+  connect(controller_, &RunController::configRejected, this, [this](const QString& m) {
+    budget_panel_->set_status(tr("Not applied: %1").arg(m), true);
+  });
+  connect(run_panel_, &RunPanel::startRequested, this, &MainWindow::start_run);
+  connect(run_panel_, &RunPanel::pauseRequested, controller_, &RunController::pause);
+  connect(run_panel_, &RunPanel::resumeRequested, controller_, &RunController::resume);
+  connect(run_panel_, &RunPanel::stopRequested, controller_, &RunController::stop);
+  connect(run_panel_, &RunPanel::referenceRequested, this, [this] {
+    if (run_state_active(controller_->reference_state())) {
+      controller_->stop_reference();
+      return;
+    }
+    accuracy_->clear_reference();
+    controller_->start_reference();
+    run_panel_->set_state(controller_->state(), RunState::Loading);
+    show_message(tr("Reference run (full KV) started on the same workload."), false);
+  });
+  connect(budget_panel_, &BudgetPanel::applyRequested, this, &MainWindow::apply_budget);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::build() {
+  auto* left = new QWidget(this);
+  auto* left_layout = new QVBoxLayout(left);
+  run_panel_ = new RunPanel(left);
+  QStringList models, workloads;
+  for (const std::string& m : available_models()) models << QString::fromStdString(m);
+  for (const std::string& w : list_workloads(find_data_dir())) workloads << QString::fromStdString(w);
+  run_panel_->set_choices(models, workloads);
+  run_panel_->select(initial_);
+  budget_panel_ = new BudgetPanel(budget_, left);
+  left_layout->addWidget(run_panel_);
+  left_layout->addWidget(budget_panel_);
+  left_layout->addStretch(1);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(left);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(left->sizeHint().width() + 24);
+
+  // Live tab: plots on the left, accuracy table and retention map on the right.
+  plots_ = new TimePlots(this);
+  plots_->set_series(&series_);
+  accuracy_view_ = new QTableView(this);
+  accuracy_view_->setModel(accuracy_);
+  accuracy_view_->verticalHeader()->hide();
+  accuracy_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  accuracy_view_->setAlternatingRowColors(true);
+  retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
+  retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences"));
+  auto* side = new QSplitter(Qt::Vertical, this);
+  side->addWidget(accuracy_view_);
+  side->addWidget(retention_);
+  auto* live = new QSplitter(Qt::Horizontal, this);
+  live->addWidget(plots_);
+  live->addWidget(side);
+  live->setStretchFactor(0, 1);
+  live->setStretchFactor(1, 0);
+  live->setSizes({520, 520});  // the accuracy table's columns fit beside the plots
+
+  try_panel_ = new TryPanel(
+      try_runner_,
+      [this] {
+        try {
+          return current_config();
+        } catch (const Error&) {
+          return budget_->apply_to(initial_);  // a half-typed pool size must not block Try
+        }
+      },
+      this);
+  const QString model = QString::fromStdString(initial_.model);
+  try_panel_->set_chat(model == "smollm2" || model.endsWith(".gguf"));
+
+  tabs_ = new QTabWidget(this);
+  tabs_->addTab(live, tr("Live"));
+  tabs_->addTab(try_panel_, tr("Try"));
+
+  auto* center = new QWidget(this);
+  auto* center_layout = new QVBoxLayout(center);
+  center_layout->setContentsMargins(0, 0, 0, 0);
+  message_ = new QLabel(center);
+  message_->setWordWrap(true);
+  message_->hide();
+  center_layout->addWidget(message_);
+  center_layout->addWidget(tabs_, 1);
+
+  auto* main = new QSplitter(Qt::Horizontal, this);
+  main->addWidget(scroll);
+  main->addWidget(center);
+  main->setStretchFactor(1, 1);
+  setCentralWidget(main);
+
+  state_label_ = new QLabel(tr("idle"), this);
+  step_label_ = new QLabel(this);
+  batch_label_ = new QLabel(this);
+  memory_label_ = new QLabel(this);
+  rate_label_ = new QLabel(this);
+  requests_label_ = new QLabel(this);
+  for (QLabel* l : {state_label_, step_label_, batch_label_, memory_label_, rate_label_, requests_label_}) {
+    statusBar()->addPermanentWidget(l);
+  }
+  resize(1400, 860);
+}
+
+RunConfig MainWindow::current_config() const { return budget_->apply_to(run_panel_->fill(initial_)); }
+
+void MainWindow::start_run() {
+  RunConfig config;
+  try {
+    config = current_config();
+    validate(config, "run config");
+  } catch (const Error& e) {
+    show_message(QString::fromStdString(e.what()), true);
+    return;
+  }
+  series_.clear();
+  accuracy_->clear();
+  requests_total_ = 0;
+  plots_->set_following(true);
+  plots_->refresh_now();
+  message_->hide();
+  budget_panel_->set_status(QString(), false);
+  controller_->start(config);
+  run_panel_->set_state(RunState::Loading, controller_->reference_state());
+  state_label_->setText(tr("loading %1").arg(QFileInfo(QString::fromStdString(config.model)).fileName()));
+}
+
+void MainWindow::apply_budget() {
+  if (!run_state_active(controller_->state())) {
+    budget_panel_->set_status(tr("Applies at the next start."), false);
+    return;
+  }
+  const RunConfig next = budget_->apply_to(controller_->started_config());
+  controller_->update_config(next);
+  budget_panel_->set_status(tr("Sent: applies between two steps…"), false);
+}
+
+void MainWindow::on_snapshot(const RunSnapshot& s) {
+  if (!s.task_totals.empty()) {
+    accuracy_->set_task_totals(s.task_totals);
+    requests_total_ = 0;
+    for (const auto& [task, n] : s.task_totals) requests_total_ += n;
+  }
+  series_.add(s);
+  if (!s.finished.empty()) {
+    accuracy_->add_results(s.finished);
+    const TaskAccuracyModel::Row& all = accuracy_->overall();
+    if (!std::isnan(all.score)) series_.add_accuracy(s.elapsed_seconds, all.score, all.fraction_of_full);
+  }
+  if (s.retention) {
+    retention_->set_cells(s.retention->kv_heads, s.retention->layers, s.retention->mean_retained);
+  }
+  if (!s.marks.empty()) {
+    const ConfigMark& m = s.marks.back();
+    budget_panel_->set_status(tr("Applied at step %1: %2").arg(m.step).arg(QString::fromStdString(m.text)), false);
+  }
+  update_status(s);
+}
+
+void MainWindow::on_reference_snapshot(const RunSnapshot& s) {
+  if (s.finished.empty()) return;
+  accuracy_->add_reference_results(s.finished);
+  const TaskAccuracyModel::Row& all = accuracy_->overall();
+  if (!std::isnan(all.score) && series_.has_points()) {
+    series_.add_accuracy(series_.last_time(), all.score, all.fraction_of_full);
+  }
+}
+
+void MainWindow::on_state(RunState state, qint64 steps) {
+  run_panel_->set_state(state, controller_->reference_state());
+  state_label_->setText(QString::fromLatin1(run_state_name(state)));
+  if (state == RunState::Finished) show_message(tr("Run finished after %1 steps.").arg(steps), false);
+}
+
+void MainWindow::show_message(const QString& text, bool error) {
+  message_->setText(text);
+  message_->setStyleSheet(error ? QStringLiteral("color: #d04040; font-weight: bold;") : QString());
+  message_->show();
+}
+
+void MainWindow::update_status(const RunSnapshot& s) {
+  if (!series_.has_points()) return;
+  const StepPoint p = series_.last_point();
+  step_label_->setText(tr("step %1").arg(p.step));
+  batch_label_->setText(tr("batch %1 running, %2 waiting").arg(p.running).arg(p.waiting));
+  memory_label_->setText(tr("KV %1 / %2 blocks (%3 MiB)").arg(p.blocks_used).arg(p.blocks_total).arg(mib(p.kv_bytes_used)));
+  rate_label_->setText(tr("%1 gen tok/s, %2 total tok/s")
+                           .arg(p.generated_per_second, 0, 'f', 0)
+                           .arg(p.total_per_second, 0, 'f', 0));
+  requests_label_->setText(tr("%1 / %2 requests").arg(s.summary.requests > 0 ? static_cast<qint64>(accuracy_->overall().done) : 0)
+                               .arg(requests_total_ > 0 ? requests_total_ : s.summary.requests));
+}
+
+QString MainWindow::message() const { return message_->isHidden() ? QString() : message_->text(); }
+
+QString MainWindow::status_text() const {
+  QStringList parts;
+  for (QLabel* l : {state_label_, step_label_, batch_label_, memory_label_, rate_label_, requests_label_}) {
+    if (!l->text().isEmpty()) parts << l->text();
+  }
+  return parts.join(" | ");
+}
+
+}  // namespace kvwb

@@ -1,0 +1,74 @@
+#pragma once
+// The budget controls as a table of knobs (one row each: name, value), edited by the budget
+// panel's widgets and shown by any item view. Values are checked as they are set, with the
+// same rules as RunConfig validation, so a refused edit never reaches a running engine.
+// apply_to() writes the knobs into a RunConfig for a start or a live update.
+#include <cstdint>
+#include <string>
+
+#include <QAbstractTableModel>
+#include <QStringList>
+
+#include "engine/config/run_config.h"
+
+namespace kvwb {
+
+class BudgetFormModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Knob {
+    Policy,
+    BudgetMode,  // tokens | ratio
+    BudgetTokens,
+    BudgetRatio,
+    Scope,  // sequence | head
+    BlockSize,
+    PrefillChunk,
+    Window,
+    Sinks,
+    ProtectedRecent,
+    DecodeInterval,
+    KnobCount
+  };
+  enum Column { Name, Value, ColumnCount };
+
+  explicit BudgetFormModel(QObject* parent = nullptr);
+
+  static const QStringList& policy_names();
+  static const QStringList& budget_modes();
+  static const QStringList& scopes();
+  // Block size fixes the cache layout: it takes effect at the next start, not live.
+  static bool applies_live(Knob knob) { return knob != BlockSize; }
+
+  void load(const RunConfig& config);
+  RunConfig apply_to(RunConfig base) const;
+
+  QVariant value(Knob knob) const { return data(index(knob, Value), Qt::EditRole); }
+  bool set_value(Knob knob, const QVariant& value) { return setData(index(knob, Value), value, Qt::EditRole); }
+  const QString& last_error() const { return last_error_; }  // why the last refused edit was refused
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+ signals:
+  void edited(int knob);  // a Knob changed through setData
+
+ private:
+  bool refuse(const QString& why);
+  bool row_enabled(int row) const;
+
+  PolicyConfig policy_;
+  bool ratio_mode_ = false;
+  int64_t budget_tokens_ = 256;
+  double budget_ratio_ = 0.5;
+  int64_t block_size_ = 16;
+  int64_t prefill_chunk_ = 128;
+  QString last_error_;
+};
+
+}  // namespace kvwb

@@ -1,0 +1,99 @@
+#include "ui/widgets/heatmap_plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <QEvent>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include "ui/widgets/plot_theme.h"
+
+namespace kvwb {
+namespace {
+
+// Cells are indices (heads, layers, positions): ticks on whole numbers only.
+void integer_ticks(QCPAxis* axis, int cells) {
+  auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+  ticker->setTickStep(1.0);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);  // 1, 2, 5, 10... apart when crowded
+  ticker->setTickCount(std::min(std::max(cells, 2), 8));
+  axis->setTicker(ticker);
+}
+
+}  // namespace
+
+HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const QString& scale_label, QWidget* parent)
+    : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  plot_ = new QCustomPlot(this);
+  plot_->setMinimumHeight(140);
+  plot_->xAxis->setLabel(x_label);
+  plot_->yAxis->setLabel(y_label);
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
+  map_->setInterpolate(false);
+  map_->setTightBoundary(false);  // cells extend half a step around their index
+  scale_ = new QCPColorScale(plot_);
+  scale_->setLabel(scale_label);
+  plot_->plotLayout()->addElement(0, 1, scale_);
+  map_->setColorScale(scale_);
+  QCPColorGradient gradient(QCPColorGradient::gpThermal);
+  gradient.setNanHandling(QCPColorGradient::nhTransparent);
+  map_->setGradient(gradient);
+  // The colour scale's axis rect lines up with the map's.
+  auto* group = new QCPMarginGroup(plot_);
+  plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  layout->addWidget(plot_);
+  apply_theme();
+}
+
+void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
+  nx_ = std::max(nx, 0);
+  ny_ = std::max(ny, 0);
+  filled_ = 0;
+  QCPColorMapData* data = map_->data();
+  data->setSize(std::max(nx_, 1), std::max(ny_, 1));
+  data->setRange(QCPRange(0, std::max(nx_ - 1, 1)), QCPRange(0, std::max(ny_ - 1, 1)));
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (int y = 0; y < ny_; ++y) {
+    for (int x = 0; x < nx_; ++x) {
+      const size_t i = static_cast<size_t>(y) * static_cast<size_t>(nx_) + static_cast<size_t>(x);
+      const double v = i < values.size() ? values[i] : std::numeric_limits<double>::quiet_NaN();
+      data->setCell(x, y, v);
+      if (std::isnan(v)) continue;
+      ++filled_;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  if (filled_ == 0) lo = 0, hi = 1;
+  if (hi <= lo) hi = lo + 1;
+  map_->setDataRange(QCPRange(lo, hi));
+  plot_->xAxis->setRange(-0.5, std::max(nx_, 1) - 0.5);
+  plot_->yAxis->setRange(-0.5, std::max(ny_, 1) - 0.5);
+  integer_ticks(plot_->xAxis, nx_);
+  integer_ticks(plot_->yAxis, ny_);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void HeatmapPlot::changeEvent(QEvent* event) {
+  if (event->type() == QEvent::PaletteChange) apply_theme();
+  QWidget::changeEvent(event);
+}
+
+void HeatmapPlot::apply_theme() {
+  const PlotColors colors = plot_colors(palette());
+  apply_plot_theme(*plot_, colors);
+  scale_->axis()->setBasePen(QPen(colors.foreground));
+  scale_->axis()->setTickPen(QPen(colors.foreground));
+  scale_->axis()->setSubTickPen(QPen(colors.foreground));
+  scale_->axis()->setTickLabelColor(colors.foreground);
+  scale_->axis()->setLabelColor(colors.foreground);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+}  // namespace kvwb

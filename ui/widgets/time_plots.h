@@ -1,0 +1,99 @@
+#pragma once
+// The live time plots: throughput, batch, KV memory and accuracy, stacked on one shared time
+// axis. Data comes from a RunSeries; a 30 Hz timer copies what changed into the graphs and
+// queues one replot (QCustomPlot::rpQueuedReplot), never one per data point. The time axis
+// follows the newest data until the user drags or zooms it; config changes show as marks.
+#include <cstdint>
+#include <vector>
+
+#include <QWidget>
+
+#include "ui/models/run_series.h"
+
+class QCheckBox;
+class QComboBox;
+class QCustomPlot;
+class QCPAbstractItem;
+class QCPRange;
+class QTimer;
+
+namespace kvwb {
+
+// Replot cost as measured on the GUI thread: a frame is one timer tick's data update plus the
+// replots it queued (QCustomPlot::replotTime of each plot).
+struct FrameStats {
+  static constexpr double kBudgetMs = 50.0;
+  int64_t frames = 0;
+  int64_t over_budget = 0;  // frames over kBudgetMs
+  double max_ms = 0, total_ms = 0;
+  std::vector<double> samples;  // the newest 10000 frame times, for percentiles
+  double mean_ms() const { return frames > 0 ? total_ms / static_cast<double>(frames) : 0.0; }
+  double percentile_ms(double p) const;  // nearest rank over `samples`
+};
+
+class TimePlots : public QWidget {
+  Q_OBJECT
+
+ public:
+  enum PlotId { Throughput, Batch, Memory, Accuracy, PlotCount };
+
+  explicit TimePlots(QWidget* parent = nullptr);
+  ~TimePlots() override;
+
+  void set_series(const RunSeries* series);  // not owned; nullptr detaches
+  void set_frame_rate(int hz);
+  bool following() const { return following_; }
+  void set_following(bool follow);
+  void set_window_seconds(double seconds);  // followed span; 0 = the whole run
+  void refresh_now();                       // one update at once (tests, screenshots)
+
+  QCustomPlot* plot(PlotId id) const { return plots_[id]; }
+  int graph_points(PlotId id, int graph) const;
+  int mark_count() const { return drawn_marks_; }
+  const FrameStats& frame_stats() const { return frames_; }
+  void reset_frame_stats() { frames_ = FrameStats{}; }
+
+ signals:
+  void followingChanged(bool following);
+
+ protected:
+  void changeEvent(QEvent* event) override;
+
+ private:
+  struct Binding {
+    PlotId plot;
+    TimeSeries RunSeries::*series;
+    bool right_axis;
+    uint64_t revision = ~uint64_t{0};
+  };
+  void build();
+  void tick();
+  bool update_data();
+  bool update_marks();
+  void update_ranges();
+  void sync_time_axis(const QCPRange& range);
+  void apply_theme();
+  void record_frame();
+
+  const RunSeries* series_ = nullptr;
+  QCustomPlot* plots_[PlotCount] = {};
+  std::vector<Binding> bindings_;
+  std::vector<QCPAbstractItem*> mark_items_;
+  int drawn_marks_ = 0;
+  double drawn_last_mark_ = -1;
+  QTimer* timer_ = nullptr;
+  QCheckBox* follow_box_ = nullptr;
+  QComboBox* window_box_ = nullptr;
+  bool following_ = true;
+  double window_seconds_ = 0;
+  bool syncing_ = false;
+  bool theme_dirty_ = true;
+  bool range_dirty_ = true;  // follow turned on or the window changed: refit the axes
+  double mib_per_block_ = 0;  // from the latest step: KV bytes per block
+  // Frame timing.
+  FrameStats frames_;
+  bool frame_pending_ = false;
+  double pending_update_ms_ = 0, pending_replot_ms_ = 0;
+};
+
+}  // namespace kvwb
