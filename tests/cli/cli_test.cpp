@@ -10,40 +10,16 @@
 #include <sstream>
 
 #include "engine/core/json_file.h"
+#include "tests/cli/cli_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// ctest runs tests as parallel processes: every file a test writes carries its name and pid.
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-         std::to_string(::getpid()) + "_" + name;
-}
-
-Result cli(const std::string& args) {
-  const std::string out = temp_path("out.txt"), err = temp_path("err.txt");
-  const std::string cmd = std::string(KVWB_BINARY_DIR) + "/app/kvwb-cli " + args + " >" + out + " 2>" + err;
-  Result r;
-  const int status = std::system(cmd.c_str());
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
-  return r;
-}
+using kvwb::cli_test::cli;
+using kvwb::cli_test::read_all;
+using kvwb::cli_test::Result;
+using kvwb::cli_test::temp_path;
 
 std::string fixture(const std::string& name) { return std::string(KVWB_SOURCE_DIR) + "/tests/fixtures/models/" + name; }
 

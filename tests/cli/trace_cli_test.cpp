@@ -11,41 +11,18 @@
 #include <string>
 
 #include "engine/core/json_file.h"
+#include "tests/cli/cli_process.h"
 #include "kernels/backend_factory.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using kvwb::cli_test::cli;
+using kvwb::cli_test::Result;
 
-std::string scratch(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "kvwb_trace_cli";
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Result cli(const std::string& args) {
-  const std::string out = scratch("out.txt"), err = scratch("err.txt");
-  const std::string cmd = std::string(KVWB_BINARY_DIR) + "/app/kvwb-cli " + args + " >" + out + " 2>" + err;
-  Result r;
-  const int status = std::system(cmd.c_str());
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
-  return r;
-}
+// Every file a test writes is its own (ctest runs tests in parallel).
+std::string scratch(const std::string& name) { return kvwb::cli_test::temp_path(name); }
 
 std::string fixture() { return std::string(KVWB_SOURCE_DIR) + "/tests/fixtures/models/llama-tied"; }
 

@@ -7,11 +7,14 @@
 
 #include "engine/runtime/forward.h"
 #include "engine/runtime/generator.h"
+#include "tests/runtime/golden_checks.h"
 #include "tests/runtime/fixtures.h"
 
 namespace kvwb {
 namespace {
 
+using testing_support::all_logits;
+using testing_support::expect_greedy_matches;
 using testing_support::fixture_dir;
 using testing_support::fixture_names;
 using testing_support::golden_prompts;
@@ -20,28 +23,6 @@ using testing_support::goldens;
 constexpr float kLogitTolerance = 1e-4f;  // max abs difference, f32 vs transformers f32
 
 class ForwardGolden : public ::testing::TestWithParam<std::string> {};
-
-// Runs `prompt` through a fresh cache in chunks of `chunk` tokens, logits at every position.
-std::vector<float> all_logits(const Model& model, kernels::Backend& backend, const std::vector<int32_t>& prompt,
-                              int64_t chunk, int64_t block_size) {
-  const ModelConfig& c = model.config;
-  KvCacheShape shape{c.num_layers, c.num_kv_heads, c.head_dim, block_size,
-                     c.num_layers * c.num_kv_heads * (static_cast<int64_t>(prompt.size()) / block_size + 1)};
-  KvCache cache(backend, shape);
-  Forward forward(model, backend);
-  const int32_t seq = cache.add_sequence();
-  std::vector<float> out, logits;
-  ForwardBatch batch;
-  for (size_t begin = 0; begin < prompt.size(); begin += static_cast<size_t>(chunk)) {
-    batch.clear();
-    for (size_t i = begin; i < std::min(prompt.size(), begin + static_cast<size_t>(chunk)); ++i) {
-      batch.add(seq, prompt[i], static_cast<int32_t>(i), true);
-    }
-    forward.run(batch, cache, logits);
-    out.insert(out.end(), logits.begin(), logits.end());
-  }
-  return out;
-}
 
 TEST_P(ForwardGolden, LogitsMatchTransformersAtEveryPosition) {
   const std::string name = GetParam();
@@ -82,13 +63,7 @@ TEST_P(ForwardGolden, GreedyContinuationMatchesTransformers) {
     const GenerationResult r = generate(*model, *backend, prompts[p], options);
     const auto want = g.at("greedy_tokens").at(p).get<std::vector<int32_t>>();
     const auto margins = g.at("greedy_margins").at(p).get<std::vector<double>>();
-    ASSERT_EQ(r.tokens.size(), want.size());
-    for (size_t k = 0; k < want.size(); ++k) {
-      if (r.tokens[k] == want[k]) continue;
-      // DESIGN.md exactness rule: only a near-tie may differ, and nothing after it compares.
-      EXPECT_LT(margins[k], near_tie) << name << " prompt " << p << " step " << k;
-      break;
-    }
+    expect_greedy_matches(r.tokens, want, margins, near_tie, name + " prompt " + std::to_string(p));
   }
 }
 
