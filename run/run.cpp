@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/core/error.h"
+#include "engine/model/chat_prompt.h"
 #include "engine/model/model_paths.h"
 #include "engine/workload/metrics.h"
 #include "kernels/backend.h"
@@ -38,7 +39,13 @@ int64_t available_memory_bytes() {
 std::vector<int32_t> request_tokens(const Model& model, const Request& request) {
   const Tokenizer& tok = *model.tokenizer;
   if (!request.messages.empty()) {
-    fail(request.id, "chat requests ('messages') need a model with a chat template; {} has none", model.path);
+    std::vector<ChatTurn> turns;
+    for (const ChatMessage& m : request.messages) turns.push_back({m.role, m.content});
+    try {
+      return chat_tokens(model, turns);
+    } catch (const Error& e) {
+      fail(request.id, "{}", e.what());  // which request needed the template
+    }
   }
   return tok.encode(request.prompt, tok.add_bos_by_default());
 }
@@ -96,6 +103,11 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
   o.max_tokens_per_step = c.max_tokens_per_step;
   o.policy = c.policy;
   o.sampling = c.sampling;
+  // Full eviction maps for the requests named, by default the first two (DESIGN.md).
+  o.trace_ids = c.trace_sequences;
+  if (o.trace_ids.empty()) {
+    for (size_t i = 0; i < std::min<size_t>(2, requests_.size()); ++i) o.trace_ids.push_back(requests_[i].id);
+  }
   return o;
 }
 

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/fetch-models.sh || echo "scripts/fetch-models.sh failed: SmolLM2 (--model smollm2) is unavailable" >&2
 bash scripts/build.sh
 model=demo
 [[ -f models/demo/config.json ]] || model=tests/fixtures/models/llama-tied

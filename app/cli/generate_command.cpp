@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/cli/commands.h"
+#include "engine/model/chat_prompt.h"
 #include "engine/model/model.h"
 #include "engine/model/model_paths.h"
 #include "engine/runtime/generator.h"
@@ -24,6 +25,8 @@ struct GenerateArgs {
   int threads = 0;
   int64_t prefill_chunk = 128;
   bool no_bos = false;
+  bool chat = false;    // render the prompt as one user message with the model's chat template
+  std::string system;   // with --chat: an optional system message
 };
 
 int run_generate(const GenerateArgs& args) {
@@ -31,7 +34,11 @@ int run_generate(const GenerateArgs& args) {
   auto backend = make_named_backend(args.backend, args.threads);  // a missing GPU fails before the load
   std::unique_ptr<Model> model = load_model(path);
   const Tokenizer& tok = *model->tokenizer;
-  const std::vector<int32_t> prompt = tok.encode(args.prompt, !args.no_bos && tok.add_bos_by_default());
+  std::vector<ChatTurn> turns;
+  if (!args.system.empty()) turns.push_back({"system", args.system});
+  turns.push_back({"user", args.prompt});
+  const std::vector<int32_t> prompt =
+      args.chat ? chat_tokens(*model, turns) : tok.encode(args.prompt, !args.no_bos && tok.add_bos_by_default());
 
   GenerationOptions options;
   options.max_new_tokens = args.max_new_tokens;
@@ -41,7 +48,8 @@ int run_generate(const GenerateArgs& args) {
   options.prefill_chunk = args.prefill_chunk;
 
   StreamingDecoder decoder(tok);
-  std::fputs(args.prompt.c_str(), stdout);
+  // A plain prompt is continued, so it is echoed; a chat prompt is answered.
+  if (!args.chat) std::fputs(args.prompt.c_str(), stdout);
   std::fflush(stdout);
   const GenerationResult r = generate(*model, *backend, prompt, options, [&](int32_t id) {
     if (tok.is_special(id)) return;
@@ -77,6 +85,8 @@ Command add_generate_command(CLI::App& app) {
   sub->add_option("--prefill-chunk", args->prefill_chunk, "Prompt tokens per forward pass")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_flag("--no-bos", args->no_bos, "Do not prepend the BOS token");
+  sub->add_flag("--chat", args->chat, "Apply the model's chat template (the prompt is a user message)");
+  sub->add_option("--system", args->system, "With --chat: a system message");
   return {sub, [args] { return run_generate(*args); }};
 }
 

@@ -1,14 +1,36 @@
-// load_model: picks the loader for a path. Today an HF directory; a GGUF file gets its own
-// branch in load_model (and its own loader file) later.
+// load_model: picks the loader for a path: an HF directory, or a GGUF file (gguf_model.cpp).
 #include <filesystem>
 
 #include "engine/core/error.h"
+#include "engine/core/json_file.h"
+#include "engine/model/gguf_model.h"
 #include "engine/model/hf_weights.h"
 #include "engine/model/model.h"
 
 namespace kvwb {
 namespace fs = std::filesystem;
 namespace {
+
+// tokenizer_config.json's chat_template: a string, or a list of {name, template} of which
+// the one named "default" is the chat template. Empty when the file or the key is absent.
+std::string hf_chat_template(const fs::path& dir) {
+  const fs::path path = dir / "tokenizer_config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return {};
+  const Json config = read_json_file(path.string());
+  if (!config.is_object() || !config.contains("chat_template") || config.at("chat_template").is_null()) return {};
+  const Json& t = config.at("chat_template");
+  if (t.is_string()) return t.get<std::string>();
+  if (t.is_array()) {
+    for (const Json& entry : t) {
+      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
+          entry.at("template").is_string())
+        return entry.at("template").get<std::string>();
+    }
+    return {};
+  }
+  fail(path.string(), "'chat_template' must be a string or a list of {{name, template}}");
+}
 
 std::unique_ptr<Model> load_hf_directory(const fs::path& dir) {
   const fs::path config_path = dir / "config.json";
@@ -33,6 +55,7 @@ std::unique_ptr<Model> load_hf_directory(const fs::path& dir) {
   if (model->tokenizer->vocab_size() > model->config.vocab_size)
     fail(tokenizer_path.string(), "has {} tokens but {} says vocab_size {}", model->tokenizer->vocab_size(),
          config_path.string(), model->config.vocab_size);
+  model->chat_template = hf_chat_template(dir);
   return model;
 }
 
@@ -43,7 +66,11 @@ std::unique_ptr<Model> load_model(const std::string& path) {
   const fs::file_status st = fs::status(path, ec);
   if (fs::is_directory(st)) return load_hf_directory(fs::path(path));
   if (!fs::exists(st)) fail(path, "not a model directory (no such file or directory)");
-  fail(path, "not a model directory (expected an HF directory with config.json, *.safetensors and tokenizer.json)");
+  // A .gguf name goes to the GGUF loader even when the magic is wrong, so that the error
+  // says what is wrong with the GGUF file.
+  if (fs::path(path).extension() == ".gguf" || has_gguf_magic(path)) return load_gguf_model(path);
+  fail(path, "not a model directory or GGUF file (expected an HF directory with config.json, *.safetensors and "
+       "tokenizer.json, or a .gguf file)");
 }
 
 }  // namespace kvwb

@@ -37,10 +37,14 @@ struct Model {
   ModelConfig config;
   ModelWeights weights;
   std::unique_ptr<Tokenizer> tokenizer;
+  // The Jinja source of the model's chat template (GGUF tokenizer.chat_template, HF
+  // tokenizer_config.json chat_template); empty when it has none. See chat_template.h.
+  std::string chat_template;
 };
 
-// Loads an HF directory (config.json, *.safetensors [+ index], tokenizer.json). Errors name
-// the file, the tensor or field, and the problem.
+// Loads an HF directory (config.json, *.safetensors [+ index], tokenizer.json) or a GGUF file
+// (a path ending in .gguf or a file that starts with the GGUF magic). Errors name the file,
+// the tensor or field, and the problem.
 std::unique_ptr<Model> load_model(const std::string& path);
 
 }  // namespace kvwb

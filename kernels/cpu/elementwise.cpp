@@ -7,6 +7,8 @@
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/half.h"
+#include "kernels/cpu/quant_fast.h"
+#include "kernels/quant.h"
 
 namespace kvwb::kernels::cpu {
 namespace {
@@ -14,6 +16,7 @@ namespace {
 constexpr int64_t kParallelElems = int64_t{1} << 15;  // below this, one thread is faster
 
 void widen_row(DType dtype, const void* src, int64_t cols, float* dst) {
+  if (is_quantized(dtype)) return dequantize_row_fast(dtype, src, dst, cols);  // GGUF block types
   if (dtype == DType::F32) {
     std::memcpy(dst, src, static_cast<size_t>(cols) * sizeof(float));
     return;
@@ -46,8 +49,9 @@ float sum_of_squares(const float* x, int64_t dim) {
 }  // namespace
 
 void embedding(const Matrix& table, const int32_t* ids, int64_t n, float* out, int threads) {
-  if (table.dtype != DType::F32 && table.dtype != DType::F16 && table.dtype != DType::BF16) {
-    op_error("embedding", "dtype " + std::string(dtype_info(table.dtype).name) + " not supported by the CPU backend yet");
+  if (table.cols % dtype_info(table.dtype).block_elems != 0) {
+    op_error("embedding", std::string(dtype_info(table.dtype).name) + " rows of " + std::to_string(table.cols) +
+                              " values are not whole blocks");
   }
   for (int64_t i = 0; i < n; ++i) {
     if (ids[i] < 0 || ids[i] >= table.rows) {

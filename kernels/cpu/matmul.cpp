@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/quant_matmul.h"
+#include "kernels/quant.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/half.h"
 
@@ -93,6 +95,7 @@ void tiled_sgemm(const float* x, int64_t n, const Matrix& w, const float* bias, 
 void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
 
 void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
+  if (is_quantized(w.dtype)) return quant_matmul(x, n, w, bias, y, threads);  // GGUF block types
   if (w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16) {
     op_error("matmul", "dtype " + std::string(dtype_info(w.dtype).name) + " not supported by the CPU backend yet");
   }

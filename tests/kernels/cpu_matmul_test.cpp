@@ -72,16 +72,18 @@ INSTANTIATE_TEST_SUITE_P(ManyTiles, CpuMatmul,
                                             ::testing::Values(true), ::testing::Values(2)),
                          case_name);
 
-TEST(CpuMatmulErrors, QuantizedWeightsAreRejectedWithTheirName) {
+// Quantized weights are supported (tests/kernels/quant_matmul_test.cpp); a row that is not a
+// whole number of blocks is rejected with the type's name.
+TEST(CpuMatmulErrors, QuantizedRowsOfPartialBlocksAreRejectedWithTheirName) {
   auto backend = make_cpu_backend(1);
   std::vector<uint8_t> blob(2 * 20);
-  const Matrix w{DType::Q4_1, 2, 32, blob.data()};
-  std::vector<float> x(32), y(2);
+  const Matrix w{DType::Q4_1, 2, 48, blob.data()};
+  std::vector<float> x(48), y(2);
   try {
     backend->matmul(x.data(), 1, w, nullptr, y.data());
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "matmul: dtype q4_1 not supported by the CPU backend yet");
+    EXPECT_STREQ(e.what(), "matmul: q4_1 rows of 48 values are not whole blocks of 32");
   }
 }
 

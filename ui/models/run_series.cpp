@@ -12,7 +12,6 @@ RunSeries::RunSeries(size_t capacity, size_t recent, size_t max_marks)
       waiting(capacity, recent),
       blocks_used(capacity, recent, TimeSeries::Merge::Max),  // a peak must stay visible
       blocks_total(capacity, recent),
-      kv_mib(capacity, recent, TimeSeries::Merge::Max),
       accuracy(capacity, recent),
       fraction_of_full(capacity, recent),
       max_marks_(max_marks) {}
@@ -25,7 +24,6 @@ void RunSeries::add(const RunSnapshot& s) {
     waiting.append(p.t, static_cast<double>(p.waiting));
     blocks_used.append(p.t, static_cast<double>(p.blocks_used));
     blocks_total.append(p.t, static_cast<double>(p.blocks_total));
-    kv_mib.append(p.t, static_cast<double>(p.kv_bytes_used) / (1024.0 * 1024.0));
     last_time_ = std::max(last_time_, p.t);
     last_point_ = p;
     has_points_ = true;
@@ -41,7 +39,7 @@ void RunSeries::add_accuracy(double t, double mean_score, double fraction) {
 
 void RunSeries::clear() {
   for (TimeSeries* s : {&generated_per_second, &total_per_second, &running, &waiting, &blocks_used, &blocks_total,
-                        &kv_mib, &accuracy, &fraction_of_full}) {
+                        &accuracy, &fraction_of_full}) {
     s->clear();
   }
   marks.clear();

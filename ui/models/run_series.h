@@ -23,8 +23,7 @@ class RunSeries {
 
   TimeSeries generated_per_second, total_per_second;  // tokens/s
   TimeSeries running, waiting;                        // sequences
-  TimeSeries blocks_used, blocks_total;               // KV blocks
-  TimeSeries kv_mib;                                  // KV bytes in use, MiB
+  TimeSeries blocks_used, blocks_total;               // KV blocks (bytes: last_point().kv_bytes_used)
   TimeSeries accuracy, fraction_of_full;              // in [0, 1] (fraction may pass 1)
   std::vector<ConfigMark> marks;                      // the newest max_marks
 

@@ -1,0 +1,137 @@
+// The reference dequantization of kernels/quant.h: one block at a time, copied out of the
+// source first so that unaligned blocks (GGUF only aligns whole tensors) are read safely.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/half.h"
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+#include "kernels/quant.h"
+
+namespace kvwb::kernels {
+namespace {
+
+// Block scales are f16: the F16C instruction converts exactly as f16_to_f32 does, without
+// its branches (which otherwise cost as much as the 32 values of a block).
+inline float scale_f32(uint16_t h) {
+#if defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return f16_to_f32(h);
+#endif
+}
+
+template <typename Block>
+Block load_block(const uint8_t* src, int64_t index) {
+  Block b;
+  std::memcpy(&b, src + static_cast<size_t>(index) * sizeof(Block), sizeof(Block));
+  return b;
+}
+
+void dequantize_q8_0(const BlockQ8_0& b, float* y) {
+  const float d = scale_f32(b.d);
+  for (int i = 0; i < 32; ++i) y[i] = d * static_cast<float>(b.qs[i]);
+}
+
+void dequantize_q4_0(const BlockQ4_0& b, float* y) {
+  const float d = scale_f32(b.d);
+  for (int i = 0; i < 16; ++i) {
+    y[i] = d * static_cast<float>((b.qs[i] & 0xF) - 8);
+    y[i + 16] = d * static_cast<float>((b.qs[i] >> 4) - 8);
+  }
+}
+
+void dequantize_q4_1(const BlockQ4_1& b, float* y) {
+  const float d = scale_f32(b.d), m = scale_f32(b.m);
+  for (int i = 0; i < 16; ++i) {
+    y[i] = d * static_cast<float>(b.qs[i] & 0xF) + m;
+    y[i + 16] = d * static_cast<float>(b.qs[i] >> 4) + m;
+  }
+}
+
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K block.
+void q4_k_scale_min(const uint8_t* s, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = s[j] & 63;
+    min = s[j + 4] & 63;
+  } else {
+    scale = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+void dequantize_q4_k(const BlockQ4_K& b, float* y) {
+  const float d = scale_f32(b.d), dmin = scale_f32(b.dmin);
+  for (int pair = 0; pair < 4; ++pair) {
+    int sc_lo, mn_lo, sc_hi, mn_hi;
+    q4_k_scale_min(b.scales, 2 * pair, sc_lo, mn_lo);
+    q4_k_scale_min(b.scales, 2 * pair + 1, sc_hi, mn_hi);
+    const uint8_t* q = b.qs + 32 * pair;
+    float* out = y + 64 * pair;
+    for (int l = 0; l < 32; ++l) {
+      out[l] = d * static_cast<float>(sc_lo) * static_cast<float>(q[l] & 0xF) - dmin * static_cast<float>(mn_lo);
+      out[l + 32] = d * static_cast<float>(sc_hi) * static_cast<float>(q[l] >> 4) - dmin * static_cast<float>(mn_hi);
+    }
+  }
+}
+
+void dequantize_q6_k(const BlockQ6_K& b, float* y) {
+  const float d = scale_f32(b.d);
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = b.ql + 64 * half;
+    const uint8_t* qh = b.qh + 32 * half;
+    const int8_t* sc = b.scales + 8 * half;
+    float* out = y + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      const int s = l / 16;
+      const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      out[l] = d * static_cast<float>(sc[s]) * static_cast<float>(q1);
+      out[l + 32] = d * static_cast<float>(sc[s + 2]) * static_cast<float>(q2);
+      out[l + 64] = d * static_cast<float>(sc[s + 4]) * static_cast<float>(q3);
+      out[l + 96] = d * static_cast<float>(sc[s + 6]) * static_cast<float>(q4);
+    }
+  }
+}
+
+template <typename Block, void (*Dequantize)(const Block&, float*)>
+void dequantize_blocks(const uint8_t* src, float* dst, int64_t blocks, int64_t block_elems) {
+  for (int64_t i = 0; i < blocks; ++i) Dequantize(load_block<Block>(src, i), dst + i * block_elems);
+}
+
+}  // namespace
+
+void dequantize_row(DType dtype, const void* src, float* dst, int64_t n) {
+  const DTypeInfo info = dtype_info(dtype);
+  if (n < 0 || n % info.block_elems != 0) {
+    throw std::invalid_argument("dequantize_row: " + std::to_string(n) + " values are not whole " +
+                                std::string(info.name) + " blocks of " + std::to_string(info.block_elems));
+  }
+  const auto* s = static_cast<const uint8_t*>(src);
+  const int64_t blocks = n / info.block_elems;
+  switch (dtype) {
+    case DType::F32:
+      std::memcpy(dst, s, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::F16:
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, s + 2 * i, 2);
+        dst[i] = dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      return;
+    case DType::Q8_0: return dequantize_blocks<BlockQ8_0, dequantize_q8_0>(s, dst, blocks, 32);
+    case DType::Q4_0: return dequantize_blocks<BlockQ4_0, dequantize_q4_0>(s, dst, blocks, 32);
+    case DType::Q4_1: return dequantize_blocks<BlockQ4_1, dequantize_q4_1>(s, dst, blocks, 32);
+    case DType::Q4_K: return dequantize_blocks<BlockQ4_K, dequantize_q4_k>(s, dst, blocks, 256);
+    case DType::Q6_K: return dequantize_blocks<BlockQ6_K, dequantize_q6_k>(s, dst, blocks, 256);
+  }
+  throw std::invalid_argument("dequantize_row: unknown dtype");
+}
+
+}  // namespace kvwb::kernels

@@ -1,0 +1,101 @@
+// The CPU matmul and embedding on block-quantized weights against a double-precision
+// reference over the reference dequantization (kernels/quant.h) of the same random blocks:
+// the row path (n <= 8) and the tiled sgemm path, bias, odd row counts, 1 and 2 threads.
+// Tolerance: 1e-4 + 1e-4·|ref| (f32 accumulation of at most 512 terms of size < 8).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "kernels/backend.h"
+#include "kernels/half.h"
+#include "kernels/quant.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace kvwb::kernels {
+namespace {
+
+struct QuantMatrix {
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;  // the reference dequantization, row-major
+  Matrix view(DType dtype, int64_t rows, int64_t cols) const { return {dtype, rows, cols, bytes.data()}; }
+};
+
+QuantMatrix random_quant_matrix(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
+  const DTypeInfo info = dtype_info(dtype);
+  std::mt19937 rng(seed);
+  QuantMatrix m;
+  m.bytes.resize(dtype_bytes(dtype, rows * cols));
+  for (uint8_t& b : m.bytes) b = static_cast<uint8_t>(rng());
+  // Ordinary f16 scales where each type keeps them (random bits could be inf or NaN).
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  for (size_t off = 0; off < m.bytes.size(); off += static_cast<size_t>(info.block_bytes)) {
+    auto put = [&](size_t at) {
+      const uint16_t h = f32_to_f16(scale(rng));
+      std::memcpy(m.bytes.data() + off + at, &h, 2);
+    };
+    if (dtype == DType::Q6_K) {
+      put(208);
+    } else {
+      put(0);
+      if (dtype == DType::Q4_1 || dtype == DType::Q4_K) put(2);
+    }
+  }
+  m.values.resize(static_cast<size_t>(rows * cols));
+  dequantize_row(dtype, m.bytes.data(), m.values.data(), rows * cols);
+  return m;
+}
+
+using Case = std::tuple<DType, int64_t /*n*/, int /*threads*/>;
+class QuantMatmul : public ::testing::TestWithParam<Case> {};
+
+TEST_P(QuantMatmul, MatchesDoubleReference) {
+  const auto [dtype, n, threads] = GetParam();
+  const int64_t cols = dtype_info(dtype).block_elems == 256 ? 512 : 96;
+  const int64_t rows = 37;
+  const QuantMatrix w = random_quant_matrix(dtype, rows, cols, 5);
+  const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 6);
+  const std::vector<float> bias = test::random_floats(static_cast<size_t>(rows), 7);
+  auto backend = make_cpu_backend(threads);
+  for (bool with_bias : {false, true}) {
+    std::vector<float> y(static_cast<size_t>(n * rows), NAN);
+    backend->matmul(x.data(), n, w.view(dtype, rows, cols), with_bias ? bias.data() : nullptr, y.data());
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double ref = with_bias ? bias[r] : 0.0;
+        for (int64_t c = 0; c < cols; ++c) ref += double{w.values[r * cols + c]} * x[i * cols + c];
+        const double got = y[i * rows + r];
+        ASSERT_NEAR(got, ref, 1e-4 + 1e-4 * std::fabs(ref)) << "row " << r << " input " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BlockTypes, QuantMatmul,
+    ::testing::Combine(::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_K, DType::Q6_K),
+                       ::testing::Values(1, 3, 8, 9, 40), ::testing::Values(1, 2)),
+    [](const auto& info) {
+      return std::string(dtype_info(std::get<0>(info.param)).name) + "_n" + std::to_string(std::get<1>(info.param)) +
+             "_t" + std::to_string(std::get<2>(info.param));
+    });
+
+TEST(QuantEmbedding, RowsAreTheDequantizedTableRows) {
+  for (DType dtype : {DType::Q8_0, DType::Q4_1, DType::Q6_K}) {
+    const int64_t cols = dtype_info(dtype).block_elems == 256 ? 256 : 64, rows = 11;
+    const QuantMatrix table = random_quant_matrix(dtype, rows, cols, 9);
+    const std::vector<int32_t> ids{3, 0, 10, 3};
+    std::vector<float> out(ids.size() * static_cast<size_t>(cols));
+    make_cpu_backend(2)->embedding(table.view(dtype, rows, cols), ids.data(), static_cast<int64_t>(ids.size()),
+                                   out.data());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      for (int64_t c = 0; c < cols; ++c) {
+        ASSERT_EQ(out[i * cols + c], table.values[ids[i] * cols + c]) << dtype_info(dtype).name << " id " << ids[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvwb::kernels
