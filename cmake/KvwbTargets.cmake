@@ -26,9 +26,10 @@ function(kvwb_library name dir)
   kvwb_warnings(${name})
 endfunction()
 
-# kvwb_test(NAME dir DEPS ...): one GoogleTest executable of every .cpp under tests/dir.
+# kvwb_test(NAME dir DEPS ... [LABELS l]): one GoogleTest executable of every .cpp under
+# tests/dir; LABELS tags its tests for ctest -L / -LE.
 function(kvwb_test name dir)
-  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABELS" "DEPS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
   if(NOT srcs)
     return()
@@ -38,6 +39,9 @@ function(kvwb_test name dir)
   target_compile_definitions(${name} PRIVATE
     KVWB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KVWB_BINARY_DIR="${PROJECT_BINARY_DIR}")
   kvwb_warnings(${name})
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "KVWB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  set(properties ENVIRONMENT "KVWB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(ARG_LABELS)
+    list(APPEND properties LABELS ${ARG_LABELS})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
 endfunction()

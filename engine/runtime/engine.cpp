@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/core/error.h"
+#include "engine/core/invariant.h"
 #include "profiler/scoped_span.h"
 
 namespace kvwb {
@@ -211,6 +212,7 @@ void Engine::run_step(StepStats& stats) {
   if (!work.empty()) forward_.run(batch_, cache_, logits_);
   stats.forward_seconds = now() - forward_start;
   stats.peak_blocks_used = cache_.used_blocks();
+  if constexpr (kInvariantsChecked) check_kv_budget(stats.peak_blocks_used, cache_.block_limit(), stats.step, "after the forward's appends");
 
   const kernels::SamplingParams params{static_cast<float>(options_.sampling.temperature),
                                        static_cast<float>(options_.sampling.top_p)};
@@ -265,6 +267,7 @@ void Engine::run_step(StepStats& stats) {
   stats.blocks_total = cache_.block_limit();
   stats.kv_bytes_used = stats.blocks_used * kv_bytes_per_block(cache_.shape().head_dim, cache_.shape().block_size);
   stats.wall_seconds = now() - t0;
+  if constexpr (kInvariantsChecked) check_kv_budget(stats.blocks_used, stats.blocks_total, stats.step, "end of step");
 }
 
 void Engine::retained_lengths(std::vector<int32_t>& out) const {

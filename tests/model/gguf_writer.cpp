@@ -132,7 +132,8 @@ std::vector<uint8_t> GgufBuilder::bytes() const {
     if (out.size() < data_start + offsets[i]) out.resize(data_start + offsets[i], 0);
     const size_t at = data_start + offsets[i];
     if (out.size() < at + tensors[i].bytes.size()) out.resize(at + tensors[i].bytes.size(), 0);
-    std::memcpy(out.data() + at, tensors[i].bytes.data(), tensors[i].bytes.size());
+    // An empty tensor has no bytes (data() may be null, which memcpy must not get).
+    if (!tensors[i].bytes.empty()) std::memcpy(out.data() + at, tensors[i].bytes.data(), tensors[i].bytes.size());
   }
   return out;
 }

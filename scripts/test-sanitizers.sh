@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The Qt-free test suite under AddressSanitizer + UndefinedBehaviorSanitizer, with every parser
+# fuzz target run for KVWB_FUZZ_RUNS inputs (10,000 by default), in its own build directory
+# (build-asan/). scripts/test.sh calls it before the normal suite; it can also run alone:
+#   bash scripts/test-sanitizers.sh            # ASan + UBSan (build-asan/)
+#   KVWB_SANITIZE=thread bash scripts/test-sanitizers.sh   # TSan (build-tsan/), no fuzzing
+# Leaves out the two-minute soak (label soak: ASan's quarantine makes RSS meaningless) and GPU
+# code (KVWB_CUDA=OFF). Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=${KVWB_SANITIZE:-address}
+case "$sanitize" in
+  address) build_dir=${KVWB_ASAN_BUILD_DIR:-build-asan}; fuzz=ON ;;
+  thread) build_dir=${KVWB_TSAN_BUILD_DIR:-build-tsan}; fuzz=OFF ;;
+  *) echo "test-sanitizers.sh: KVWB_SANITIZE must be address or thread" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+KVWB_BUILD_DIR=$build_dir bash scripts/build.sh -DKVWB_SANITIZE="$sanitize" -DKVWB_GUI=OFF -DKVWB_CUDA=OFF \
+  -DKVWB_BENCH=OFF -DKVWB_FUZZ=$fuzz
+built=$(date +%s)
+cd "$build_dir"
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# halt_on_error: the first report fails the test. LeakSanitizer stays on (ASan's default).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# TSan: OpenMP (libgomp) is not instrumented and its barriers look like races to TSan, so the
+# kernels run single-threaded; the threads under test are kvwb's own (recorder, controller).
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+if [[ "$sanitize" == thread ]]; then export OMP_NUM_THREADS=1; fi
+set +e
+ctest --output-on-failure -j "$(nproc)" --timeout 1800 -LE soak
+rc=$?
+echo "scripts/test-sanitizers.sh ($sanitize): build $(( built - start )) s, tests $(( $(date +%s) - built )) s"
+exit $rc
