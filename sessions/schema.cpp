@@ -165,6 +165,9 @@ void prepare_schema(sqlite::Database& db, bool for_recording) {
   if (!empty && app_id != kSessionApplicationId) {
     fail(db.path(), "an SQLite database of another application, not a kvwb session store (left unchanged)");
   }
+  if (version < 0) {  // found by fuzzing (tests/fuzz/regressions/session_db): migrate() indexed with it
+    fail(db.path(), "session schema version {} is invalid (a damaged header; the file was left unchanged)", version);
+  }
   if (version > kSessionSchemaVersion) {
     fail(db.path(), "session schema version {} is newer than this kvwb understands ({}); use a newer kvwb "
                     "(the file was left unchanged)", version, kSessionSchemaVersion);

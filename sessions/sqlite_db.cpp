@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "engine/core/error.h"
@@ -67,8 +69,20 @@ void Database::close() {
 }
 
 void Database::fail_with(int rc, std::string_view doing) const {
-  const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  fail(path_, "{} ({}: {})", plain_words(rc), doing, message);
+  std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  std::string words = plain_words(rc);
+  // File-system errors: say which. A write that hit a full disk, a quota or the file-size
+  // limit comes back from SQLite as a generic I/O error unless the OS said ENOSPC.
+  const int os_error = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  const int primary = rc & 0xff;
+  if (os_error != 0 && (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN ||
+                        primary == SQLITE_READONLY || primary == SQLITE_PERM)) {
+    message += fmt::format(": {}", std::strerror(os_error));
+    if (primary == SQLITE_IOERR && (os_error == ENOSPC || os_error == EFBIG || os_error == EDQUOT)) {
+      words = "the disk is full or the file reached its size limit";
+    }
+  }
+  fail(path_, "{} ({}: {})", words, doing, message);
 }
 
 void Database::exec(std::string_view sql) {

@@ -18,6 +18,10 @@ Json parse_json(const std::string& text, const std::string& where) {
     return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail(where, "malformed JSON at byte {}: {}", e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (1e999) is out_of_range, not parse_error: found by
+    // fuzzing (tests/fuzz/regressions/tokenizer_json).
+    fail(where, "malformed JSON: {}", e.what());
   }
 }
 

@@ -64,13 +64,30 @@ std::unique_ptr<Model> load_hf_directory(const fs::path& dir) {
 std::unique_ptr<Model> load_model(const std::string& path) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st)) return load_hf_directory(fs::path(path));
-  if (!fs::exists(st)) fail(path, "not a model directory (no such file or directory)");
-  // A .gguf name goes to the GGUF loader even when the magic is wrong, so that the error
-  // says what is wrong with the GGUF file.
-  if (fs::path(path).extension() == ".gguf" || has_gguf_magic(path)) return load_gguf_model(path);
-  fail(path, "not a model directory or GGUF file (expected an HF directory with config.json, *.safetensors and "
-       "tokenizer.json, or a .gguf file)");
+  std::unique_ptr<Model> model;
+  if (fs::is_directory(st)) {
+    model = load_hf_directory(fs::path(path));
+  } else if (!fs::exists(st)) {
+    fail(path, "not a model directory (no such file or directory)");
+  } else if (fs::path(path).extension() == ".gguf" || has_gguf_magic(path)) {
+    // A .gguf name goes to the GGUF loader even when the magic is wrong, so that the error
+    // says what is wrong with the GGUF file.
+    model = load_gguf_model(path);
+  } else {
+    fail(path, "not a model directory or GGUF file (expected an HF directory with config.json, *.safetensors and "
+         "tokenizer.json, or a .gguf file)");
+  }
+  check_weights_intact(model->weights);  // truncated by another process while it loaded
+  return model;
+}
+
+void check_weights_intact(const ModelWeights& weights) {
+  for (const MappedFile& f : weights.files) {
+    if (f.damaged()) {
+      fail(f.path(), "the file shrank while kvwb had it memory-mapped (another process truncated or rewrote it); "
+                     "what was computed from it is wrong, so the run stops here: reload the model");
+    }
+  }
 }
 
 }  // namespace kvwb

@@ -199,7 +199,10 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
   }
 
   logits.resize(static_cast<size_t>(R * c.vocab_size));
-  if (R == 0) return;
+  if (R == 0) {
+    check_weights_intact(model_.weights);
+    return;
+  }
   float* rows = buffer<float>(rows_, static_cast<size_t>(R * hidden));
   for (int64_t r = 0; r < R; ++r) {
     const int64_t src = batch.logit_rows[static_cast<size_t>(r)];
@@ -210,6 +213,9 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
   float* d_logits = buffer<float>(logits_, static_cast<size_t>(R * c.vocab_size));
   backend_.matmul(xn, R, lm_head_, nullptr, d_logits);
   backend_.copy_to_host(logits.data(), d_logits, logits.size() * sizeof(float));
+  // A weight file that shrank under its mapping read as zeros in this pass: stop here, before
+  // anyone uses these logits (mapping_guard.h).
+  check_weights_intact(model_.weights);
 }
 
 }  // namespace kvwb

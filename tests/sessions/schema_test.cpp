@@ -90,6 +90,23 @@ TEST(SessionSchema, ANewerVersionIsRefusedAndLeftUnchanged) {
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
+// Found by fuzzing (tests/fuzz/regressions/session_db): a negative user_version reached the
+// migration table as an index and escaped as std::out_of_range.
+TEST(SessionSchema, ANegativeVersionIsRefusedAndLeftUnchanged) {
+  ScratchDir dir;
+  const std::string path = dir.file("negative.db");
+  {
+    SessionStore store = SessionStore::open(path);
+    store.database().exec("PRAGMA journal_mode = DELETE");
+    store.database().exec("PRAGMA user_version = -1");
+  }
+  const std::string before = testing_util::read_bytes(path);
+  expect_error([&] { SessionStore::open(path); }, path, "schema version -1 is invalid");
+  expect_error([&] { SessionStore::open(path, sqlite::OpenMode::read_only); }, path, "invalid");
+  expect_error([&] { SessionRecorder r(path, testing_util::sample_session()); }, path, "invalid");
+  EXPECT_EQ(testing_util::read_bytes(path), before);
+}
+
 TEST(SessionSchema, ANonSqliteFileIsRefusedAndLeftUnchanged) {
   ScratchDir dir;
   const std::string path = dir.file("notes.db");
