@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# README command 2: installs what is needed, builds, and runs the whole test suite.
+# README command 2: installs what is needed, builds, and runs the whole test suite; then, in
+# build-asan/, the Qt-free suite and the parser fuzzers under ASan + UBSan
+# (scripts/test-sanitizers.sh; KVWB_SANITIZERS=0 skips that step). The normal suite runs last,
+# so the output ends with its ctest summary; the exit code fails if either failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/install-deps.sh
 bash scripts/fetch-models.sh || echo "scripts/fetch-models.sh failed: SmolLM2 tests will skip" >&2
 bash scripts/build.sh "$@"
+sanitizer_rc=0
+if [[ "${KVWB_SANITIZERS:-1}" != 0 ]]; then
+  bash scripts/test-sanitizers.sh || sanitizer_rc=$?
+fi
 cd "${KVWB_BUILD_DIR:-build}"
 # ctest runs tests in parallel and each CPU backend starts its own OpenMP team: sleeping rather
 # than spinning at barriers keeps an oversubscribed machine from crawling.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+echo "scripts/test.sh: $(( $(date +%s) - start )) s before the normal suite (sanitizer step exit code $sanitizer_rc)"
 set +e
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 rc=$?
-echo "scripts/test.sh: wall time $(( $(date +%s) - start )) s"
+if (( rc == 0 && sanitizer_rc != 0 )); then rc=$sanitizer_rc; fi
 exit $rc

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   commands.push_back(kvwb::cli::add_eval_command(app));
   commands.push_back(kvwb::cli::add_sessions_command(app));
   commands.push_back(kvwb::cli::add_config_command(app));
+  commands.push_back(kvwb::cli::add_soak_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
