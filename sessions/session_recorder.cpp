@@ -107,10 +107,13 @@ bool SessionRecorder::push(Item item, bool may_drop) {
     ++dropped_;
     return false;
   }
-  if (queue_.empty()) oldest_ = std::chrono::steady_clock::now();
+  const bool first = queue_.empty();
+  if (first) oldest_ = std::chrono::steady_clock::now();
   queue_.push_back(std::move(item));
   ++enqueued_;
-  const bool wake = queue_.size() >= options_.batch_items;
+  // The first item wakes a writer that sleeps on an empty queue, so that it starts the flush
+  // interval's clock; a full batch wakes it to commit at once.
+  const bool wake = first || queue_.size() >= options_.batch_items;
   lock.unlock();
   if (wake) has_work_.notify_one();
   return true;
@@ -173,7 +176,10 @@ void SessionRecorder::writer_loop() {
   for (;;) {
     if (queue_.empty()) {
       has_work_.wait(lock, [&] { return !queue_.empty() || stopping_ || flush_requested_; });
-    } else {
+    }
+    // The first item woke us (or was there): hold the batch until it is full or its oldest
+    // item has waited the flush interval.
+    if (!queue_.empty()) {
       has_work_.wait_until(lock, oldest_ + options_.flush_interval, [&] {
         return queue_.size() >= options_.batch_items || stopping_ || flush_requested_;
       });
