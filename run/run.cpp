@@ -150,7 +150,8 @@ StepStats Run::profiled_step() {
     CurrentProfiler bind(profiler_.get());  // the engine and the ProfiledBackend record into it
     s = engine_->step();
   }
-  engine_->retained_lengths(retained_);
+  retained_.clear();
+  for (const SequenceLengths& r : s.retained) retained_.insert(retained_.end(), r.lengths.begin(), r.lengths.end());
   StepCounters counters = counters_of_step(s, retained_);
   // Reading /proc/self/statm costs microseconds (a few % of a small model's step): sample RSS at
   // most every 50 ms, which is finer than it changes.
