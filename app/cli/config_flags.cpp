@@ -23,6 +23,12 @@ void ConfigFlags::add_to(CLI::App& app) {
   app.add_option("--protected-recent", protected_recent, "Last tokens never evicted");
   app.add_option("--decode-interval", decode_interval, "Decode steps between evictions");
   app.add_option("--metric", metric, "kv-compress metric: l1-sum, l1-avg, l2-sum, l2-avg");
+  app.add_option("--pool-kernel", pool_kernel, "Pooling width over neighbouring slots (odd; 1 = none)");
+  app.add_option("--min-head-fraction", min_head_fraction, "ada-kv: floor per head, a fraction of the uniform budget");
+  app.add_option("--pyramid-beta", pyramid_beta, "pyramidkv: ratio of the largest to the smallest layer budget");
+  app.add_option("--chunked-prefill", chunked_prefill, "kv-compress: compress between prefill chunks too (true/false)");
+  app.add_option("--trace-sequences", trace_sequences, "Request ids whose full eviction maps are reported (default: the first two)")
+      ->delimiter(',');
   app.add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
   app.add_option("--top-p", top_p, "Nucleus sampling mass");
   app.add_option("--seed", seed, "Sampling seed");
@@ -59,6 +65,11 @@ RunConfig ConfigFlags::resolve() const {
   if (protected_recent) c.policy.protected_recent = *protected_recent;
   if (decode_interval) c.policy.decode_interval = *decode_interval;
   if (metric) c.policy.metric = *metric;
+  if (pool_kernel) c.policy.pool_kernel = *pool_kernel;
+  if (min_head_fraction) c.policy.min_head_fraction = *min_head_fraction;
+  if (pyramid_beta) c.policy.pyramid_beta = *pyramid_beta;
+  if (chunked_prefill) c.policy.chunked_prefill = *chunked_prefill;
+  if (trace_sequences) c.trace_sequences = *trace_sequences;
   if (temperature) c.sampling.temperature = *temperature;
   if (top_p) c.sampling.top_p = *top_p;
   if (seed) c.sampling.seed = *seed;
