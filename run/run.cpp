@@ -126,6 +126,11 @@ StepStats Run::step() {
   evicted_ += s.evicted_slots;
   wall_ += s.wall_seconds;
   eviction_seconds_ += s.eviction_seconds;
+  if (s.evicted_slots > 0) {
+    ++evicting_steps_;
+    evicting_steps_seconds_ += s.wall_seconds;
+    evicting_steps_eviction_seconds_ += s.eviction_seconds;
+  }
   collect_finished();
   return s;
 }
@@ -235,6 +240,9 @@ RunSummary Run::summary() const {
   s.preemptions = preemptions_;
   s.evicted_slots = evicted_;
   s.eviction_seconds = eviction_seconds_;
+  s.evicting_steps = evicting_steps_;
+  s.evicting_steps_seconds = evicting_steps_seconds_;
+  s.evicting_steps_eviction_seconds = evicting_steps_eviction_seconds_;
   double total = 0;
   for (const RequestResult& r : results_) {
     if (r.score < 0) continue;

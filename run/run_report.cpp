@@ -16,8 +16,13 @@ std::string format_summary(const RunSummary& s) {
                      s.blocks_total > 0 ? 100.0 * static_cast<double>(s.peak_blocks_used) / static_cast<double>(s.blocks_total) : 0.0,
                      format_bytes(s.kv_pool_bytes));
   out += fmt::format("preemptions       {}\n", s.preemptions);
-  out += fmt::format("evicted KV slots  {} ({:.1f}% of wall time spent evicting)\n", s.evicted_slots,
+  out += fmt::format("evicted KV slots  {} ({:.1f}% of wall time spent evicting", s.evicted_slots,
                      s.wall_seconds > 0 ? 100.0 * s.eviction_seconds / s.wall_seconds : 0.0);
+  if (s.evicting_steps > 0 && s.evicting_steps_seconds > 0) {
+    out += fmt::format("; {:.1f}% of the {} steps that evicted",
+                       100.0 * s.evicting_steps_eviction_seconds / s.evicting_steps_seconds, s.evicting_steps);
+  }
+  out += ")\n";
   if (s.overall.count > 0) {
     out += fmt::format("accuracy          {:.4f} over {} scored requests\n", s.overall.mean, s.overall.count);
   }
@@ -51,6 +56,9 @@ nlohmann::json summary_to_json(const RunSummary& s) {
           {"preemptions", s.preemptions},
           {"evicted_slots", s.evicted_slots},
           {"eviction_seconds", s.eviction_seconds},
+          {"evicting_steps", s.evicting_steps},
+          {"evicting_steps_seconds", s.evicting_steps_seconds},
+          {"evicting_steps_eviction_seconds", s.evicting_steps_eviction_seconds},
           {"tasks", tasks},
           {"accuracy", {{"count", s.overall.count}, {"score", s.overall.mean}}}};
 }
