@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "engine/core/error.h"
 #include "engine/model/chat_prompt.h"
@@ -115,6 +116,7 @@ bool Run::done() const { return engine_->done(); }
 
 StepStats Run::step() {
   StepStats s = profiler_ ? profiled_step() : engine_->step();
+  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   ++steps_;
   if (s.batch_size > 0) {
     ++batch_steps_;
@@ -138,6 +140,7 @@ StepStats Run::step() {
 void Run::enable_profiling(const ProfilerOptions& options) {
   if (profiler_) return;
   profiler_ = std::make_unique<Profiler>(options);
+  max_trace_events_ = options.max_events;
   if (config_.backend == "cuda") {
     GpuActivityStart started = start_gpu_activity(*profiler_);
     gpu_ = std::move(started.activity);
@@ -175,10 +178,28 @@ StepStats Run::profiled_step() {
   return s;
 }
 
+void Run::pass_on_trace() {
+  Trace batch = profiler_->take();
+  for (const TraceObserver& o : trace_observers_) o(batch);
+  // The profiler's cap, applied to what is kept here instead (take() released it there).
+  const auto events = static_cast<int64_t>(batch.spans.size() + batch.counters.size() + batch.instants.size());
+  if (passed_on_events_ + events > max_trace_events_) {
+    Trace dropped;
+    dropped.dropped_events = batch.dropped_events + events;
+    dropped.tracks = std::move(batch.tracks);
+    batch = std::move(dropped);
+  } else {
+    passed_on_events_ += events;
+  }
+  passed_on_.push_back(std::move(batch));
+}
+
 Trace Run::take_trace() {
   if (!profiler_) return {};
   if (gpu_) gpu_->flush();
-  return profiler_->take();
+  passed_on_.push_back(profiler_->take());
+  passed_on_events_ = 0;
+  return concat_traces(std::exchange(passed_on_, {}));
 }
 
 void Run::collect_finished() {
@@ -219,6 +240,14 @@ void Run::update_config(const RunConfig& config) {
   }
   engine_->update(engine_options(config));
   config_ = config;
+  if (profiler_) {
+    // A moment on the timeline: the budget the steps from here on run under.
+    const PolicyConfig& p = config.policy;
+    std::vector<Arg> args{{"policy", p.name}, {"max_batch", config.max_batch}, {"decode_interval", p.decode_interval}};
+    if (p.budget_tokens) args.push_back({"budget_tokens", *p.budget_tokens});
+    if (p.budget_ratio) args.push_back({"budget_ratio", *p.budget_ratio});
+    profiler_->instant("config change", Category::config, std::move(args));
+  }
 }
 
 RunSummary Run::summary() const {

@@ -90,6 +90,12 @@ class Run {
   // Everything recorded since the previous take_trace() (empty when not profiling).
   Trace take_trace();
   void add_observer(Engine::Observer observer) { engine_->add_observer(std::move(observer)); }
+  // Called after every profiled step with what the profiler recorded since the previous call:
+  // the step's spans and counters, GPU activity flushed so far, config-change instants. The
+  // events are kept for take_trace() too (up to ProfilerOptions::max_events; beyond that they
+  // are counted in its dropped_events). The session recording streams them into its database.
+  using TraceObserver = std::function<void(const Trace&)>;
+  void add_trace_observer(TraceObserver observer) { trace_observers_.push_back(std::move(observer)); }
 
   const RunConfig& config() const { return config_; }
   const Model& model() const { return *model_; }
@@ -103,6 +109,7 @@ class Run {
   EngineOptions engine_options(const RunConfig& config) const;
   void collect_finished();
   StepStats profiled_step();
+  void pass_on_trace();
 
   RunConfig config_;
   std::shared_ptr<const Model> model_;
@@ -123,6 +130,10 @@ class Run {
   // Declared after the engine and backend: the GPU collector goes first (it flushes into the
   // profiler), while the CUDA context is still alive.
   std::unique_ptr<Profiler> profiler_;
+  int64_t max_trace_events_ = 0;
+  std::vector<TraceObserver> trace_observers_;
+  std::vector<Trace> passed_on_;  // batches shown to the trace observers, kept for take_trace()
+  int64_t passed_on_events_ = 0;
   std::unique_ptr<GpuActivity> gpu_;
   std::string gpu_message_;
   bool engine_thread_named_ = false;

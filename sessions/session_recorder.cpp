@@ -196,8 +196,13 @@ void SessionRecorder::writer_loop() {
     lock.unlock();
     const auto n = static_cast<int64_t>(batch.size());
     std::optional<std::string> failure;
+    const auto since_epoch_ns = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
+    const int64_t start_ns = since_epoch_ns();
     try {
       write_batch(batch);
+      if (options_.on_commit) options_.on_commit(n, start_ns, since_epoch_ns());
     } catch (const std::exception& e) {
       failure = e.what();
     }

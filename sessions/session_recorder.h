@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ struct RecorderOptions {
   size_t batch_items = 256;                        // commit as soon as this many are waiting...
   std::chrono::milliseconds flush_interval{250};   // ...or when the oldest has waited this long
   std::chrono::microseconds enqueue_wait{2000};    // longest a per-step item waits for room
+  // Told on the writer thread after each committed batch: how many items, and when the write
+  // began and ended (steady_clock nanoseconds, the profiler's span clock). A profiled run
+  // records it as a "session write" span.
+  std::function<void(int64_t items, int64_t start_ns, int64_t end_ns)> on_commit;
 };
 
 // What a new session row says about the run.
