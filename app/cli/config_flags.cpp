@@ -2,7 +2,7 @@
 
 namespace kvwb::cli {
 
-void ConfigFlags::add_to(CLI::App& app) {
+void ConfigFlags::add_to(CLI::App& app, bool sweep) {
   app.add_option("--config,-c", config_path, "RunConfig JSON file (flags override its values)");
   app.add_option("--model,-m", model, "Model directory, .gguf file, or shorthand (demo, smollm2)");
   app.add_option("--backend", backend, "cpu or cuda");
@@ -14,9 +14,11 @@ void ConfigFlags::add_to(CLI::App& app) {
   app.add_option("--max-batch", max_batch, "Most sequences per step");
   app.add_option("--max-tokens-per-step", max_tokens_per_step, "Most tokens per step");
   app.add_option("--threads", threads, "CPU threads (0 = all cores)");
-  app.add_option("--policy", policy, "Compression policy (full, decode-only, batch-max, kv-compress, ...)");
-  app.add_option("--budget-tokens", budget_tokens, "Compression budget in tokens");
-  app.add_option("--budget-ratio", budget_ratio, "Compression budget as a fraction of the context");
+  if (!sweep) {
+    app.add_option("--policy", policy, "Compression policy (full, decode-only, batch-max, kv-compress, ...)");
+    app.add_option("--budget-tokens", budget_tokens, "Compression budget in tokens");
+    app.add_option("--budget-ratio", budget_ratio, "Compression budget as a fraction of the context");
+  }
   app.add_option("--budget-scope", budget_scope, "sequence or head");
   app.add_option("--window", window, "Observation window (queries that score)");
   app.add_option("--sinks", sinks, "First tokens never evicted");
@@ -32,7 +34,7 @@ void ConfigFlags::add_to(CLI::App& app) {
   app.add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
   app.add_option("--top-p", top_p, "Nucleus sampling mass");
   app.add_option("--seed", seed, "Sampling seed");
-  app.add_option("--record", record, "Session database to record into");
+  if (!sweep) app.add_option("--record", record, "Session database to record into");
 }
 
 RunConfig ConfigFlags::resolve() const {

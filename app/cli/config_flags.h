@@ -23,7 +23,9 @@ struct ConfigFlags {
   std::optional<uint64_t> seed;
   std::optional<int> threads;
 
-  void add_to(CLI::App& app);
+  // `sweep`: leave out the flags a sweep varies or owns itself (--policy, --budget-tokens,
+  // --budget-ratio, --record): kvwb-cli sweep has list-valued flags and --db instead.
+  void add_to(CLI::App& app, bool sweep = false);
   // The config file (or defaults) with every given flag applied, validated.
   RunConfig resolve() const;
 };

@@ -12,7 +12,7 @@
 #include "engine/runtime/generator.h"
 #include "run/run.h"
 #include "tests/ui/ui_test_util.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {

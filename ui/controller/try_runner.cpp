@@ -17,7 +17,7 @@
 #include "engine/runtime/generator.h"
 #include "engine/workload/workload.h"
 #include "run/run.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {
