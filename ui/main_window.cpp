@@ -59,14 +59,8 @@ MainWindow::MainWindow(const RunConfig& initial, QWidget* parent, RunLoopOptions
   connect(run_panel_, &RunPanel::resumeRequested, controller_, &RunController::resume);
   connect(run_panel_, &RunPanel::stopRequested, controller_, &RunController::stop);
   connect(run_panel_, &RunPanel::referenceRequested, this, [this] {
-    if (run_state_active(controller_->reference_state())) {
-      controller_->stop_reference();
-      return;
-    }
-    accuracy_->clear_reference();
-    controller_->start_reference();
-    run_panel_->set_state(controller_->state(), RunState::Loading);
-    show_message(tr("Reference run (full KV) started on the same workload."), false);
+    if (run_state_active(controller_->reference_state())) controller_->stop_reference();
+    else start_reference();
   });
   connect(budget_panel_, &BudgetPanel::applyRequested, this, &MainWindow::apply_budget);
 }
@@ -100,6 +94,7 @@ void MainWindow::build() {
   accuracy_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   accuracy_view_->setAlternatingRowColors(true);
   retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
+  retention_->set_scale_from_zero(true);
   retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences"));
   auto* side = new QSplitter(Qt::Vertical, this);
   side->addWidget(accuracy_view_);
@@ -176,6 +171,13 @@ void MainWindow::start_run() {
   controller_->start(config);
   run_panel_->set_state(RunState::Loading, controller_->reference_state());
   state_label_->setText(tr("loading %1").arg(QFileInfo(QString::fromStdString(config.model)).fileName()));
+}
+
+void MainWindow::start_reference() {
+  accuracy_->clear_reference();
+  controller_->start_reference();
+  run_panel_->set_state(controller_->state(), RunState::Loading);
+  show_message(tr("Reference run (full KV) started on the same workload."), false);
 }
 
 void MainWindow::apply_budget() {
