@@ -49,7 +49,7 @@ def draw(rows, full, args, png):
 
     budgets = [b for b, _ in rows]
     tasks = [t for t in full if t != "overall"]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(9.5, 5))
     for task in tasks:
         ax.plot(budgets, [s[task] for _, s in rows], marker="o", linewidth=1, label=task)
     ax.plot(budgets, [s["overall"] for _, s in rows], marker="s", color="black", linewidth=2.5,
@@ -65,7 +65,7 @@ def draw(rows, full, args, png):
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"demo model, {Path(args.workload).name}: accuracy vs budget, {args.policy}")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the data
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)

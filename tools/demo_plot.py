@@ -66,3 +66,12 @@ def plot_logs(train_csv, eval_csv, png):
     fig.savefig(tmp, dpi=90)
     plt.close(fig)
     tmp.replace(png)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out_dir", type=Path, help="a training --out-dir (train.csv, eval.csv)")
+    ap.add_argument("png", type=Path)
+    args = ap.parse_args()
+    plot_logs(args.out_dir / "train.csv", args.out_dir / "eval.csv", args.png)
