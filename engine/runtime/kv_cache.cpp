@@ -184,9 +184,19 @@ kernels::PagedKv KvCache::pool_view() const {
 }
 
 std::vector<int32_t> KvCache::positions(int32_t seq, int64_t layer, int64_t head) const {
-  HeadSlots slots;
-  read_head(seq, layer, head, slots);
-  return std::move(slots.positions);
+  // Positions only (retention snapshots read every head of every sequence): no statistics.
+  const HeadTable& h = table(seq, layer, head);
+  const size_t n = static_cast<size_t>(h.length);
+  std::vector<int32_t> out(n);
+  ScopedSpan span("read_positions");  // one span for the head, as read_head
+  span.arg("slots", static_cast<int64_t>(n));
+  const CurrentProfiler untimed(nullptr);
+  const size_t bs = static_cast<size_t>(shape_.block_size);
+  for (size_t b = 0; b * bs < n; ++b) {
+    const size_t count = std::min(n - b * bs, bs);
+    backend_.copy_to_host(out.data() + b * bs, slot_pos_ + static_cast<size_t>(h.blocks[b]) * bs, count * sizeof(int32_t));
+  }
+  return out;
 }
 
 void KvCache::read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out) const {
