@@ -179,14 +179,14 @@ StepStats Run::profiled_step() {
 }
 
 void Run::pass_on_trace() {
-  Trace batch = profiler_->take();
-  for (const TraceObserver& o : trace_observers_) o(batch);
+  auto batch = std::make_shared<Trace>(profiler_->take());
+  for (const TraceObserver& o : trace_observers_) o(batch);  // shared, not copied
   // The profiler's cap, applied to what is kept here instead (take() released it there).
-  const auto events = static_cast<int64_t>(batch.spans.size() + batch.counters.size() + batch.instants.size());
+  const auto events = static_cast<int64_t>(batch->spans.size() + batch->counters.size() + batch->instants.size());
   if (passed_on_events_ + events > max_trace_events_) {
-    Trace dropped;
-    dropped.dropped_events = batch.dropped_events + events;
-    dropped.tracks = std::move(batch.tracks);
+    auto dropped = std::make_shared<Trace>();
+    dropped->dropped_events = batch->dropped_events + events;
+    dropped->tracks = batch->tracks;
     batch = std::move(dropped);
   } else {
     passed_on_events_ += events;
@@ -197,9 +197,17 @@ void Run::pass_on_trace() {
 Trace Run::take_trace() {
   if (!profiler_) return {};
   if (gpu_) gpu_->flush();
-  passed_on_.push_back(profiler_->take());
+  std::vector<Trace> batches;
+  batches.reserve(passed_on_.size() + 1);
+  for (std::shared_ptr<const Trace>& b : passed_on_) {
+    // Batches the observers no longer hold are moved out (they were made non-const here).
+    if (b.use_count() == 1) batches.push_back(std::move(const_cast<Trace&>(*b)));
+    else batches.push_back(*b);
+  }
+  passed_on_.clear();
   passed_on_events_ = 0;
-  return concat_traces(std::exchange(passed_on_, {}));
+  batches.push_back(profiler_->take());
+  return concat_traces(std::move(batches));
 }
 
 void Run::collect_finished() {

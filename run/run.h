@@ -94,7 +94,7 @@ class Run {
   // the step's spans and counters, GPU activity flushed so far, config-change instants. The
   // events are kept for take_trace() too (up to ProfilerOptions::max_events; beyond that they
   // are counted in its dropped_events). The session recording streams them into its database.
-  using TraceObserver = std::function<void(const Trace&)>;
+  using TraceObserver = std::function<void(const std::shared_ptr<const Trace>&)>;
   void add_trace_observer(TraceObserver observer) { trace_observers_.push_back(std::move(observer)); }
 
   const RunConfig& config() const { return config_; }
@@ -132,7 +132,7 @@ class Run {
   std::unique_ptr<Profiler> profiler_;
   int64_t max_trace_events_ = 0;
   std::vector<TraceObserver> trace_observers_;
-  std::vector<Trace> passed_on_;  // batches shown to the trace observers, kept for take_trace()
+  std::vector<std::shared_ptr<const Trace>> passed_on_;  // shown to the trace observers, kept for take_trace()
   int64_t passed_on_events_ = 0;
   std::unique_ptr<GpuActivity> gpu_;
   std::string gpu_message_;

@@ -121,7 +121,7 @@ RunRecording::RunRecording(Run& run, const std::string& db_path, const Recording
     }
   });
   // A profiled run's events (spans, counters, instants of every step) go into the session too.
-  run.add_trace_observer([state = state_](const Trace& trace) {
+  run.add_trace_observer([state = state_](const std::shared_ptr<const Trace>& trace) {
     if (state->active) state->recorder->record_trace(trace);
   });
 }

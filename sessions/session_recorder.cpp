@@ -122,7 +122,10 @@ bool SessionRecorder::push(Item item, bool may_drop) {
 bool SessionRecorder::record_step(const StepStats& stats) { return push(stats, true); }
 bool SessionRecorder::record_step(StepStats&& stats) { return push(std::move(stats), true); }
 bool SessionRecorder::record_counter(const Counter& counter) { return push(counter, true); }
-bool SessionRecorder::record_trace(Trace trace) { return push(std::move(trace), true); }
+bool SessionRecorder::record_trace(Trace trace) {
+  return record_trace(std::make_shared<const Trace>(std::move(trace)));
+}
+bool SessionRecorder::record_trace(std::shared_ptr<const Trace> trace) { return push(std::move(trace), true); }
 
 bool SessionRecorder::record_config_change(int64_t step, const nlohmann::json& config) {
   return push(ConfigChange{step, config}, false);
@@ -230,7 +233,8 @@ void SessionRecorder::write_batch(std::deque<Item>& batch) {
       rows.step(session_id_, *s);
     } else if (auto* c = std::get_if<Counter>(&item)) {
       rows.counter(session_id_, *c);
-    } else if (auto* t = std::get_if<Trace>(&item)) {
+    } else if (auto* p = std::get_if<std::shared_ptr<const Trace>>(&item)) {
+      const Trace* t = p->get();
       for (const TrackName& n : t->tracks) rows.track(session_id_, n);
       for (const Span& s : t->spans) rows.span(session_id_, s);
       for (const Instant& i : t->instants) rows.instant(session_id_, i);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,6 +67,7 @@ class SessionRecorder {
   bool record_step(StepStats&& stats);
   bool record_counter(const Counter& counter);
   bool record_trace(Trace trace);  // spans, instants, counters and track names
+  bool record_trace(std::shared_ptr<const Trace> trace);  // shared with the caller: no copy
   bool record_config_change(int64_t step, const nlohmann::json& config);
   bool record_result(SessionResult result);
   bool record_eviction_map(EvictionMap map);
@@ -84,7 +86,7 @@ class SessionRecorder {
   struct Finish {
     nlohmann::json summary;
   };
-  using Item = std::variant<StepStats, Counter, Trace, ConfigChange, SessionResult, EvictionMap, Finish>;
+  using Item = std::variant<StepStats, Counter, std::shared_ptr<const Trace>, ConfigChange, SessionResult, EvictionMap, Finish>;
 
   bool push(Item item, bool may_drop);
   void writer_loop();
