@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "run/run.h"
+#include "run/run_report.h"
 #include "run/session_recording.h"
 #include "sessions/session_store.h"
 #include "session_test_util.h"
@@ -76,6 +77,10 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
   EXPECT_NEAR(summary.evicting_steps_seconds, evicting_wall, 1e-9);
   EXPECT_NEAR(summary.evicting_steps_eviction_seconds, evicting_eviction, 1e-9);
   EXPECT_LT(summary.evicting_steps_eviction_seconds, summary.evicting_steps_seconds);
+  const RunSummary stored = summary_from_json(s.summary);  // what sweeps and `sessions show` read back
+  EXPECT_EQ(stored.evicting_steps, summary.evicting_steps);
+  EXPECT_DOUBLE_EQ(stored.evicting_steps_seconds, summary.evicting_steps_seconds);
+  EXPECT_DOUBLE_EQ(stored.evicting_steps_eviction_seconds, summary.evicting_steps_eviction_seconds);
   ASSERT_EQ(s.results.size(), 2u);
   for (const RequestResult& r : run.results()) {
     const auto it = std::find_if(s.results.begin(), s.results.end(), [&](const SessionResult& x) { return x.id == r.id; });
