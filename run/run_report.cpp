@@ -81,6 +81,9 @@ RunSummary summary_from_json(const nlohmann::json& j) {
   s.preemptions = j.value("preemptions", int64_t{0});
   s.evicted_slots = j.value("evicted_slots", int64_t{0});
   s.eviction_seconds = j.value("eviction_seconds", 0.0);
+  s.evicting_steps = j.value("evicting_steps", int64_t{0});
+  s.evicting_steps_seconds = j.value("evicting_steps_seconds", 0.0);
+  s.evicting_steps_eviction_seconds = j.value("evicting_steps_eviction_seconds", 0.0);
   if (j.contains("tasks") && j.at("tasks").is_object()) {
     for (const auto& [task, t] : j.at("tasks").items()) {
       s.tasks[task] = {t.value("count", int64_t{0}), t.value("score", 0.0)};

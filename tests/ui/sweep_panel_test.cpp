@@ -85,6 +85,9 @@ TEST(SweepPanel, RunsTheSweepFillsPlotAndTableAndOpensASession) {
 
 TEST(SweepPanel, StopEndsAfterThePointRunningAndTheNextStartResumes) {
   Fixture f;
+  // Nine points: the stop is queued to this thread, so the worker may finish a few more points
+  // before it lands on a busy machine; eight points of slack keep the sweep from completing.
+  f.panel.set_grid("batch-max,streaming-llm", "8,16,32,64", "");
   bool stopped = false;
   QObject::connect(&f.runner, &SweepRunner::pointFinished, [&](const SweepAnalysisPtr& a) {
     if (a->rows.size() == 1 && !stopped) {
@@ -96,8 +99,8 @@ TEST(SweepPanel, StopEndsAfterThePointRunningAndTheNextStartResumes) {
   ASSERT_TRUE(ui_test::wait_until([&] { return f.finished == 1; })) << f.panel.status().toStdString();
   EXPECT_FALSE(f.panel.analysis().complete);
   const int recorded = f.sessions();
-  EXPECT_GE(recorded, 1);  // the stop lands between points (queued): one or two are recorded
-  EXPECT_LT(recorded, 5);
+  EXPECT_GE(recorded, 1);
+  EXPECT_LT(recorded, 9);
   EXPECT_NE(f.panel.status().indexOf("Stopped"), -1);
 
   f.panel.start();
@@ -107,7 +110,7 @@ TEST(SweepPanel, StopEndsAfterThePointRunningAndTheNextStartResumes) {
   int reused = 0;
   for (const SweepRow& r : a.rows) reused += r.measured.reused ? 1 : 0;
   EXPECT_EQ(reused, recorded);
-  EXPECT_EQ(f.sessions(), 5);
+  EXPECT_EQ(f.sessions(), 9);
 }
 
 TEST(SweepPanel, ABadGridIsShownAndNothingStarts) {
