@@ -15,12 +15,14 @@
 #include "engine/core/error.h"
 #include "ui/controller/default_run.h"
 #include "ui/controller/run_controller.h"
+#include "ui/controller/sweep_runner.h"
 #include "ui/controller/try_runner.h"
 #include "ui/models/budget_form_model.h"
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/budget_panel.h"
 #include "ui/widgets/heatmap_plot.h"
 #include "ui/widgets/run_panel.h"
+#include "ui/widgets/sweep_panel.h"
 #include "ui/widgets/time_plots.h"
 #include "ui/widgets/try_panel.h"
 
@@ -122,6 +124,9 @@ void MainWindow::build() {
   tabs_ = new QTabWidget(this);
   tabs_->addTab(live, tr("Live"));
   tabs_->addTab(try_panel_, tr("Try"));
+  // The Sweep tab runs its own points (the Run panel's config is each point's base).
+  tabs_->addTab(new SweepPanel(new SweepRunner(controller_->models(), this), [this] { return current_config(); }, this),
+                tr("Sweep"));
 
   auto* center = new QWidget(this);
   auto* center_layout = new QVBoxLayout(center);

@@ -15,11 +15,11 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/config_flags.h"
-#include "app/cli/list_flags.h"
 #include "app/cli/output_path.h"
 #include "app/cli/progress_bar.h"
 #include "engine/core/error.h"
 #include "run/sweep/sweep.h"
+#include "run/sweep/sweep_lists.h"
 #include "run/sweep/sweep_report.h"
 #include "sessions/session_store.h"
 

@@ -1,12 +1,12 @@
-#include "app/cli/list_flags.h"
+#include "run/sweep/sweep_lists.h"
 
 #include <charconv>
 
 #include "engine/core/error.h"
 
-namespace kvwb::cli {
+namespace kvwb {
 
-std::vector<std::string> split_list(const std::string& text, const std::string& flag) {
+std::vector<std::string> split_list(const std::string& text, const std::string& what) {
   std::vector<std::string> items;
   size_t begin = 0;
   while (true) {
@@ -15,8 +15,8 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
     const size_t first = item.find_first_not_of(' ');
     item = first == std::string::npos ? "" : item.substr(first, item.find_last_not_of(' ') - first + 1);
     if (item.empty()) {
-      if (text.find_first_not_of(" ,") == std::string::npos) fail(flag, "empty list");
-      fail(flag, "empty item in '{}'", text);
+      if (text.find_first_not_of(" ,") == std::string::npos) fail(what, "empty list");
+      fail(what, "empty item in '{}'", text);
     }
     items.push_back(std::move(item));
     if (comma == std::string::npos) return items;
@@ -24,15 +24,15 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
   }
 }
 
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what) {
   std::vector<int64_t> values;
-  for (const std::string& item : split_list(text, flag)) {
+  for (const std::string& item : split_list(text, what)) {
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (ec != std::errc() || end != item.data() + item.size()) fail(flag, "'{}' is not a whole number", item);
+    if (ec != std::errc() || end != item.data() + item.size()) fail(what, "'{}' is not a whole number", item);
     values.push_back(v);
   }
   return values;
 }
 
-}  // namespace kvwb::cli
+}  // namespace kvwb
