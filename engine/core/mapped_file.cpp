@@ -36,7 +36,7 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       fail(path, "cannot memory-map {} bytes: {}", size_, std::strerror(err));
     }
     data_ = static_cast<const uint8_t*>(p);
-    guard_slot_ = mapping_guard::add(data_, size_, path_);
+    mapping_guard::add(data_, size_, path_);  // a later truncation reads zeros, not SIGBUS
   }
   ::close(fd);  // the mapping keeps the file alive
 }
@@ -46,8 +46,7 @@ MappedFile::~MappedFile() { reset(); }
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
       data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)),
-      guard_slot_(std::exchange(other.guard_slot_, -1)) {}
+      size_(std::exchange(other.size_, 0)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
@@ -55,16 +54,12 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
-    guard_slot_ = std::exchange(other.guard_slot_, -1);
   }
   return *this;
 }
 
-bool MappedFile::damaged() const { return mapping_guard::damaged(guard_slot_); }
-
 void MappedFile::reset() {
-  mapping_guard::remove(guard_slot_);
-  guard_slot_ = -1;
+  mapping_guard::remove(data_);
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;

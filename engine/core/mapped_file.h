@@ -1,8 +1,7 @@
 #pragma once
 // A read-only memory map of a whole file. The size is read once at open: parsers must check
 // every offset against size() before touching the bytes (a truncated file must give an error,
-// never a SIGBUS). A file that another process truncates later, while it is mapped, is caught
-// by mapping_guard.h: its lost bytes read as zeros and damaged() turns true.
+// never a SIGBUS).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,16 +21,12 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
-  // True once the file shrank under the mapping (see mapping_guard.h): its bytes are no longer
-  // the file's and whatever was computed from them is wrong.
-  bool damaged() const;
 
  private:
   void reset();
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  int guard_slot_ = -1;
 };
 
 }  // namespace kvwb

@@ -71,6 +71,17 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
   forward_to_previous(sig, info, context);
 }
 
+// The live slot of the mapping that starts at `begin`, or null.
+Slot* find(const void* begin) {
+  for (Slot& s : g_slots) {
+    if (s.end.load(std::memory_order_acquire) != 0 &&
+        s.begin.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(begin)) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
 void install_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -84,12 +95,11 @@ void install_once() {
 
 }  // namespace
 
-int add(const void* begin, size_t size, const std::string& path) {
-  if (begin == nullptr || size == 0) return -1;
+void add(const void* begin, size_t size, const std::string& path) {
+  if (begin == nullptr || size == 0) return;
   install_once();
   std::lock_guard<std::mutex> lock(g_mutex);
-  for (int i = 0; i < kSlots; ++i) {
-    Slot& s = g_slots[i];
+  for (Slot& s : g_slots) {
     if (s.end.load(std::memory_order_relaxed) != 0) continue;
     const size_t n = std::min(path.size(), kPathBytes - 1);
     std::memcpy(s.path, path.data(), n);
@@ -98,17 +108,19 @@ int add(const void* begin, size_t size, const std::string& path) {
     s.reported.store(false);
     s.begin.store(reinterpret_cast<uintptr_t>(begin), std::memory_order_relaxed);
     s.end.store(reinterpret_cast<uintptr_t>(begin) + size, std::memory_order_release);
-    return i;
+    return;
   }
-  return -1;
 }
 
-void remove(int slot) {
-  if (slot < 0 || slot >= kSlots) return;
+void remove(const void* begin) {
+  if (begin == nullptr) return;
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_slots[slot].end.store(0, std::memory_order_release);
+  if (Slot* s = find(begin)) s->end.store(0, std::memory_order_release);
 }
 
-bool damaged(int slot) { return slot >= 0 && slot < kSlots && g_slots[slot].damaged.load(std::memory_order_acquire); }
+bool damaged(const void* begin) {
+  const Slot* s = find(begin);
+  return s != nullptr && s->damaged.load(std::memory_order_acquire);
+}
 
 }  // namespace kvwb::mapping_guard

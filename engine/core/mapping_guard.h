@@ -12,12 +12,13 @@
 
 namespace kvwb::mapping_guard {
 
-// Registers [begin, begin + size) as the mapping of `path`; returns its slot, or -1 when every
-// slot is taken (the mapping is then unguarded). Installs the handler on first use.
-int add(const void* begin, size_t size, const std::string& path);
-// Forgets a slot (before the mapping is unmapped).
-void remove(int slot);
-// Whether the mapping of `slot` lost pages (read as zeros since).
-bool damaged(int slot);
+// Registers [begin, begin + size) as the mapping of `path` (MappedFile does, for every file it
+// maps). When every slot is taken the mapping stays unguarded. Installs the handler on first use.
+void add(const void* begin, size_t size, const std::string& path);
+// Forgets the mapping that starts at `begin` (before it is unmapped).
+void remove(const void* begin);
+// Whether the mapping that starts at `begin` lost pages (they read as zeros since): its bytes
+// are no longer the file's and whatever was computed from them is wrong.
+bool damaged(const void* begin);
 
 }  // namespace kvwb::mapping_guard

@@ -6,6 +6,7 @@
 #include "engine/model/gguf_model.h"
 #include "engine/model/hf_weights.h"
 #include "engine/model/model.h"
+#include "engine/model/weights_intact.h"
 
 namespace kvwb {
 namespace fs = std::filesystem;
@@ -79,15 +80,6 @@ std::unique_ptr<Model> load_model(const std::string& path) {
   }
   check_weights_intact(model->weights);  // truncated by another process while it loaded
   return model;
-}
-
-void check_weights_intact(const ModelWeights& weights) {
-  for (const MappedFile& f : weights.files) {
-    if (f.damaged()) {
-      fail(f.path(), "the file shrank while kvwb had it memory-mapped (another process truncated or rewrote it); "
-                     "what was computed from it is wrong, so the run stops here: reload the model");
-    }
-  }
 }
 
 }  // namespace kvwb

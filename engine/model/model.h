@@ -47,8 +47,4 @@ struct Model {
 // the tensor or field, and the problem.
 std::unique_ptr<Model> load_model(const std::string& path);
 
-// Throws Error naming the first weight file that shrank under its memory map since it was
-// loaded (mapping_guard.h); Forward::run calls it after every pass.
-void check_weights_intact(const ModelWeights& weights);
-
 }  // namespace kvwb

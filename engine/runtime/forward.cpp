@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "engine/core/error.h"
+#include "engine/model/weights_intact.h"
 
 namespace kvwb {
 

@@ -12,6 +12,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/mapped_file.h"
+#include "engine/core/mapping_guard.h"
 #include "engine/model/model.h"
 #include "engine/runtime/generator.h"
 #include "kernels/backend_factory.h"
@@ -44,12 +45,12 @@ TEST(MappingGuard, AFileTruncatedUnderItsMapReadsZerosAndIsMarkedDamaged) {
   fill_file(path, 4 * page, 0xAB);
   MappedFile file(path);
   EXPECT_EQ(file.data()[3 * page + 5], 0xAB);
-  EXPECT_FALSE(file.damaged());
+  EXPECT_FALSE(mapping_guard::damaged(file.data()));
   ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(page)), 0);
   // Without the guard this read is a SIGBUS: the page left the file.
   const volatile uint8_t* lost = file.data() + 3 * page + 5;
   EXPECT_EQ(*lost, 0);
-  EXPECT_TRUE(file.damaged());
+  EXPECT_TRUE(mapping_guard::damaged(file.data()));
   EXPECT_EQ(file.data()[5], 0xAB) << "bytes still in the file stay the file's";
 }
 
@@ -80,7 +81,7 @@ TEST(ModelFile, DeletedWhileLoadedKeepsGeneratingTheSameTokens) {
   fs::remove_all(copy);
   ASSERT_FALSE(fs::exists(copy));
   EXPECT_EQ(generate(*model, *backend, kPrompt, greedy(12)).tokens, before);
-  for (const MappedFile& f : model->weights.files) EXPECT_FALSE(f.damaged());
+  for (const MappedFile& f : model->weights.files) EXPECT_FALSE(mapping_guard::damaged(f.data()));
 }
 
 // Truncates `weights` to a quarter (the header stays, most tensors go) while `model` is loaded
