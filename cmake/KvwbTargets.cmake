@@ -26,10 +26,11 @@ function(kvwb_library name dir)
   kvwb_warnings(${name})
 endfunction()
 
-# kvwb_test(NAME dir DEPS ... [LABELS l]): one GoogleTest executable of every .cpp under
-# tests/dir; LABELS tags its tests for ctest -L / -LE.
+# kvwb_test(NAME dir DEPS ... [LABEL l]): one GoogleTest executable of every .cpp under
+# tests/dir. Its tests carry one ctest label, LABEL or else NAME, so that ctest -L / -LE can pick
+# executables (scripts/test-sanitizers.sh runs a subset in CI).
 function(kvwb_test name dir)
-  cmake_parse_arguments(ARG "" "LABELS" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABEL" "DEPS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
   if(NOT srcs)
     return()
@@ -39,9 +40,9 @@ function(kvwb_test name dir)
   target_compile_definitions(${name} PRIVATE
     KVWB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" KVWB_BINARY_DIR="${PROJECT_BINARY_DIR}")
   kvwb_warnings(${name})
-  set(properties ENVIRONMENT "KVWB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
-  if(ARG_LABELS)
-    list(APPEND properties LABELS ${ARG_LABELS})
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL ${name})
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "KVWB_SOURCE_DIR=${PROJECT_SOURCE_DIR}" LABELS ${ARG_LABEL})
 endfunction()

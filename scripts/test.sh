@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: installs what is needed, builds, and runs the whole test suite; then, in
-# build-asan/, the Qt-free suite and the parser fuzzers under ASan + UBSan
-# (scripts/test-sanitizers.sh; KVWB_SANITIZERS=0 skips that step). The normal suite runs last,
-# so the output ends with its ctest summary; the exit code fails if either failed.
+# build-asan/, the parser suites and the parser fuzzers under ASan + UBSan
+# (scripts/test-sanitizers.sh, scope ci; KVWB_SANITIZER_SCOPE=full for the whole Qt-free suite,
+# KVWB_SANITIZERS=0 skips the step). The normal suite runs last, so the output ends with its
+# ctest summary; the exit code fails if either failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -11,7 +12,7 @@ bash scripts/fetch-models.sh || echo "scripts/fetch-models.sh failed: SmolLM2 te
 bash scripts/build.sh "$@"
 sanitizer_rc=0
 if [[ "${KVWB_SANITIZERS:-1}" != 0 ]]; then
-  bash scripts/test-sanitizers.sh || sanitizer_rc=$?
+  KVWB_SANITIZER_SCOPE=${KVWB_SANITIZER_SCOPE:-ci} bash scripts/test-sanitizers.sh || sanitizer_rc=$?
 fi
 cd "${KVWB_BUILD_DIR:-build}"
 # ctest runs tests in parallel and each CPU backend starts its own OpenMP team: sleeping rather
@@ -21,5 +22,6 @@ echo "scripts/test.sh: $(( $(date +%s) - start )) s before the normal suite (san
 set +e
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 rc=$?
+echo "scripts/test.sh: wall time $(( $(date +%s) - start )) s"
 if (( rc == 0 && sanitizer_rc != 0 )); then rc=$sanitizer_rc; fi
 exit $rc
