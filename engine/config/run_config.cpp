@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
+#include <type_traits>
 
 #include "engine/core/error.h"
 #include "engine/core/json_file.h"
@@ -19,13 +21,30 @@ void reject_unknown_keys(const Json& obj, const std::set<std::string>& known, co
   }
 }
 
+// A JSON float read into an integer must lie in the integer's range: nlohmann converts it with a
+// plain cast, undefined behaviour outside it (a seed of 1.8e19; found by fuzzing with libFuzzer,
+// tests/fuzz/regressions/run_config).
+template <typename T>
+void check_integer_range(const Json& obj, const char* key, const std::string& where) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const auto it = obj.is_object() ? obj.find(key) : obj.end();
+    if (it == obj.end() || !it->is_number_float()) return;
+    const double d = it->template get<double>();
+    const double below = static_cast<double>(std::numeric_limits<T>::min());
+    const double above = 2.0 * static_cast<double>(std::numeric_limits<T>::max() / 2 + 1);  // max + 1, exact
+    if (!(d >= below && d < above)) fail(where, "field '{}' is out of range ({})", key, it->dump());
+  }
+}
+
 template <typename T>
 void read(const Json& obj, const char* key, T& out, const std::string& where) {
+  check_integer_range<T>(obj, key, where);
   out = json_optional<T>(obj, key, out, where);
 }
 
 template <typename T>
 void read(const Json& obj, const char* key, std::optional<T>& out, const std::string& where) {
+  check_integer_range<T>(obj, key, where);
   if (obj.contains(key) && !obj.at(key).is_null()) out = json_required<T>(obj, key, where);
 }
 

@@ -73,6 +73,12 @@ TEST(RunConfig, ErrorsNameTheFileAndTheKey) {
       {json{{"sampling", {{"temp", 1}}}}, "run.json: sampling: unknown key 'temp'"},
       {json{{"schema_version", 99}}, "schema_version 99 is newer than this kvwb understands"},
       {json::array({1, 2}), "run.json: a run config must be a JSON object"},
+      // Floats outside the integer's range: converting them was undefined behaviour (libFuzzer,
+      // tests/fuzz/regressions/run_config/seed_out_of_range).
+      {json::parse(R"({"sampling": {"seed": 18446749073709551615}})"), "field 'seed' is out of range"},
+      {json{{"sampling", {{"seed", -1.0}}}}, "field 'seed' is out of range"},
+      {json{{"block_size", 1e30}}, "field 'block_size' is out of range"},
+      {json{{"policy", {{"window", -1e300}}}}, "field 'window' is out of range"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of(c.input);
