@@ -16,6 +16,8 @@
 #            $OUT/cupti-session.db (copy it back and open it in the workbench)
 #   e2e      bench/gpu_e2e_bench.sh: Llama-3-8B-shaped random weights, decode tok/s vs batch,
 #            prefill tok/s, full vs batch-max vs kv-compress at one KV pool
+#   sanitize the CUDA tests under compute-sanitizer: memcheck (out-of-bounds and misaligned
+#            accesses, leaks of device errors) and racecheck on the attention tests
 #   all      every stage above (longer than one 10-minute device call: split it)
 #
 # Writes under $OUT (./gpu-out when OUT is unset): summary-<stages>.md (what ran, what passed,
@@ -44,9 +46,9 @@ stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(test)
 for s in "${stages[@]}"; do
   case $s in
-    test | bench | session | e2e) ;;
-    all) stages=(test bench session e2e) ;;
-    *) echo "gpu-validate: unknown stage '$s' (test, bench, session, e2e, all)" >&2; exit 2 ;;
+    test | bench | session | e2e | sanitize) ;;
+    all) stages=(test bench session e2e sanitize) ;;
+    *) echo "gpu-validate: unknown stage '$s' (test, bench, session, e2e, sanitize, all)" >&2; exit 2 ;;
   esac
 done
 tag=$(IFS=-; echo "${stages[*]}")
@@ -168,9 +170,11 @@ export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY
 step deps 120 unpack_debs || exit 1
 
 pkg_config=$(command -v pkg-config || echo "$prefix/usr/bin/pkgconf")
+# CMAKE_POLICY_VERSION_MINIMUM: a CMake 4 (pip's) still reads Debian's older package config files.
 configure() {
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVWB_GUI=OFF -DKVWB_CUDA=ON -DKVWB_BENCH=ON \
-    -DCMAKE_CUDA_ARCHITECTURES="$archs" -DCMAKE_PREFIX_PATH="$prefix/usr" -DPKG_CONFIG_EXECUTABLE="$pkg_config" &&
+    -DCMAKE_CUDA_ARCHITECTURES="$archs" -DCMAKE_PREFIX_PATH="$prefix/usr" -DPKG_CONFIG_EXECUTABLE="$pkg_config" \
+    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 &&
     grep -E '^(GTest_DIR|fmt_DIR|nlohmann_json_DIR|CLI11_DIR|benchmark_DIR|SQLite3_LIBRARY|SQLite3_INCLUDE_DIR|pkgcfg_lib_PCRE2_pcre2-8|PKG_CONFIG_EXECUTABLE|BLAS_openblas_LIBRARY|KVWB_CBLAS_INCLUDE_DIR|PCRE2_LINK_LIBRARIES|CMAKE_CUDA_ARCHITECTURES|CMAKE_CUDA_COMPILER):' \
       "$build/CMakeCache.txt"
 }
@@ -183,6 +187,7 @@ for s in "${stages[@]}"; do
     bench) targets+=(cuda_bench profiler_overhead_bench kvwb-cli) ;;
     session) targets+=(kvwb-cli) ;;
     e2e) targets+=(kvwb-cli) ;;
+    sanitize) targets+=(kvwb_cuda_tests) ;;
   esac
 done
 # KVWB_GPU_TARGETS / KVWB_CTEST_REGEX narrow the build and the suite (to test this script on a
@@ -276,6 +281,27 @@ report_session() {
   } >"$logs/40-session.md"
 }
 
+run_sanitize() {
+  local cs
+  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  cd "$build" || return 1
+  # The long-context and batch-64 scenarios take minutes under memcheck; the rest covers every
+  # kernel, GQA ratio and block size.
+  echo "== memcheck" && OMP_WAIT_POLICY=PASSIVE "$cs" --tool memcheck --error-exitcode 1 ./tests/kvwb_cuda_tests \
+    --gtest_filter='-*LongContext*:*DecodeBatchOf64*:*EndToEnd*' &&
+    echo "== racecheck" && OMP_WAIT_POLICY=PASSIVE "$cs" --tool racecheck --error-exitcode 1 ./tests/kvwb_cuda_tests \
+      --gtest_filter='*GroupsBlocksDims/CudaAttentionShapes.MixedDecodeAndPrefillBatch/G4_bs16_D128:CudaAttention.Whole*:CudaAttention.Prefill*'
+}
+report_sanitize() {
+  {
+    echo "## compute-sanitizer (memcheck, racecheck) on kvwb_cuda_tests"
+    echo
+    echo '```'
+    grep -E '^== (memcheck|racecheck)|ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED|not run' "$logs/sanitize.log" | head -20
+    echo '```'
+  } >"$logs/60-sanitize.md"
+}
+
 run_e2e() { KVWB_CLI="$build/app/kvwb-cli" OUT_DIR="$logs/e2e" bash "$repo/bench/gpu_e2e_bench.sh"; }
 report_e2e() {
   { echo "## End to end, Llama-3-8B shape, random weights (bench/gpu_e2e_bench.sh)"; echo; cat "$logs/e2e/report.md" 2>/dev/null || echo "(no report)"; } \
@@ -300,6 +326,7 @@ for s in "${stages[@]}"; do
       report_bench ;;
     session) gpu_step session 180 record_session; report_session ;;
     e2e) gpu_step e2e 540 run_e2e; report_e2e ;;
+    sanitize) gpu_step sanitize 420 run_sanitize; report_sanitize ;;
   esac
 done
 [ "$gpu" = yes ] || row "gpu" "NONE" "$gpu_why: GPU tests skipped, GPU benchmarks not run; nothing GPU-related verified"
