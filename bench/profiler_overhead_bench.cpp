@@ -83,9 +83,10 @@ struct Timed {
   int64_t spans = 0;
 };
 
-Timed timed_run(const RunConfig& config, std::shared_ptr<const Model> model, bool profile) {
+Timed timed_run(const RunConfig& config, std::shared_ptr<const Model> model, bool profile,
+                const ProfilerOptions& options = {}) {
   Run run(config, std::move(model));
-  if (profile) run.enable_profiling();
+  if (profile) run.enable_profiling(options);
   Timed t;
   while (!run.done()) {
     const auto t0 = Clock::now();
@@ -99,7 +100,11 @@ Timed timed_run(const RunConfig& config, std::shared_ptr<const Model> model, boo
   return t;
 }
 
-void BM_ProfilingOverhead(benchmark::State& state, BenchModel which) {
+// `reserved_spans`: ProfilerOptions::reserved_spans_per_thread (-1: the default); 0 shows what
+// growing the span buffers inside the steps costs.
+void BM_ProfilingOverhead(benchmark::State& state, BenchModel which, int64_t reserved_spans) {
+  ProfilerOptions options;
+  if (reserved_spans >= 0) options.reserved_spans_per_thread = reserved_spans;
   const RunConfig config = bench_config(which);
   std::shared_ptr<const Model> model;
   try {
@@ -108,7 +113,7 @@ void BM_ProfilingOverhead(benchmark::State& state, BenchModel which) {
     state.SkipWithError(e.what());
     return;
   }
-  timed_run(config, model, true);  // warm caches, page in the weights
+  timed_run(config, model, true, options);  // warm caches, page in the weights
   double plain = 0, profiled = 0, plain_cpu = 0, profiled_cpu = 0;
   int64_t plain_steps = 0, profiled_steps = 0, spans = 0;
   std::vector<double> pair_overheads, pair_cpu_overheads;
@@ -116,11 +121,11 @@ void BM_ProfilingOverhead(benchmark::State& state, BenchModel which) {
   for (auto _ : state) {
     Timed a, b;
     if (profiled_first) {
-      b = timed_run(config, model, true);
+      b = timed_run(config, model, true, options);
       a = timed_run(config, model, false);
     } else {
       a = timed_run(config, model, false);
-      b = timed_run(config, model, true);
+      b = timed_run(config, model, true, options);
     }
     profiled_first = !profiled_first;
     plain += a.seconds;
@@ -149,9 +154,10 @@ void BM_ProfilingOverhead(benchmark::State& state, BenchModel which) {
   state.counters["cpu_step_us_profiled"] = 1e6 * profiled_cpu / static_cast<double>(profiled_steps);
   state.counters["cpu_overhead_pct_median"] = pair_cpu_overheads[pair_cpu_overheads.size() / 2];
 }
-BENCHMARK_CAPTURE(BM_ProfilingOverhead, fixture, kFixture)->Iterations(30)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProfilingOverhead, demo, kDemo)->Iterations(30)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ProfilingOverhead, smollm2, kSmolLM2)->Iterations(8)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProfilingOverhead, fixture, kFixture, -1)->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProfilingOverhead, fixture_unreserved, kFixture, 0)->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProfilingOverhead, demo, kDemo, -1)->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ProfilingOverhead, smollm2, kSmolLM2, -1)->Iterations(8)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kvwb

@@ -72,6 +72,22 @@ void Trace::append(Trace&& later) {
   dropped_events += later.dropped_events;
 }
 
+Trace concat_traces(std::vector<Trace>&& batches) {
+  Trace out;
+  size_t total = 0;
+  for (const Trace& b : batches) total += b.spans.size();
+  std::vector<Span> spans;
+  spans.reserve(total);
+  for (Trace& b : batches) {
+    spans.insert(spans.end(), std::make_move_iterator(b.spans.begin()), std::make_move_iterator(b.spans.end()));
+    b.spans.clear();
+    out.append(std::move(b));  // origin, counters, instants, track names, dropped: no spans to merge
+  }
+  sort_spans(spans);
+  out.spans = std::move(spans);
+  return out;
+}
+
 std::string Trace::track_name(const Track& track) const {
   for (const TrackName& named : tracks) {
     if (named.track == track) return named.name;

@@ -107,6 +107,10 @@ struct Trace {
   std::string track_name(const Track& track) const;
 };
 
+// Batches of one profiler, in the order they were taken, as one trace. The spans are sorted
+// once at the end (appending batch after batch would merge the whole trace every time).
+Trace concat_traces(std::vector<Trace>&& batches);
+
 // The order of Trace::spans: by track, then start, longest first, so that a parent precedes
 // the spans it contains.
 bool span_order(const Span& a, const Span& b);

@@ -64,6 +64,10 @@ struct ProfilerOptions {
   // Events held at once (spans + counters + instants) until take(); beyond it they are dropped
   // and counted. A CPU span takes about 100 bytes, so the default bounds spans to ~100 MiB.
   int64_t max_events = int64_t{1} << 20;
+  // Spans a thread's buffer holds before it grows, allocated and touched when the thread first
+  // records (or names its track), so that steps do not pay for page faults and reallocation
+  // (about 100 bytes each, twice: the buffer and its spare for take()).
+  int64_t reserved_spans_per_thread = 8192;
 };
 
 class Profiler {
@@ -121,6 +125,7 @@ class Profiler {
 
   const uint64_t id_;  // unique per Profiler, so a thread's cached buffer never outlives it
   const int64_t max_events_;
+  const int64_t reserved_spans_;
   const int64_t origin_ns_;
   std::atomic<bool> enabled_;
   std::atomic<int64_t> step_{-1};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "engine/core/error.h"
 #include "engine/model/chat_prompt.h"
@@ -115,6 +116,7 @@ bool Run::done() const { return engine_->done(); }
 
 StepStats Run::step() {
   StepStats s = profiler_ ? profiled_step() : engine_->step();
+  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   ++steps_;
   if (s.batch_size > 0) {
     ++batch_steps_;
@@ -126,6 +128,11 @@ StepStats Run::step() {
   evicted_ += s.evicted_slots;
   wall_ += s.wall_seconds;
   eviction_seconds_ += s.eviction_seconds;
+  if (s.evicted_slots > 0) {
+    ++evicting_steps_;
+    evicting_steps_seconds_ += s.wall_seconds;
+    evicting_steps_eviction_seconds_ += s.eviction_seconds;
+  }
   collect_finished();
   return s;
 }
@@ -133,6 +140,7 @@ StepStats Run::step() {
 void Run::enable_profiling(const ProfilerOptions& options) {
   if (profiler_) return;
   profiler_ = std::make_unique<Profiler>(options);
+  max_trace_events_ = options.max_events;
   if (config_.backend == "cuda") {
     GpuActivityStart started = start_gpu_activity(*profiler_);
     gpu_ = std::move(started.activity);
@@ -150,7 +158,8 @@ StepStats Run::profiled_step() {
     CurrentProfiler bind(profiler_.get());  // the engine and the ProfiledBackend record into it
     s = engine_->step();
   }
-  engine_->retained_lengths(retained_);
+  retained_.clear();
+  for (const SequenceLengths& r : s.retained) retained_.insert(retained_.end(), r.lengths.begin(), r.lengths.end());
   StepCounters counters = counters_of_step(s, retained_);
   // Reading /proc/self/statm costs microseconds (a few % of a small model's step): sample RSS at
   // most every 50 ms, which is finer than it changes.
@@ -169,10 +178,36 @@ StepStats Run::profiled_step() {
   return s;
 }
 
+void Run::pass_on_trace() {
+  auto batch = std::make_shared<Trace>(profiler_->take());
+  for (const TraceObserver& o : trace_observers_) o(batch);  // shared, not copied
+  // The profiler's cap, applied to what is kept here instead (take() released it there).
+  const auto events = static_cast<int64_t>(batch->spans.size() + batch->counters.size() + batch->instants.size());
+  if (passed_on_events_ + events > max_trace_events_) {
+    auto dropped = std::make_shared<Trace>();
+    dropped->dropped_events = batch->dropped_events + events;
+    dropped->tracks = batch->tracks;
+    batch = std::move(dropped);
+  } else {
+    passed_on_events_ += events;
+  }
+  passed_on_.push_back(std::move(batch));
+}
+
 Trace Run::take_trace() {
   if (!profiler_) return {};
   if (gpu_) gpu_->flush();
-  return profiler_->take();
+  std::vector<Trace> batches;
+  batches.reserve(passed_on_.size() + 1);
+  for (std::shared_ptr<const Trace>& b : passed_on_) {
+    // Batches the observers no longer hold are moved out (they were made non-const here).
+    if (b.use_count() == 1) batches.push_back(std::move(const_cast<Trace&>(*b)));
+    else batches.push_back(*b);
+  }
+  passed_on_.clear();
+  passed_on_events_ = 0;
+  batches.push_back(profiler_->take());
+  return concat_traces(std::move(batches));
 }
 
 void Run::collect_finished() {
@@ -213,6 +248,14 @@ void Run::update_config(const RunConfig& config) {
   }
   engine_->update(engine_options(config));
   config_ = config;
+  if (profiler_) {
+    // A moment on the timeline: the budget the steps from here on run under.
+    const PolicyConfig& p = config.policy;
+    std::vector<Arg> args{{"policy", p.name}, {"max_batch", config.max_batch}, {"decode_interval", p.decode_interval}};
+    if (p.budget_tokens) args.push_back({"budget_tokens", *p.budget_tokens});
+    if (p.budget_ratio) args.push_back({"budget_ratio", *p.budget_ratio});
+    profiler_->instant("config change", Category::config, std::move(args));
+  }
 }
 
 RunSummary Run::summary() const {
@@ -234,6 +277,9 @@ RunSummary Run::summary() const {
   s.preemptions = preemptions_;
   s.evicted_slots = evicted_;
   s.eviction_seconds = eviction_seconds_;
+  s.evicting_steps = evicting_steps_;
+  s.evicting_steps_seconds = evicting_steps_seconds_;
+  s.evicting_steps_eviction_seconds = evicting_steps_eviction_seconds_;
   double total = 0;
   for (const RequestResult& r : results_) {
     if (r.score < 0) continue;

@@ -57,6 +57,9 @@ struct RunSummary {
   int64_t preemptions = 0;
   int64_t evicted_slots = 0;
   double eviction_seconds = 0;  // policy scoring + compaction, summed over steps
+  int64_t evicting_steps = 0;          // steps that evicted at least one slot...
+  double evicting_steps_seconds = 0;   // ...and their wall time (eviction's share where it happens)
+  double evicting_steps_eviction_seconds = 0;
   std::map<std::string, TaskScore> tasks;  // by task name ("" = untasked)
   TaskScore overall;
 };
@@ -87,6 +90,12 @@ class Run {
   // Everything recorded since the previous take_trace() (empty when not profiling).
   Trace take_trace();
   void add_observer(Engine::Observer observer) { engine_->add_observer(std::move(observer)); }
+  // Called after every profiled step with what the profiler recorded since the previous call:
+  // the step's spans and counters, GPU activity flushed so far, config-change instants. The
+  // events are kept for take_trace() too (up to ProfilerOptions::max_events; beyond that they
+  // are counted in its dropped_events). The session recording streams them into its database.
+  using TraceObserver = std::function<void(const std::shared_ptr<const Trace>&)>;
+  void add_trace_observer(TraceObserver observer) { trace_observers_.push_back(std::move(observer)); }
 
   const RunConfig& config() const { return config_; }
   const Model& model() const { return *model_; }
@@ -100,6 +109,7 @@ class Run {
   EngineOptions engine_options(const RunConfig& config) const;
   void collect_finished();
   StepStats profiled_step();
+  void pass_on_trace();
 
   RunConfig config_;
   std::shared_ptr<const Model> model_;
@@ -115,9 +125,15 @@ class Run {
   int64_t steps_ = 0, batch_steps_ = 0, batch_sum_ = 0, max_batch_ = 0, peak_blocks_ = 0, preemptions_ = 0,
           evicted_ = 0, prompt_tokens_ = 0;
   double wall_ = 0, eviction_seconds_ = 0;
+  int64_t evicting_steps_ = 0;
+  double evicting_steps_seconds_ = 0, evicting_steps_eviction_seconds_ = 0;
   // Declared after the engine and backend: the GPU collector goes first (it flushes into the
   // profiler), while the CUDA context is still alive.
   std::unique_ptr<Profiler> profiler_;
+  int64_t max_trace_events_ = 0;
+  std::vector<TraceObserver> trace_observers_;
+  std::vector<std::shared_ptr<const Trace>> passed_on_;  // shown to the trace observers, kept for take_trace()
+  int64_t passed_on_events_ = 0;
   std::unique_ptr<GpuActivity> gpu_;
   std::string gpu_message_;
   bool engine_thread_named_ = false;

@@ -11,8 +11,8 @@ namespace kvwb {
 
 // batch size, running/waiting, KV blocks used/free, KV bytes, evictions and preemptions are
 // copied from `stats`; tokens_per_second = (prefill + decode tokens) / wall_seconds of the step
-// (0 for an empty or untimed step); `retained_lengths` (per running sequence, layer and KV head,
-// Engine::retained_lengths) gives the retained-tokens summary, omitted when empty. RSS and GPU
+// (0 for an empty or untimed step); `retained_lengths` (per admitted sequence, layer and KV
+// head: StepStats::retained) gives the retained-tokens summary, omitted when empty. RSS and GPU
 // memory are left for the caller (record_step_counters samples RSS itself).
 StepCounters counters_of_step(const StepStats& stats, std::span<const int32_t> retained_lengths);
 

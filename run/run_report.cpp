@@ -16,8 +16,13 @@ std::string format_summary(const RunSummary& s) {
                      s.blocks_total > 0 ? 100.0 * static_cast<double>(s.peak_blocks_used) / static_cast<double>(s.blocks_total) : 0.0,
                      format_bytes(s.kv_pool_bytes));
   out += fmt::format("preemptions       {}\n", s.preemptions);
-  out += fmt::format("evicted KV slots  {} ({:.1f}% of wall time spent evicting)\n", s.evicted_slots,
+  out += fmt::format("evicted KV slots  {} ({:.1f}% of wall time spent evicting", s.evicted_slots,
                      s.wall_seconds > 0 ? 100.0 * s.eviction_seconds / s.wall_seconds : 0.0);
+  if (s.evicting_steps > 0 && s.evicting_steps_seconds > 0) {
+    out += fmt::format("; {:.1f}% of the {} steps that evicted",
+                       100.0 * s.evicting_steps_eviction_seconds / s.evicting_steps_seconds, s.evicting_steps);
+  }
+  out += ")\n";
   if (s.overall.count > 0) {
     out += fmt::format("accuracy          {:.4f} over {} scored requests\n", s.overall.mean, s.overall.count);
   }
@@ -51,8 +56,43 @@ nlohmann::json summary_to_json(const RunSummary& s) {
           {"preemptions", s.preemptions},
           {"evicted_slots", s.evicted_slots},
           {"eviction_seconds", s.eviction_seconds},
+          {"evicting_steps", s.evicting_steps},
+          {"evicting_steps_seconds", s.evicting_steps_seconds},
+          {"evicting_steps_eviction_seconds", s.evicting_steps_eviction_seconds},
           {"tasks", tasks},
           {"accuracy", {{"count", s.overall.count}, {"score", s.overall.mean}}}};
+}
+
+RunSummary summary_from_json(const nlohmann::json& j) {
+  RunSummary s;
+  if (!j.is_object()) return s;
+  s.requests = j.value("requests", int64_t{0});
+  s.steps = j.value("steps", int64_t{0});
+  s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
+  s.generated_tokens = j.value("generated_tokens", int64_t{0});
+  s.wall_seconds = j.value("wall_seconds", 0.0);
+  s.generated_tokens_per_second = j.value("generated_tokens_per_second", 0.0);
+  s.total_tokens_per_second = j.value("total_tokens_per_second", 0.0);
+  s.mean_batch = j.value("mean_batch", 0.0);
+  s.max_batch = j.value("max_batch", int64_t{0});
+  s.peak_blocks_used = j.value("peak_blocks_used", int64_t{0});
+  s.blocks_total = j.value("blocks_total", int64_t{0});
+  s.kv_pool_bytes = j.value("kv_pool_bytes", int64_t{0});
+  s.preemptions = j.value("preemptions", int64_t{0});
+  s.evicted_slots = j.value("evicted_slots", int64_t{0});
+  s.eviction_seconds = j.value("eviction_seconds", 0.0);
+  s.evicting_steps = j.value("evicting_steps", int64_t{0});
+  s.evicting_steps_seconds = j.value("evicting_steps_seconds", 0.0);
+  s.evicting_steps_eviction_seconds = j.value("evicting_steps_eviction_seconds", 0.0);
+  if (j.contains("tasks") && j.at("tasks").is_object()) {
+    for (const auto& [task, t] : j.at("tasks").items()) {
+      s.tasks[task] = {t.value("count", int64_t{0}), t.value("score", 0.0)};
+    }
+  }
+  if (j.contains("accuracy") && j.at("accuracy").is_object()) {
+    s.overall = {j.at("accuracy").value("count", int64_t{0}), j.at("accuracy").value("score", 0.0)};
+  }
+  return s;
 }
 
 nlohmann::json results_to_json(const std::vector<RequestResult>& results) {

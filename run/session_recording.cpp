@@ -57,6 +57,22 @@ SessionResult session_result(const RequestResult& r) {
   return s;
 }
 
+std::function<void(int64_t, int64_t, int64_t)> session_write_spans(Profiler& profiler) {
+  return [&profiler, named = false](int64_t items, int64_t start_ns, int64_t end_ns) mutable {
+    if (!profiler.enabled()) return;
+    try {
+      if (!named) {  // the writer thread's own track
+        profiler.name_this_thread("session writer");
+        named = true;
+      }
+      SpanRecord r{"session write", Category::sessions, 1, start_ns, end_ns, profiler.step(), {{"items", items}}};
+      profiler.record_span(r);
+    } catch (...) {
+      // Out of memory for one span: the session itself is written, only its timing is lost.
+    }
+  };
+}
+
 std::string cpu_device_description(int threads) {
   std::ifstream in("/proc/cpuinfo");
   std::string line, model = "CPU";
@@ -84,7 +100,11 @@ RunRecording::RunRecording(Run& run, const std::string& db_path, const Recording
   initial["record"] = nullptr;  // where it was recorded is not part of the run's config
   session.config = std::move(initial);
   state_->run = &run;
-  state_->recorder = std::make_unique<SessionRecorder>(db_path, session, options.recorder);
+  RecorderOptions recorder_options = options.recorder;
+  if (Profiler* profiler = run.profiler(); profiler != nullptr && !recorder_options.on_commit) {
+    recorder_options.on_commit = session_write_spans(*profiler);
+  }
+  state_->recorder = std::make_unique<SessionRecorder>(db_path, session, recorder_options);
   state_->retention_every = options.retention_every;
   if (state_->retention_every > 0) run.engine().request_retention_snapshot();  // step 0
 
@@ -99,6 +119,10 @@ RunRecording::RunRecording(Run& run, const std::string& db_path, const Recording
     if (state->retention_every > 0 && state->next_step % state->retention_every == 0) {
       state->run->engine().request_retention_snapshot();
     }
+  });
+  // A profiled run's events (spans, counters, instants of every step) go into the session too.
+  run.add_trace_observer([state = state_](const std::shared_ptr<const Trace>& trace) {
+    if (state->active) state->recorder->record_trace(trace);
   });
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // Records a Run into a session database (kvwb-cli run --record, the GUI's controller): every
 // step's statistics with a retention snapshot every few steps, each live config change, each
-// request's result as it finishes, and the summary at the end. Writing happens on the
-// SessionRecorder's thread; the engine thread only queues values.
+// request's result as it finishes, the eviction maps of the traced requests (trace_sequences)
+// and the summary at the end. A run profiled before the recording starts also streams its
+// profiler events (every step's spans and counters, and the recorder's own writes as
+// "session write" spans). Writing happens on the SessionRecorder's thread; the engine thread
+// only queues values.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +47,11 @@ class RunRecording {
   struct State;
   std::shared_ptr<State> state_;
 };
+
+// RecorderOptions::on_commit for a profiled run: each committed batch becomes a "session write"
+// span (Category::sessions, arg "items") on the writer thread's track. `profiler` must outlive
+// the recorder (Run owns it; RunRecording finishes first).
+std::function<void(int64_t, int64_t, int64_t)> session_write_spans(Profiler& profiler);
 
 // The session-side copy of a request's result.
 SessionResult session_result(const RequestResult& result);

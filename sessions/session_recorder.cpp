@@ -107,10 +107,13 @@ bool SessionRecorder::push(Item item, bool may_drop) {
     ++dropped_;
     return false;
   }
-  if (queue_.empty()) oldest_ = std::chrono::steady_clock::now();
+  const bool first = queue_.empty();
+  if (first) oldest_ = std::chrono::steady_clock::now();
   queue_.push_back(std::move(item));
   ++enqueued_;
-  const bool wake = queue_.size() >= options_.batch_items;
+  // The first item wakes a writer that sleeps on an empty queue, so that it starts the flush
+  // interval's clock; a full batch wakes it to commit at once.
+  const bool wake = first || queue_.size() >= options_.batch_items;
   lock.unlock();
   if (wake) has_work_.notify_one();
   return true;
@@ -119,7 +122,10 @@ bool SessionRecorder::push(Item item, bool may_drop) {
 bool SessionRecorder::record_step(const StepStats& stats) { return push(stats, true); }
 bool SessionRecorder::record_step(StepStats&& stats) { return push(std::move(stats), true); }
 bool SessionRecorder::record_counter(const Counter& counter) { return push(counter, true); }
-bool SessionRecorder::record_trace(Trace trace) { return push(std::move(trace), true); }
+bool SessionRecorder::record_trace(Trace trace) {
+  return record_trace(std::make_shared<const Trace>(std::move(trace)));
+}
+bool SessionRecorder::record_trace(std::shared_ptr<const Trace> trace) { return push(std::move(trace), true); }
 
 bool SessionRecorder::record_config_change(int64_t step, const nlohmann::json& config) {
   return push(ConfigChange{step, config}, false);
@@ -173,7 +179,10 @@ void SessionRecorder::writer_loop() {
   for (;;) {
     if (queue_.empty()) {
       has_work_.wait(lock, [&] { return !queue_.empty() || stopping_ || flush_requested_; });
-    } else {
+    }
+    // The first item woke us (or was there): hold the batch until it is full or its oldest
+    // item has waited the flush interval.
+    if (!queue_.empty()) {
       has_work_.wait_until(lock, oldest_ + options_.flush_interval, [&] {
         return queue_.size() >= options_.batch_items || stopping_ || flush_requested_;
       });
@@ -190,8 +199,13 @@ void SessionRecorder::writer_loop() {
     lock.unlock();
     const auto n = static_cast<int64_t>(batch.size());
     std::optional<std::string> failure;
+    const auto since_epoch_ns = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
+    const int64_t start_ns = since_epoch_ns();
     try {
       write_batch(batch);
+      if (options_.on_commit) options_.on_commit(n, start_ns, since_epoch_ns());
     } catch (const std::exception& e) {
       failure = e.what();
     }
@@ -219,7 +233,8 @@ void SessionRecorder::write_batch(std::deque<Item>& batch) {
       rows.step(session_id_, *s);
     } else if (auto* c = std::get_if<Counter>(&item)) {
       rows.counter(session_id_, *c);
-    } else if (auto* t = std::get_if<Trace>(&item)) {
+    } else if (auto* p = std::get_if<std::shared_ptr<const Trace>>(&item)) {
+      const Trace* t = p->get();
       for (const TrackName& n : t->tracks) rows.track(session_id_, n);
       for (const Span& s : t->spans) rows.span(session_id_, s);
       for (const Instant& i : t->instants) rows.instant(session_id_, i);

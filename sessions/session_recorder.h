@@ -15,6 +15,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +32,10 @@ struct RecorderOptions {
   size_t batch_items = 256;                        // commit as soon as this many are waiting...
   std::chrono::milliseconds flush_interval{250};   // ...or when the oldest has waited this long
   std::chrono::microseconds enqueue_wait{2000};    // longest a per-step item waits for room
+  // Told on the writer thread after each committed batch: how many items, and when the write
+  // began and ended (steady_clock nanoseconds, the profiler's span clock). A profiled run
+  // records it as a "session write" span.
+  std::function<void(int64_t items, int64_t start_ns, int64_t end_ns)> on_commit;
 };
 
 // What a new session row says about the run.
@@ -61,6 +67,7 @@ class SessionRecorder {
   bool record_step(StepStats&& stats);
   bool record_counter(const Counter& counter);
   bool record_trace(Trace trace);  // spans, instants, counters and track names
+  bool record_trace(std::shared_ptr<const Trace> trace);  // shared with the caller: no copy
   bool record_config_change(int64_t step, const nlohmann::json& config);
   bool record_result(SessionResult result);
   bool record_eviction_map(EvictionMap map);
@@ -79,7 +86,7 @@ class SessionRecorder {
   struct Finish {
     nlohmann::json summary;
   };
-  using Item = std::variant<StepStats, Counter, Trace, ConfigChange, SessionResult, EvictionMap, Finish>;
+  using Item = std::variant<StepStats, Counter, std::shared_ptr<const Trace>, ConfigChange, SessionResult, EvictionMap, Finish>;
 
   bool push(Item item, bool may_drop);
   void writer_loop();

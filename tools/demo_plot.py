@@ -10,6 +10,15 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+def smooth(values, span=5):
+    """Trailing mean over the last `span` logged values (None where nothing was logged)."""
+    out = []
+    for i in range(len(values)):
+        window = [v for v in values[max(0, i - span + 1):i + 1] if v is not None]
+        out.append(sum(window) / len(window) if window else None)
+    return [float("nan") if v is None else v for v in out]
+
+
 def plot_logs(train_csv, eval_csv, png):
     import matplotlib
     matplotlib.use("Agg")
@@ -36,18 +45,33 @@ def plot_logs(train_csv, eval_csv, png):
             last = r["len_hi"]
     ax_loss.legend(loc="lower left")
     ax_acc.plot(mtok, [float(r["answer_seq_acc"]) for r in train], linewidth=0.6, alpha=0.5,
-                label="answers fully right (teacher forcing, train batches)")
+                color="black", label="answers fully right (teacher forcing, train batches)")
+    # Per task (logged since the adaptive task mix): smoothed, so the learning order shows.
+    for key in [k for k in train[0] if k.startswith("acc_")]:
+        ys = [float(r[key]) if r.get(key) else None for r in train]
+        if any(y is not None for y in ys):
+            ax_acc.plot(mtok, smooth(ys), linewidth=0.9, label=f"{key[4:]} (teacher forcing)")
     if evals:
         ex = [int(r["tokens"]) / 1e6 for r in evals]
-        ax_acc.plot(ex, [float(r["mean"]) for r in evals], "o-", label="held-out greedy exact match")
+        ax_acc.plot(ex, [float(r["mean"]) for r in evals], "o-", color="black",
+                    label="held-out greedy exact match (mean of tasks)")
     ax_acc.set_ylim(-0.02, 1.02)
     ax_acc.set_xlabel("training tokens (millions)")
     ax_acc.set_ylabel("accuracy")
     ax_acc.grid(True, alpha=0.3)
-    ax_acc.legend(loc="lower right", fontsize=8)
+    ax_acc.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(png).with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=90)
     plt.close(fig)
     tmp.replace(png)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out_dir", type=Path, help="a training --out-dir (train.csv, eval.csv)")
+    ap.add_argument("png", type=Path)
+    args = ap.parse_args()
+    plot_logs(args.out_dir / "train.csv", args.out_dir / "eval.csv", args.png)

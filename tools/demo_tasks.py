@@ -156,14 +156,14 @@ def build_niah_single(rng, length):
 
 def build_niah_multikey(rng, length):
     count = max(3, min(24, length // 80))
-    keys = set()
+    keys = {}  # insertion-ordered set: a set's order changes with PYTHONHASHSEED
     target_adj, target_noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
-    keys.add(f"{target_adj}-{target_noun}")
+    keys[f"{target_adj}-{target_noun}"] = None
     if rng.random() < 0.6:  # distractors that share one word with the asked key
-        keys.add(f"{rng.choice(ADJECTIVES)}-{target_noun}")
-        keys.add(f"{target_adj}-{rng.choice(NOUNS)}")
+        keys[f"{rng.choice(ADJECTIVES)}-{target_noun}"] = None
+        keys[f"{target_adj}-{rng.choice(NOUNS)}"] = None
     while len(keys) < count:
-        keys.add(f"{rng.choice(ADJECTIVES)}-{rng.choice(NOUNS)}")
+        keys[f"{rng.choice(ADJECTIVES)}-{rng.choice(NOUNS)}"] = None
     values = {}
     for k in keys:
         v = random_number(rng, 4, 7)
@@ -183,13 +183,13 @@ def var_name(rng):
 
 def build_vt(rng, length):
     chains = 2 if length < 700 else 3
-    names = set()
+    names = {}  # insertion-ordered set: a set's order changes with PYTHONHASHSEED
     while len(names) < chains * 4:
-        names.add(var_name(rng))
+        names[var_name(rng)] = None
     names = list(names)
-    values = set()
+    values = {}  # insertion-ordered set: a set's order changes with PYTHONHASHSEED
     while len(values) < chains:
-        values.add(random_number(rng, 5, 5))
+        values[random_number(rng, 5, 5)] = None
     values = list(values)
     lines_per_chain = []
     for c in range(chains):
@@ -212,9 +212,9 @@ def build_vt(rng, length):
 
 def build_marked_list(rng, length):
     count = rng.randint(2, 3) if length < 600 else rng.randint(3, 6)
-    items = set()
+    items = {}  # insertion-ordered set: a set's order changes with PYTHONHASHSEED
     while len(items) < count:
-        items.add(f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}")
+        items[f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"] = None
     items = list(items)
     frames = ["Someone wrote *{}* in the book.", "On the shelf there was *{}*.",
               "{} found *{}* near {}.", "The list said *{}*."]
@@ -251,13 +251,15 @@ BUILDERS = {"niah_single": build_niah_single, "niah_multikey": build_niah_multik
             "qa_question_first": build_qa_question_first, "arith_sum": build_arith_sum}
 
 
-def make_request(task, seed, length):
+def make_request(task, seed, length, min_length=MIN_PROMPT_BYTES):
     """A request dict (workload JSONL fields plus 'target') whose prompt is about `length` bytes.
 
-    'target' is the exact text the model is trained to write before <eos>."""
+    'target' is the exact text the model is trained to write before <eos>. min_length: the
+    shortest prompt asked for (training goes below the workloads' floor; the needles and the
+    question may then make the prompt longer than asked)."""
     if task not in BUILDERS:
         raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    length = max(MIN_PROMPT_BYTES, int(length))
+    length = max(min_length, int(length))
     rng = random.Random(seed * 1000 + TASK_SALT[task])
     needles, question, target, answers, question_first, keep_order = BUILDERS[task](rng, length)
     if question_first:
@@ -268,6 +270,36 @@ def make_request(task, seed, length):
     prompt = head + weave(rng, needles, budget, keep_order) + tail
     return {"task": task, "prompt": prompt, "target": target, "answers": answers,
             "metric": METRIC[task], "max_new_tokens": len(target.encode()) + 8}
+
+
+# Training-only warm-up task, never in the workloads: copy a random string of numbers, variable
+# names and nouns. Its answer is dense copying (an induction head's job), which a small model
+# learns long before retrieval through filler; the retrieval tasks then reuse that circuit.
+COPY_TASK = "copy"
+COPY_SALT = 79
+
+
+def make_copy_request(seed, length):
+    """A training request: 'Copy the text exactly.' + a 16-56 byte string, a little filler."""
+    rng = random.Random(seed * 1000 + COPY_SALT)
+    words, size = [], rng.randint(16, 56)
+    while sum(len(w) + 1 for w in words) < size:
+        kind = rng.random()
+        words.append(random_number(rng, 2, 7) if kind < 0.4 else
+                     var_name(rng) if kind < 0.7 else rng.choice(NOUNS))
+    text = " ".join(words)
+    head = f"Copy the text exactly.\nText: {text}\n"
+    filler = weave(rng, [], max(0, min(int(length) // 3, 160) - len(head)))
+    prompt = head + filler + ANSWER_CUE
+    return {"task": COPY_TASK, "prompt": prompt, "target": text, "answers": [text],
+            "metric": "em", "max_new_tokens": len(text) + 8}
+
+
+def make_training_request(task, seed, length, min_length=MIN_PROMPT_BYTES):
+    """make_request, plus the training-only COPY_TASK."""
+    if task == COPY_TASK:
+        return make_copy_request(seed, length)
+    return make_request(task, seed, length, min_length)
 
 
 def request_seed(split, index):
@@ -364,6 +396,19 @@ def check(count=300):
         if task == "arith_sum":
             nums = [int(n) for n in re.findall(r"number is (\d+)\.", p)]
             assert t == " + ".join(map(str, nums)) + f" = {sum(nums)}"
+    # Deterministic across processes too (string hashing is salted per process).
+    import hashlib
+    import os
+    import subprocess
+    digest = hashlib.sha256(json.dumps(standard_workloads(MAX_PROMPT_BYTES)).encode()).hexdigest()
+    code = ("import hashlib, json, sys; sys.path.insert(0, sys.argv[1]); import demo_tasks as d; "
+            "print(hashlib.sha256(json.dumps(d.standard_workloads(d.MAX_PROMPT_BYTES)).encode())"
+            ".hexdigest())")
+    for hash_seed in ("1", "2"):
+        other = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent)],
+                               capture_output=True, text=True, check=True,
+                               env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout.strip()
+        assert other == digest, f"workloads differ under PYTHONHASHSEED={hash_seed}"
     # The splits' generator seeds can never meet (train seeds stay below the validation base).
     assert (SPLIT_BASE["validation"] - 1) * 1000 + max(TASK_SALT.values()) < \
         SPLIT_BASE["validation"] * 1000

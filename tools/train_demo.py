@@ -31,6 +31,9 @@ from demo_model import EOS_ID, PAD_ID, DemoConfig, DemoLlama, decode_bytes, enco
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKPOINT = "checkpoint.pt"
+# Tasks the training stream can draw: the workload tasks and the training-only copy warm-up
+# (weight 0 unless --task-weights names it).
+TRAIN_TASKS = demo_tasks.TASKS + [demo_tasks.COPY_TASK]
 
 # Curriculum: (fraction of the token budget at which the stage starts, shortest and longest
 # prompt in bytes). Retrieval is learned on short prompts; the last stages stretch it to the
@@ -39,12 +42,39 @@ CURRICULUM = [(0.00, 192, 384), (0.25, 192, 768), (0.50, 256, 1024), (0.75, 256,
               (0.88, 384, demo_tasks.MAX_PROMPT_BYTES)]
 
 
-def stage_at(progress):
-    stage = CURRICULUM[0]
-    for s in CURRICULUM:
+def parse_curriculum(text):
+    """"0:128-256,0.3:192-512" -> [(0.0, 128, 256), (0.3, 192, 512)] (stages in order)."""
+    stages = []
+    try:
+        for part in text.split(","):
+            start, span = part.split(":")
+            lo, hi = span.split("-")
+            stages.append((float(start), int(lo), int(hi)))
+    except ValueError:
+        raise SystemExit(f"--curriculum {text!r}: expected START:LO-HI[,START:LO-HI...]")
+    if stages[0][0] != 0 or any(a[0] >= b[0] for a, b in zip(stages, stages[1:])):
+        raise SystemExit(f"--curriculum {text!r}: stages must start at 0 and increase")
+    return stages
+
+
+def stage_at(progress, curriculum=CURRICULUM):
+    stage = curriculum[0]
+    for s in curriculum:
         if progress >= s[0]:
             stage = s
     return stage[1], stage[2]
+
+
+def parse_task_weights(text):
+    """"niah_single=2,vt=1" -> weights for every training task (unnamed workload tasks weigh
+    1, the copy warm-up 0)."""
+    weights = {t: 0.0 if t == demo_tasks.COPY_TASK else 1.0 for t in TRAIN_TASKS}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in weights:
+            raise SystemExit(f"--task-weights: unknown task {name!r}; known: {', '.join(weights)}")
+        weights[name] = float(value)
+    return weights
 
 
 def lr_at(tokens, args):
@@ -55,21 +85,27 @@ def lr_at(tokens, args):
     return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def make_batch(step, lo, hi, args):
+def make_batch(step, lo, hi, args, weights=None):
     """Training batch of step `step`: same-length prompts, right-padded.
 
-    Returns inputs, labels, answer mask, prompt mask (all [B, T])."""
+    weights: task -> sampling weight (None: uniform). Returns inputs, labels, answer mask,
+    prompt mask (all [B, T]) and the task index of every row."""
     rng = random.Random(args.seed * 1_000_003 + step)
     length = rng.randint(lo, hi)
     count = max(1, args.tokens_per_step // length)
-    seqs = []
+    seqs, task_ids = [], []
     for i in range(count):
-        task = rng.choice(demo_tasks.TASKS)
+        if weights is None:
+            task = rng.choice(demo_tasks.TASKS)
+        else:
+            task = rng.choices(TRAIN_TASKS, [weights[t] for t in TRAIN_TASKS])[0]
         seed = demo_tasks.request_seed("train", step * 256 + i)
-        req = demo_tasks.make_request(task, seed, length * rng.uniform(0.9, 1.0))
+        req = demo_tasks.make_training_request(task, seed, length * rng.uniform(0.9, 1.0),
+                                               min_length=args.min_prompt)
         prompt = encode_prompt(req["prompt"])
         answer = list(req["target"].encode()) + [EOS_ID]
         seqs.append((prompt, answer))
+        task_ids.append(TRAIN_TASKS.index(task))
     width = max(len(p) + len(a) for p, a in seqs) - 1
     inputs = torch.full((count, width), PAD_ID, dtype=torch.long)
     labels = torch.full((count, width), PAD_ID, dtype=torch.long)
@@ -82,7 +118,7 @@ def make_batch(step, lo, hi, args):
         labels[i, :n] = torch.tensor(ids[1:])
         ans[i, len(p) - 1:n] = 1.0       # positions whose next token is an answer byte or <eos>
         pro[i, :len(p) - 1] = 1.0
-    return inputs, labels, ans, pro
+    return inputs, labels, ans, pro, torch.tensor(task_ids)
 
 
 def validation_set(length, per_task):
@@ -110,6 +146,14 @@ class CsvLog:
     def __init__(self, path, fields):
         self.path, self.fields = path, fields
         fresh = not path.exists()
+        if not fresh:
+            with open(path, newline="") as f:
+                old = list(csv.DictReader(f))
+            if old and list(old[0]) != fields:  # columns added since: rewrite under the new header
+                with open(path, "w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+                    writer.writeheader()
+                    writer.writerows(old)
         self.file = open(path, "a", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=fields)
         if fresh:
@@ -121,7 +165,8 @@ class CsvLog:
 
 
 TRAIN_FIELDS = ["step", "tokens", "train_s", "tok_per_s", "lr", "len_lo", "len_hi", "batch",
-                "loss", "loss_answer", "loss_prompt", "answer_token_acc", "answer_seq_acc"]
+                "loss", "loss_answer", "loss_prompt", "answer_token_acc", "answer_seq_acc"] + \
+    [f"acc_{t}" for t in TRAIN_TASKS]  # answers fully right per task (teacher forcing)
 EVAL_FIELDS = ["step", "tokens", "length", "mean"] + demo_tasks.TASKS
 
 
@@ -147,16 +192,16 @@ def make_optimizer(model, args):
                              lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
 
 
-def save_checkpoint(path, model, opt, step, tokens, train_s):
+def save_checkpoint(path, model, opt, step, tokens, train_s, task_acc):
     tmp = path.with_suffix(".tmp")
     torch.save({"config": model.cfg.to_dict(), "model": model.state_dict(),
                 "optimizer": opt.state_dict(), "step": step, "tokens": tokens,
-                "train_s": train_s}, tmp)
+                "train_s": train_s, "task_acc": task_acc}, tmp)
     os.replace(tmp, path)  # atomic: a kill during the save leaves the previous checkpoint
 
 
 def train_step(model, opt, batch, args, lr):
-    inputs, labels, ans, pro = batch
+    inputs, labels, ans, pro, task_ids = batch
     for group in opt.param_groups:
         group["lr"] = lr
     logits = model(inputs)
@@ -172,15 +217,20 @@ def train_step(model, opt, batch, args, lr):
     with torch.no_grad():
         right = (logits.argmax(-1) == labels).float() * ans
         token_acc = right.sum() / ans.sum()
-        seq_acc = ((right.sum(1) == ans.sum(1)).float()).mean()
+        seq_right = (right.sum(1) == ans.sum(1)).float()
+        seq_acc = seq_right.mean()
+    per_task = {}  # task -> (answers fully right, answers) in this batch
+    for t, task in enumerate(TRAIN_TASKS):
+        rows = task_ids == t
+        per_task[task] = (seq_right[rows].sum().item(), rows.sum().item())
     return {"loss": loss.item(), "loss_answer": loss_answer.item(),
             "loss_prompt": loss_prompt.item(), "answer_token_acc": token_acc.item(),
-            "answer_seq_acc": seq_acc.item()}
+            "answer_seq_acc": seq_acc.item()}, per_task
 
 
 def trial(model, opt, args, steps):
     """Measures training tok/s at each curriculum stage's longest length (no checkpoint)."""
-    for _, lo, hi in CURRICULUM:
+    for _, lo, hi in args.curriculum:
         times, toks = [], 0
         for s in range(steps):
             batch = make_batch(10_000_000 + s, hi, hi, args)
@@ -191,6 +241,14 @@ def trial(model, opt, args, steps):
                 toks += batch[0].numel()
         print(f"trial: prompt {hi} bytes, batch {batch[0].shape[0]}: "
               f"{toks / sum(times):.0f} tok/s over {steps - 1} steps", flush=True)
+
+
+def task_mix(task_acc, args):
+    """Sampling weight per task: the base weights, times (floor + 1 - recent accuracy) when
+    --adaptive-mix is on, so that tasks not yet learned get more of the batches."""
+    if not args.adaptive_mix:
+        return args.task_weights
+    return {t: w * (args.adaptive_floor + 1.0 - task_acc[t]) for t, w in args.task_weights.items()}
 
 
 def run(args):
@@ -207,9 +265,12 @@ def run(args):
         trial(model, opt, args, args.trial)
         return 0
     step, tokens, train_s = 0, 0, 0.0
+    # Running (EMA) share of answers fully right per task, under teacher forcing.
+    task_acc = {t: 0.0 for t in TRAIN_TASKS}
     if state is not None:
         opt.load_state_dict(state["optimizer"])
         step, tokens, train_s = state["step"], state["tokens"], state["train_s"]
+        task_acc.update(state.get("task_acc", {}))
         print(f"resumed from {ckpt}: step {step}, {tokens / 1e6:.2f}M tokens", flush=True)
     else:
         print(f"new model {cfg.to_dict()} ({nparams / 1e6:.2f}M parameters)", flush=True)
@@ -225,14 +286,20 @@ def run(args):
 
     last_ckpt = last_eval = time.time()
     window, window_tok, window_t = [], 0, 0.0
+    window_task = {t: [0, 0] for t in TRAIN_TASKS}
     while tokens < args.total_tokens and not stop["now"]:
-        lo, hi = stage_at(tokens / args.total_tokens)
-        batch = make_batch(step, lo, hi, args)
+        lo, hi = stage_at(tokens / args.total_tokens, args.curriculum)
+        batch = make_batch(step, lo, hi, args, task_mix(task_acc, args))
         batch = tuple(x.to(args.device) for x in batch)
         lr = lr_at(tokens, args)
         t0 = time.time()
-        stats = train_step(model, opt, batch, args, lr)
+        stats, per_task = train_step(model, opt, batch, args, lr)
         dt = time.time() - t0
+        for t, (right, count) in per_task.items():
+            if count:
+                task_acc[t] += 0.05 * (right / count - task_acc[t])
+                window_task[t][0] += right
+                window_task[t][1] += count
         step += 1
         tokens += batch[0].numel()
         train_s += dt
@@ -244,11 +311,15 @@ def run(args):
             row.update(step=step, tokens=tokens, train_s=round(train_s, 1),
                        tok_per_s=round(window_tok / window_t), lr=f"{lr:.3e}", len_lo=lo,
                        len_hi=hi, batch=batch[0].shape[0])
+            row.update({f"acc_{t}": r / max(1, c) for t, (r, c) in window_task.items()})
             train_log.write({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
             print(f"step {step} tok {tokens / 1e6:.2f}M len {lo}-{hi} loss {row['loss']:.4f} "
                   f"ans {row['loss_answer']:.4f} prompt {row['loss_prompt']:.4f} "
-                  f"ans_seq_acc {row['answer_seq_acc']:.3f} {row['tok_per_s']} tok/s", flush=True)
+                  f"ans_seq_acc {row['answer_seq_acc']:.3f} {row['tok_per_s']} tok/s | " +
+                  " ".join(f"{t[:6]} {r / max(1, c):.2f}" for t, (r, c) in window_task.items()),
+                  flush=True)
             window, window_tok, window_t = [], 0, 0.0
+            window_task = {t: [0, 0] for t in TRAIN_TASKS}
         if time.time() - last_eval > args.eval_minutes * 60:
             acc = evaluate(model, hi, args.eval_per_task)
             mean = sum(acc.values()) / len(acc)
@@ -258,10 +329,10 @@ def run(args):
                   " ".join(f"{k} {v:.2f}" for k, v in acc.items()), flush=True)
             last_eval = time.time()
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            save_checkpoint(ckpt, model, opt, step, tokens, train_s)
+            save_checkpoint(ckpt, model, opt, step, tokens, train_s, task_acc)
             plot(out, args.plot_path)
             last_ckpt = time.time()
-    save_checkpoint(ckpt, model, opt, step, tokens, train_s)
+    save_checkpoint(ckpt, model, opt, step, tokens, train_s, task_acc)
     plot(out, args.plot_path)
     why = "stopped by signal" if stop["now"] else "token budget reached"
     print(f"{why}: checkpoint saved at step {step}, {tokens / 1e6:.2f}M tokens", flush=True)
@@ -310,6 +381,17 @@ def parse_args(argv=None):
     # schedule (read on every start: a larger --total-tokens stretches a resumed run)
     ap.add_argument("--total-tokens", type=float, default=40e6)
     ap.add_argument("--tokens-per-step", type=int, default=8192)
+    ap.add_argument("--curriculum", type=parse_curriculum,
+                    default=",".join(f"{a:g}:{lo}-{hi}" for a, lo, hi in CURRICULUM),
+                    help="START:LO-HI,... fraction of the token budget -> prompt bytes")
+    ap.add_argument("--min-prompt", type=int, default=demo_tasks.MIN_PROMPT_BYTES,
+                    help="shortest training prompt in bytes (the workloads start at "
+                         f"{demo_tasks.MIN_PROMPT_BYTES})")
+    ap.add_argument("--task-weights", type=parse_task_weights, default="",
+                    help="TASK=W,... base sampling weights (others weigh 1)")
+    ap.add_argument("--adaptive-mix", action="store_true",
+                    help="weight tasks by (floor + 1 - their recent answer accuracy)")
+    ap.add_argument("--adaptive-floor", type=float, default=0.25)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--min-lr-ratio", type=float, default=0.1)
     ap.add_argument("--warmup-tokens", type=float, default=1.5e6)

@@ -15,12 +15,14 @@
 #include "engine/core/error.h"
 #include "ui/controller/default_run.h"
 #include "ui/controller/run_controller.h"
+#include "ui/controller/sweep_runner.h"
 #include "ui/controller/try_runner.h"
 #include "ui/models/budget_form_model.h"
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/budget_panel.h"
 #include "ui/widgets/heatmap_plot.h"
 #include "ui/widgets/run_panel.h"
+#include "ui/widgets/sweep_panel.h"
 #include "ui/widgets/time_plots.h"
 #include "ui/widgets/try_panel.h"
 
@@ -59,14 +61,8 @@ MainWindow::MainWindow(const RunConfig& initial, QWidget* parent, RunLoopOptions
   connect(run_panel_, &RunPanel::resumeRequested, controller_, &RunController::resume);
   connect(run_panel_, &RunPanel::stopRequested, controller_, &RunController::stop);
   connect(run_panel_, &RunPanel::referenceRequested, this, [this] {
-    if (run_state_active(controller_->reference_state())) {
-      controller_->stop_reference();
-      return;
-    }
-    accuracy_->clear_reference();
-    controller_->start_reference();
-    run_panel_->set_state(controller_->state(), RunState::Loading);
-    show_message(tr("Reference run (full KV) started on the same workload."), false);
+    if (run_state_active(controller_->reference_state())) controller_->stop_reference();
+    else start_reference();
   });
   connect(budget_panel_, &BudgetPanel::applyRequested, this, &MainWindow::apply_budget);
 }
@@ -100,6 +96,7 @@ void MainWindow::build() {
   accuracy_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   accuracy_view_->setAlternatingRowColors(true);
   retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
+  retention_->set_scale_from_zero(true);
   retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences"));
   auto* side = new QSplitter(Qt::Vertical, this);
   side->addWidget(accuracy_view_);
@@ -127,6 +124,9 @@ void MainWindow::build() {
   tabs_ = new QTabWidget(this);
   tabs_->addTab(live, tr("Live"));
   tabs_->addTab(try_panel_, tr("Try"));
+  // The Sweep tab runs its own points (the Run panel's config is each point's base).
+  tabs_->addTab(new SweepPanel(new SweepRunner(controller_->models(), this), [this] { return current_config(); }, this),
+                tr("Sweep"));
 
   auto* center = new QWidget(this);
   auto* center_layout = new QVBoxLayout(center);
@@ -176,6 +176,13 @@ void MainWindow::start_run() {
   controller_->start(config);
   run_panel_->set_state(RunState::Loading, controller_->reference_state());
   state_label_->setText(tr("loading %1").arg(QFileInfo(QString::fromStdString(config.model)).fileName()));
+}
+
+void MainWindow::start_reference() {
+  accuracy_->clear_reference();
+  controller_->start_reference();
+  run_panel_->set_state(controller_->state(), RunState::Loading);
+  show_message(tr("Reference run (full KV) started on the same workload."), false);
 }
 
 void MainWindow::apply_budget() {

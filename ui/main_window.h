@@ -35,6 +35,8 @@ class MainWindow : public QMainWindow {
 
   void start_run();        // the Start button: the panels' config, a fresh plot history
   void apply_budget();     // the budget knobs to the running engine (between two steps)
+  // The "Reference run (full KV)" button: the started run's workload with full KV, beside it.
+  void start_reference();
   RunConfig current_config() const;  // the panels' choices over the initial config; throws Error
 
   RunController* controller() const { return controller_; }

@@ -17,5 +17,6 @@ Command add_run_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_sessions_command(CLI::App& app);
 Command add_config_command(CLI::App& app);
+Command add_sweep_command(CLI::App& app);
 
 }  // namespace kvwb::cli

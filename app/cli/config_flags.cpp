@@ -2,7 +2,7 @@
 
 namespace kvwb::cli {
 
-void ConfigFlags::add_to(CLI::App& app) {
+void ConfigFlags::add_to(CLI::App& app, bool sweep) {
   app.add_option("--config,-c", config_path, "RunConfig JSON file (flags override its values)");
   app.add_option("--model,-m", model, "Model directory, .gguf file, or shorthand (demo, smollm2)");
   app.add_option("--backend", backend, "cpu or cuda");
@@ -14,19 +14,27 @@ void ConfigFlags::add_to(CLI::App& app) {
   app.add_option("--max-batch", max_batch, "Most sequences per step");
   app.add_option("--max-tokens-per-step", max_tokens_per_step, "Most tokens per step");
   app.add_option("--threads", threads, "CPU threads (0 = all cores)");
-  app.add_option("--policy", policy, "Compression policy (full, decode-only, batch-max, kv-compress, ...)");
-  app.add_option("--budget-tokens", budget_tokens, "Compression budget in tokens");
-  app.add_option("--budget-ratio", budget_ratio, "Compression budget as a fraction of the context");
+  if (!sweep) {
+    app.add_option("--policy", policy, "Compression policy (full, decode-only, batch-max, kv-compress, ...)");
+    app.add_option("--budget-tokens", budget_tokens, "Compression budget in tokens");
+    app.add_option("--budget-ratio", budget_ratio, "Compression budget as a fraction of the context");
+  }
   app.add_option("--budget-scope", budget_scope, "sequence or head");
   app.add_option("--window", window, "Observation window (queries that score)");
   app.add_option("--sinks", sinks, "First tokens never evicted");
   app.add_option("--protected-recent", protected_recent, "Last tokens never evicted");
   app.add_option("--decode-interval", decode_interval, "Decode steps between evictions");
   app.add_option("--metric", metric, "kv-compress metric: l1-sum, l1-avg, l2-sum, l2-avg");
+  app.add_option("--pool-kernel", pool_kernel, "Pooling width over neighbouring slots (odd; 1 = none)");
+  app.add_option("--min-head-fraction", min_head_fraction, "ada-kv: floor per head, a fraction of the uniform budget");
+  app.add_option("--pyramid-beta", pyramid_beta, "pyramidkv: ratio of the largest to the smallest layer budget");
+  app.add_option("--chunked-prefill", chunked_prefill, "kv-compress: compress between prefill chunks too (true/false)");
+  app.add_option("--trace-sequences", trace_sequences, "Request ids whose full eviction maps are reported (default: the first two)")
+      ->delimiter(',');
   app.add_option("--temperature", temperature, "Sampling temperature (0 = greedy)");
   app.add_option("--top-p", top_p, "Nucleus sampling mass");
   app.add_option("--seed", seed, "Sampling seed");
-  app.add_option("--record", record, "Session database to record into");
+  if (!sweep) app.add_option("--record", record, "Session database to record into");
 }
 
 RunConfig ConfigFlags::resolve() const {
@@ -59,6 +67,11 @@ RunConfig ConfigFlags::resolve() const {
   if (protected_recent) c.policy.protected_recent = *protected_recent;
   if (decode_interval) c.policy.decode_interval = *decode_interval;
   if (metric) c.policy.metric = *metric;
+  if (pool_kernel) c.policy.pool_kernel = *pool_kernel;
+  if (min_head_fraction) c.policy.min_head_fraction = *min_head_fraction;
+  if (pyramid_beta) c.policy.pyramid_beta = *pyramid_beta;
+  if (chunked_prefill) c.policy.chunked_prefill = *chunked_prefill;
+  if (trace_sequences) c.trace_sequences = *trace_sequences;
   if (temperature) c.sampling.temperature = *temperature;
   if (top_p) c.sampling.top_p = *top_p;
   if (seed) c.sampling.seed = *seed;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/config/run_config.h"
 
@@ -15,12 +16,16 @@ struct ConfigFlags {
   std::string config_path;
   std::optional<std::string> model, backend, workload, kv_pool, policy, budget_scope, metric, record;
   std::optional<int64_t> budget_tokens, block_size, prefill_chunk, max_batch, max_tokens_per_step, window, sinks,
-      protected_recent, decode_interval, max_requests;
-  std::optional<double> budget_ratio, temperature, top_p;
+      protected_recent, decode_interval, max_requests, pool_kernel;
+  std::optional<double> budget_ratio, temperature, top_p, min_head_fraction, pyramid_beta;
+  std::optional<bool> chunked_prefill;
+  std::optional<std::vector<std::string>> trace_sequences;
   std::optional<uint64_t> seed;
   std::optional<int> threads;
 
-  void add_to(CLI::App& app);
+  // `sweep`: leave out the flags a sweep varies or owns itself (--policy, --budget-tokens,
+  // --budget-ratio, --record): kvwb-cli sweep has list-valued flags and --db instead.
+  void add_to(CLI::App& app, bool sweep = false);
   // The config file (or defaults) with every given flag applied, validated.
   RunConfig resolve() const;
 };

@@ -38,34 +38,6 @@ std::string policy_of(const nlohmann::json& config) {
   return p.is_object() ? p.value("name", std::string("full")) : "?";
 }
 
-RunSummary summary_from_json(const nlohmann::json& j) {
-  RunSummary s;
-  if (!j.is_object()) return s;
-  s.requests = j.value("requests", int64_t{0});
-  s.steps = j.value("steps", int64_t{0});
-  s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
-  s.generated_tokens = j.value("generated_tokens", int64_t{0});
-  s.wall_seconds = j.value("wall_seconds", 0.0);
-  s.generated_tokens_per_second = j.value("generated_tokens_per_second", 0.0);
-  s.total_tokens_per_second = j.value("total_tokens_per_second", 0.0);
-  s.mean_batch = j.value("mean_batch", 0.0);
-  s.max_batch = j.value("max_batch", int64_t{0});
-  s.peak_blocks_used = j.value("peak_blocks_used", int64_t{0});
-  s.blocks_total = j.value("blocks_total", int64_t{0});
-  s.kv_pool_bytes = j.value("kv_pool_bytes", int64_t{0});
-  s.preemptions = j.value("preemptions", int64_t{0});
-  s.evicted_slots = j.value("evicted_slots", int64_t{0});
-  if (j.contains("tasks") && j.at("tasks").is_object()) {
-    for (const auto& [task, t] : j.at("tasks").items()) {
-      s.tasks[task] = {t.value("count", int64_t{0}), t.value("score", 0.0)};
-    }
-  }
-  if (j.contains("accuracy") && j.at("accuracy").is_object()) {
-    s.overall = {j.at("accuracy").value("count", int64_t{0}), j.at("accuracy").value("score", 0.0)};
-  }
-  return s;
-}
-
 nlohmann::json info_json(const SessionInfo& s) {
   return {{"id", s.id},          {"uid", s.uid},        {"name", s.name},
           {"description", s.description}, {"created", s.created}, {"model", s.model},

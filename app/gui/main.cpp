@@ -67,7 +67,11 @@ kvwb::RunConfig config_from(const QCommandLineParser& args) {
     if (pool == "auto") c.kv_pool_bytes.reset();
     else c.kv_pool_bytes = kvwb::parse_bytes(pool, "--kv-pool");
   }
-  if (args.isSet("max-requests")) c.max_requests = args.value("max-requests").toLongLong();
+  if (args.isSet("max-requests")) {
+    bool ok = false;
+    c.max_requests = args.value("max-requests").toLongLong(&ok);
+    if (!ok) kvwb::fail("--max-requests", "not a whole number: {}", args.value("max-requests").toStdString());
+  }
   kvwb::validate(c, "command line");
   return c;
 }
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
       {"kv-pool", "KV pool size, e.g. 64MiB, or auto", "bytes"},
       {"max-requests", "run only the first N requests", "n"},
       {"autostart", "start the run when the window opens"},
+      {"reference", "with --autostart: also start the full-KV reference run (accuracy as a fraction of full)"},
       {"dark", "use a dark palette (the plots follow the palette)"},
       {"screenshot", "save the window to this PNG when the run finishes (or after --quit-after), then quit",
        "png"},
@@ -140,7 +145,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (parser.isSet("autostart")) QTimer::singleShot(0, &window, &kvwb::MainWindow::start_run);
+  if (parser.isSet("autostart")) {
+    QTimer::singleShot(0, &window, [&window, reference = parser.isSet("reference")] {
+      window.start_run();
+      if (reference) window.start_reference();
+    });
+  }
   const bool try_prompt = parser.isSet("try");
   if (try_prompt) {
     window.tabs()->setCurrentWidget(window.try_panel());
@@ -157,17 +167,7 @@ int main(int argc, char** argv) {
       if (!window.grab().save(screenshot)) std::fprintf(stderr, "kvwb: %s: cannot write the screenshot\n", qPrintable(screenshot));
       else std::printf("screenshot: %s\n", qPrintable(screenshot));
     }
-    if (frame_stats) {
-      const kvwb::FrameStats& f = window.plots()->frame_stats();
-      std::printf("replot frames: %lld, mean %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms, over %.0f ms: %lld\n",
-                  static_cast<long long>(f.frames), f.mean_ms(), f.percentile_ms(50), f.percentile_ms(99), f.max_ms,
-                  kvwb::FrameStats::kBudgetMs, static_cast<long long>(f.over_budget));
-    std::printf("frames over 20 ms (index: ms):");
-    for (size_t i = 0; i < f.samples.size(); ++i) {
-      if (f.samples[i] > 20) std::printf(" %zu: %.1f", i, f.samples[i]);
-    }
-    std::printf("\n");
-    }
+    if (frame_stats) std::printf("%s\n", window.plots()->frame_stats().summary().c_str());
     std::printf("status: %s\n", qPrintable(window.status_text()));
     std::fflush(stdout);
     QApplication::quit();
@@ -176,9 +176,15 @@ int main(int argc, char** argv) {
     QObject::connect(window.try_panel(), &kvwb::TryPanel::finished, &window,
                      [&](double) { QTimer::singleShot(300, &window, finish); });
   } else if (!screenshot.isEmpty() && !quit_after) {
-    QObject::connect(window.controller(), &kvwb::RunController::stateChanged, &window, [&](kvwb::RunState s, qint64) {
-      if (s == kvwb::RunState::Finished || s == kvwb::RunState::Failed) QTimer::singleShot(300, &window, finish);
-    });
+    // When the run and its reference (if any) have both ended.
+    auto when_done = [&] {
+      const kvwb::RunController* c = window.controller();
+      if (!kvwb::run_state_active(c->state()) && !kvwb::run_state_active(c->reference_state())) {
+        QTimer::singleShot(300, &window, finish);
+      }
+    };
+    QObject::connect(window.controller(), &kvwb::RunController::stateChanged, &window, when_done);
+    QObject::connect(window.controller(), &kvwb::RunController::referenceStateChanged, &window, when_done);
   }
   if (retune) {
     QTimer::singleShot(static_cast<int>(retune->first * 1000), &window, [&] {

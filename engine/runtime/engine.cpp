@@ -130,6 +130,7 @@ void Engine::preempt(SequenceState* seq) {
   seq->prefilled = 0;
   reserved_blocks_ -= seq->reserved_blocks;
   seq->reserved_blocks = 0;
+  seq->budget_changed = false;  // recomputed under the current budget anyway
   ++seq->preemptions;
   ++step_preemptions_;
   waiting_.push_front(std::move(*it));
@@ -204,6 +205,11 @@ void Engine::run_step(StepStats& stats) {
   stats.start_seconds = t0;
 
   stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
+  // A config update since the last step: enforce the new budget before scheduling, so the
+  // blocks it frees already serve this step's admissions.
+  for (auto& s : running_) {
+    if (std::exchange(s->budget_changed, false)) evict(*s, 0, false, stats);
+  }
   std::vector<Work> work;
   schedule(stats, work);
   stats.batch_size = static_cast<int64_t>(work.size());
@@ -222,23 +228,7 @@ void Engine::run_step(StepStats& stats) {
     SequenceState& s = *w.seq;
     s.prefilled += w.count;
     const bool complete = s.prefilled == s.context_length();
-    AppendContext ctx;
-    ctx.appended = w.count;
-    ctx.prefill_done = complete;
-    ctx.in_prefill = s.phase == SequencePhase::Prefill;
-    ctx.step = stats.step;
-    ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
-    const double eviction_start = now();
-    EvictionStats ev;
-    {
-      ScopedSpan span("evict", Category::policy);
-      ev = policy_->after_append(s, cache_, ctx);
-      span.arg("appended", w.count).arg("evicted", ev.evicted_slots);
-    }
-    stats.eviction_seconds += now() - eviction_start;
-    stats.evicted_slots += ev.evicted_slots;
-    stats.blocks_freed_by_eviction += ev.freed_blocks;
-    for (size_t r = 0; r < ev.per_head.size(); ++r) stats.evictions_per_head[r] += ev.per_head[r];
+    evict(s, w.count, complete, stats);
     if (!complete) continue;
     const int32_t next = backend_.sample(logits_.data() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
     s.output.push_back(next);
@@ -250,6 +240,7 @@ void Engine::run_step(StepStats& stats) {
       finished.push_back(&s);
     }
   }
+  record_retained(stats);
   if (snapshot_next_) {
     snapshot(stats);
     snapshot_next_ = false;
@@ -267,12 +258,36 @@ void Engine::run_step(StepStats& stats) {
   stats.wall_seconds = now() - t0;
 }
 
-void Engine::retained_lengths(std::vector<int32_t>& out) const {
-  out.clear();
+void Engine::evict(SequenceState& s, int64_t appended, bool prefill_done, StepStats& stats) {
+  AppendContext ctx;
+  ctx.appended = appended;
+  ctx.prefill_done = prefill_done;
+  ctx.in_prefill = s.phase == SequencePhase::Prefill;
+  ctx.step = stats.step;
+  ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
+  const double start = now();
+  EvictionStats ev;
+  {
+    ScopedSpan span("evict", Category::policy);
+    // appended == 0: no tokens came, a config update asks for the new budget now.
+    ev = appended > 0 ? policy_->after_append(s, cache_, ctx) : policy_->enforce_budget(s, cache_, ctx);
+    span.arg("appended", appended).arg("evicted", ev.evicted_slots);
+  }
+  stats.eviction_seconds += now() - start;
+  stats.evicted_slots += ev.evicted_slots;
+  stats.blocks_freed_by_eviction += ev.freed_blocks;
+  for (size_t r = 0; r < ev.per_head.size(); ++r) stats.evictions_per_head[r] += ev.per_head[r];
+}
+
+void Engine::record_retained(StepStats& stats) const {
   const KvCacheShape& shape = cache_.shape();
+  stats.retained.reserve(running_.size());
   for (const auto& s : running_) {
+    SequenceLengths& r = stats.retained.emplace_back();
+    r.request_id = s->id;
+    r.lengths.reserve(static_cast<size_t>(shape.num_layers * shape.num_kv_heads));
     for (int64_t l = 0; l < shape.num_layers; ++l) {
-      for (int64_t h = 0; h < shape.num_kv_heads; ++h) out.push_back(static_cast<int32_t>(cache_.length(s->cache_seq, l, h)));
+      for (int64_t h = 0; h < shape.num_kv_heads; ++h) r.lengths.push_back(static_cast<int32_t>(cache_.length(s->cache_seq, l, h)));
     }
   }
 }
@@ -314,6 +329,7 @@ void Engine::update(const EngineOptions& options) {
   }
   policy_ = std::move(policy);
   options_ = options;
+  for (auto& s : running_) s->budget_changed = true;
   cache_.set_block_limit(options.num_blocks);
   // Reservations were made under the old policy and pool: recompute them, then preempt the
   // youngest requests until what is reserved fits again.

@@ -59,16 +59,15 @@ class Engine {
   StepStats step();
   bool done() const { return waiting_.empty() && running_.empty(); }
 
-  // Between steps: new limits and policy; a smaller pool limit preempts until it fits.
+  // Between steps: new limits and policy; a smaller pool limit preempts until it fits. The next
+  // step starts by evicting every running sequence down to the new budget (whatever the decode
+  // interval says); a larger budget lets them grow from there.
   void update(const EngineOptions& options);
   void request_retention_snapshot() { snapshot_next_ = true; }
   void add_observer(Observer observer) { observers_.push_back(std::move(observer)); }
   std::vector<FinishedRequest> take_finished();
 
   const KvCache& cache() const { return cache_; }
-  // Retained slots of every (running sequence, layer, KV head), as the step left them (the
-  // profiler's retained-tokens summary).
-  void retained_lengths(std::vector<int32_t>& out) const;
   const EngineOptions& options() const { return options_; }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
@@ -87,6 +86,10 @@ class Engine {
   // Plans the step's work (preempting if its appends do not fit) and builds the batch.
   void schedule(StepStats& stats, std::vector<Work>& work);
   void run_step(StepStats& stats);
+  // Runs the policy on `seq` after `appended` tokens (0: enforce a changed budget) and adds
+  // what it evicted to `stats`.
+  void evict(SequenceState& seq, int64_t appended, bool prefill_done, StepStats& stats);
+  void record_retained(StepStats& stats) const;
   void preempt(SequenceState* seq);
   void finish(SequenceState* seq);
   void snapshot(StepStats& stats) const;

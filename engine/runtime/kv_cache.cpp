@@ -184,9 +184,19 @@ kernels::PagedKv KvCache::pool_view() const {
 }
 
 std::vector<int32_t> KvCache::positions(int32_t seq, int64_t layer, int64_t head) const {
-  HeadSlots slots;
-  read_head(seq, layer, head, slots);
-  return std::move(slots.positions);
+  // Positions only (retention snapshots read every head of every sequence): no statistics.
+  const HeadTable& h = table(seq, layer, head);
+  const size_t n = static_cast<size_t>(h.length);
+  std::vector<int32_t> out(n);
+  ScopedSpan span("read_positions");  // one span for the head, as read_head
+  span.arg("slots", static_cast<int64_t>(n));
+  const CurrentProfiler untimed(nullptr);
+  const size_t bs = static_cast<size_t>(shape_.block_size);
+  for (size_t b = 0; b * bs < n; ++b) {
+    const size_t count = std::min(n - b * bs, bs);
+    backend_.copy_to_host(out.data() + b * bs, slot_pos_ + static_cast<size_t>(h.blocks[b]) * bs, count * sizeof(int32_t));
+  }
+  return out;
 }
 
 void KvCache::read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out) const {
@@ -196,6 +206,11 @@ void KvCache::read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out
   out.att_sum.resize(n);
   out.att_sq.resize(n);
   out.n_obs.resize(n);
+  // One op span for the whole head: its copies are a few bytes per block, cheaper than timing
+  // each of them (a span costs ~80 ns; a head of 128 slots in blocks of 16 is 32 copies).
+  ScopedSpan span("read_head");
+  span.arg("slots", static_cast<int64_t>(n)).arg("blocks", static_cast<int64_t>(h.blocks.size()));
+  const CurrentProfiler untimed(nullptr);
   const int64_t bs = shape_.block_size;
   for (size_t b = 0; b * static_cast<size_t>(bs) < n; ++b) {
     const size_t first = b * static_cast<size_t>(bs);
@@ -212,6 +227,9 @@ std::vector<float> KvCache::keys(int32_t seq, int64_t layer, int64_t head) const
   const HeadTable& h = table(seq, layer, head);
   const size_t hd = static_cast<size_t>(shape_.head_dim);
   std::vector<float> out(static_cast<size_t>(h.length) * hd);
+  ScopedSpan span("read_keys");  // one span, not one per slot (as read_head)
+  span.arg("slots", h.length);
+  const CurrentProfiler untimed(nullptr);
   for (int64_t i = 0; i < h.length; ++i) {
     backend_.copy_to_host(&out[static_cast<size_t>(i) * hd], k_pool_ + static_cast<size_t>(slot(seq, layer, head, i)) * hd,
                           hd * sizeof(float));

@@ -54,6 +54,9 @@ class CompressionPolicy {
   }
   // Evicts as the policy wants after the engine appended tokens of `seq`.
   virtual EvictionStats after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) { return {}; }
+  // After a config update: evicts `seq` down to the (new) budget now, if the policy evicts in
+  // the sequence's phase at all (a prompt that a policy caches whole is left to finish).
+  virtual EvictionStats enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) { return {}; }
 };
 
 // Blocks needed to hold `tokens` slots in every (layer, KV head).

@@ -23,6 +23,9 @@ struct SequenceState {
   int64_t reserved_blocks = 0;  // blocks held back for this sequence at admission
   int64_t preemptions = 0;
   int64_t steps_since_eviction = 0;
+  // A config update (budget, policy) came after its last eviction: the engine enforces the new
+  // budget at the start of the next step, whatever the decode interval says.
+  bool budget_changed = false;
   SamplerRng rng{0};
   double submitted_at = 0, admitted_at = -1, first_token_at = -1, finished_at = -1;
   bool stopped_at_eos = false;

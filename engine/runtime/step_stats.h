@@ -17,6 +17,12 @@ struct HeadRetention {
   std::vector<int32_t> positions;  // original token positions, sorted
 };
 
+// Retained slots of every (layer, KV head) of one admitted sequence at the end of a step.
+struct SequenceLengths {
+  std::string request_id;
+  std::vector<int32_t> lengths;  // [layer * kv_heads + head]
+};
+
 struct StepStats {
   int64_t step = 0;
   double start_seconds = 0;  // since the engine started
@@ -40,7 +46,8 @@ struct StepStats {
   int64_t kv_bytes_used = 0;
   std::vector<int64_t> evictions_per_head;  // [layer * kv_heads + head] slots evicted this step
   std::vector<EvictionRecord> evictions;    // every decision on traced requests
-  std::vector<HeadRetention> retention;     // filled when a snapshot was requested
+  std::vector<SequenceLengths> retained;    // every step: each admitted sequence, before finished ones leave
+  std::vector<HeadRetention> retention;     // positions too, when a snapshot was requested
 };
 
 }  // namespace kvwb

@@ -104,6 +104,33 @@ TEST(Cli, RunPrintsSummaryAndWritesJson) {
   EXPECT_EQ(j.at("tasks").at("t1").at("count").get<int>(), 1);
 }
 
+TEST(Cli, EveryPolicyKnobHasAFlag) {
+  const std::string workload = write_workload("cli_knobs.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"" + std::string(80, 'k') + "\", \"max_new_tokens\": 4}\n"
+      "{\"id\": \"b\", \"prompt\": \"four five\", \"max_new_tokens\": 4}\n");
+  const std::string json = temp_path("knobs.json");
+  const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload +
+                       " --kv-pool 4MiB --block-size 4 --prefill-chunk 16 --policy kv-compress --budget-tokens 24" +
+                       " --chunked-prefill true --pool-kernel 3 --metric l1-avg --min-head-fraction 0.3" +
+                       " --pyramid-beta 8 --trace-sequences b,a --json " + json + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = kvwb::read_json_file(json).at("config");
+  const auto& p = c.at("policy");
+  EXPECT_EQ(p.at("name"), "kv-compress");
+  EXPECT_EQ(p.at("chunked_prefill"), true);
+  EXPECT_EQ(p.at("pool_kernel"), 3);
+  EXPECT_EQ(p.at("metric"), "l1-avg");
+  EXPECT_DOUBLE_EQ(p.at("min_head_fraction").get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(p.at("pyramid_beta").get<double>(), 8.0);
+  EXPECT_EQ(c.at("trace_sequences"), (std::vector<std::string>{"b", "a"}));
+  EXPECT_GT(kvwb::read_json_file(json).at("evicted_slots").get<int>(), 0);
+
+  const Result bad = cli("run --model " + fixture("llama-tied") + " --workload " + workload +
+                         " --policy kv-compress --budget-tokens 24 --pool-kernel 4 --quiet");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("pool_kernel"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, RunRejectsAPoolTooSmallForOneRequest) {
   const std::string workload = write_workload("cli_small.jsonl", "{\"id\": \"long\", \"prompt\": \"" + std::string(200, 'x') + "\"}\n");
   const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload + " --kv-pool 16KiB --quiet");

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "engine/core/json_file.h"
+#include "profiler/step_counters.h"
 #include "sessions/session_store.h"
 #include "session_test_util.h"
 
@@ -95,6 +98,56 @@ TEST(CliSessions, ARecordedRunsExportedConfigReproducesItsGreedyOutputs) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(outputs(dir.file("second.json")), first);
   EXPECT_EQ(r.err.find("recorded session"), std::string::npos);  // the export does not record again
+}
+
+TEST(CliSessions, AProfiledEvictingRunRecordsItsEventsAndTheFirstTwoRequestsEvictionMaps) {
+  ScratchDir dir;
+  const std::string db = dir.file("sessions.db");
+  // No trace_sequences: the first two requests of the workload ("a", "b") are traced.
+  Result r = cli(dir, base_run(dir) + " --policy batch-max --budget-tokens 8 --protected-recent 2 --sinks 1 " +
+                          "--prefill-chunk 8 --decode-interval 2 --record " + db + " --profile --results " + dir.file("first.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("% step"), std::string::npos) << "the --profile table is still printed";
+
+  SessionStore store = SessionStore::open(db);
+  const Session s = store.load(1);
+  ASSERT_EQ(s.info.status, SessionStatus::finished);
+  int64_t evicted = 0;
+  for (const StepStats& step : s.steps) evicted += step.evicted_slots;
+  ASSERT_GT(evicted, 0) << "a budget of 8 tokens must evict";
+
+  // The profiler's events of every step: one step span per recorded step, op spans inside the
+  // steps, the per-step counters.
+  std::map<int64_t, int> step_spans;
+  int64_t ops = 0, evict_spans = 0;
+  for (const Span& span : s.events.spans) {
+    if (span.category == Category::step) ++step_spans[span.step];
+    if (span.category == Category::op) ++ops;
+    if (span.name == "evict") ++evict_spans;
+  }
+  ASSERT_EQ(step_spans.size(), s.steps.size());
+  for (const StepStats& step : s.steps) EXPECT_EQ(step_spans[step.step], 1) << "step " << step.step;
+  EXPECT_GT(ops, static_cast<int64_t>(s.steps.size()));
+  EXPECT_GT(evict_spans, 0);
+  std::map<int64_t, double> batch_counter;
+  for (const Counter& c : s.events.counters) {
+    if (c.name == counter_names::batch_size) batch_counter[c.step] = c.value;
+  }
+  ASSERT_EQ(batch_counter.size(), s.steps.size());
+  for (const StepStats& step : s.steps) EXPECT_EQ(batch_counter[step.step], static_cast<double>(step.batch_size));
+
+  // Eviction maps of exactly the first two requests, covering their whole context.
+  const auto first = outputs(dir.file("first.json"));
+  ASSERT_EQ(s.eviction_maps.size(), 2u);
+  std::set<std::string> mapped;
+  for (const EvictionMap& m : s.eviction_maps) {
+    mapped.insert(m.request_id);
+    const auto result = std::find_if(s.results.begin(), s.results.end(), [&](const SessionResult& x) { return x.id == m.request_id; });
+    ASSERT_NE(result, s.results.end());
+    EXPECT_EQ(m.context_length, result->prompt_tokens + static_cast<int64_t>(first.at(m.request_id).size()));
+    EXPECT_FALSE(m.heads.empty()) << m.request_id << ": its prompt is longer than the budget";
+  }
+  EXPECT_EQ(mapped, (std::set<std::string>{"a", "b"}));
 }
 
 TEST(CliSessions, ListShowCompareRenameExportImportDelete) {

@@ -62,8 +62,17 @@ TEST(SessionRecorder, TheFlushIntervalCommitsASmallQueue) {
   options.batch_items = 1000;
   options.flush_interval = 50ms;
   SessionRecorder recorder(path, testing_util::sample_session(), options);
-  for (int64_t i = 0; i < 3; ++i) recorder.record_step(sample_step(i));
-  EXPECT_TRUE(eventually([&] { return count_rows(path, "steps") == 3; }));
+  // Let the writer go to sleep on its empty queue first: the items below must wake it (a
+  // writer that was only woken by full batches left a small queue uncommitted forever).
+  std::this_thread::sleep_for(200ms);
+  for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE(recorder.record_step(sample_step(i)));
+  // Nothing but the interval commits three items of a 1000-item batch. The deadline is long
+  // (a loaded machine may hold the writer for seconds) and counts the recorder's own commits,
+  // so no reader connection competes with the writer for the file.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (recorder.committed_items() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(recorder.committed_items(), 3);
+  EXPECT_EQ(count_rows(path, "steps"), 3);
   recorder.finish(nlohmann::json::object());
 }
 

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "run/run.h"
+#include "run/run_report.h"
 #include "run/session_recording.h"
 #include "sessions/session_store.h"
 #include "session_test_util.h"
@@ -16,8 +18,7 @@
 namespace kvwb {
 namespace {
 
-TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) {
-  testing_util::ScratchDir dir;
+RunConfig evicting_config(const testing_util::ScratchDir& dir) {
   const std::string workload = dir.file("w.jsonl");
   std::ofstream(workload) << "{\"id\": \"a\", \"prompt\": \"" << std::string(90, 'x') << " tail\", \"max_new_tokens\": 20}\n"
                           << "{\"id\": \"b\", \"prompt\": \"" << std::string(70, 'y') << "\", \"max_new_tokens\": 12}\n";
@@ -33,11 +34,14 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
   config.policy.window = 8;
   config.policy.sinks = 2;
   config.policy.decode_interval = 4;
+  return config;
+}
+
+TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) {
+  testing_util::ScratchDir dir;
+  RunConfig config = evicting_config(dir);
+  config.trace_sequences = {"a"};
   kvwb::Run run(config);
-  // Run does not pass trace_sequences to the engine yet: trace "a" directly.
-  EngineOptions options = run.engine().options();
-  options.trace_ids = {"a"};
-  run.engine().update(options);
 
   const std::string db = dir.file("s.db");
   RecordingOptions recording_options;
@@ -60,6 +64,23 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
   }
   EXPECT_EQ(evicted, summary.evicted_slots);
   EXPECT_EQ(s.summary["evicted_slots"], summary.evicted_slots);
+  // Eviction's share of the steps that evicted: exactly those steps' times.
+  int64_t evicting_steps = 0;
+  double evicting_wall = 0, evicting_eviction = 0;
+  for (const StepStats& step : s.steps) {
+    if (step.evicted_slots == 0) continue;
+    ++evicting_steps;
+    evicting_wall += step.wall_seconds;
+    evicting_eviction += step.eviction_seconds;
+  }
+  EXPECT_EQ(summary.evicting_steps, evicting_steps);
+  EXPECT_NEAR(summary.evicting_steps_seconds, evicting_wall, 1e-9);
+  EXPECT_NEAR(summary.evicting_steps_eviction_seconds, evicting_eviction, 1e-9);
+  EXPECT_LT(summary.evicting_steps_eviction_seconds, summary.evicting_steps_seconds);
+  const RunSummary stored = summary_from_json(s.summary);  // what sweeps and `sessions show` read back
+  EXPECT_EQ(stored.evicting_steps, summary.evicting_steps);
+  EXPECT_DOUBLE_EQ(stored.evicting_steps_seconds, summary.evicting_steps_seconds);
+  EXPECT_DOUBLE_EQ(stored.evicting_steps_eviction_seconds, summary.evicting_steps_eviction_seconds);
   ASSERT_EQ(s.results.size(), 2u);
   for (const RequestResult& r : run.results()) {
     const auto it = std::find_if(s.results.begin(), s.results.end(), [&](const SessionResult& x) { return x.id == r.id; });
@@ -109,6 +130,54 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
     }
   }
   EXPECT_GT(checked, 0);
+}
+
+TEST(RunRecording, AProfiledRunStreamsItsEventsAndTheRecordersOwnWrites) {
+  testing_util::ScratchDir dir;
+  kvwb::Run run(evicting_config(dir));
+  run.enable_profiling();
+  const std::string db = dir.file("s.db");
+  RecordingOptions options;
+  options.recorder.batch_items = 4;  // many small commits, each a "session write" span
+  RunRecording recording(run, db, options);
+  const RunSummary summary = run.run_to_completion();
+  const Trace trace = run.take_trace();  // what kvwb-cli --trace writes: everything, still
+  recording.finish();
+
+  SessionStore store = SessionStore::open(db);
+  const Session s = store.load(recording.session_id());
+  ASSERT_EQ(static_cast<int64_t>(s.steps.size()), summary.steps);
+  // Every span of the engine is in both: the session (streamed step by step) and the trace.
+  auto key = [](const Span& x) { return std::make_tuple(x.name, x.start_ns, x.end_ns, x.step); };
+  std::multiset<std::tuple<std::string, int64_t, int64_t, int64_t>> in_trace, in_session;
+  int64_t step_spans = 0;
+  for (const Span& x : trace.spans) {
+    if (x.category == Category::sessions) continue;  // the last commits come after the last step
+    in_trace.insert(key(x));
+    if (x.category == Category::step) ++step_spans;
+  }
+  std::vector<const Span*> writes;
+  for (const Span& x : s.events.spans) {
+    if (x.category == Category::sessions) writes.push_back(&x);
+    else in_session.insert(key(x));
+  }
+  EXPECT_EQ(step_spans, summary.steps);
+  EXPECT_EQ(in_session, in_trace);
+  EXPECT_EQ(s.events.counters.size(), trace.counters.size());
+
+  // The recorder's commits, timed on its own named track.
+  ASSERT_FALSE(writes.empty());
+  for (const Span* w : writes) {
+    EXPECT_EQ(w->name, "session write");
+    EXPECT_GE(w->end_ns, w->start_ns);
+    const ArgValue* items = w->arg("items");
+    ASSERT_NE(items, nullptr);
+    EXPECT_GT(std::get<int64_t>(*items), 0);
+    const auto named = std::find_if(s.events.tracks.begin(), s.events.tracks.end(),
+                                    [&](const TrackName& t) { return t.track == w->track; });
+    ASSERT_NE(named, s.events.tracks.end());
+    EXPECT_EQ(named->name, "session writer");
+  }
 }
 
 }  // namespace

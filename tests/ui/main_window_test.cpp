@@ -69,8 +69,13 @@ TEST(MainWindow, AShortRunFillsThePlotsAndTheWindowGrabsToPng) {
   EXPECT_EQ(window.accuracy()->overall().total, 16);
   EXPECT_GT(window.retention_plot()->filled_cells(), 0);
   EXPECT_EQ(window.retention_plot()->cells_y(), 2);  // layers of the fixture model
-  EXPECT_TRUE(window.status_text().contains("step")) << window.status_text().toStdString();
-  EXPECT_GT(plots->frame_stats().frames, 0);
+  EXPECT_EQ(window.retention_plot()->scale_lower(), 0.0);
+  // The status bar shows the last step the plots drew.
+  const StepPoint last = window.series().last_point();
+  EXPECT_TRUE(window.status_text().contains(QStringLiteral("step %1 |").arg(last.step))) << window.status_text().toStdString();
+  EXPECT_TRUE(window.status_text().contains(QStringLiteral("/ %1 blocks").arg(last.blocks_total)))
+      << window.status_text().toStdString();
+  EXPECT_GT(plots->frame_stats().frames(), 0);
 
   const QPixmap pixmap = window.grab();
   const std::string png = dir.file("window.png");
@@ -83,6 +88,18 @@ TEST(MainWindow, AShortRunFillsThePlotsAndTheWindowGrabsToPng) {
     for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
   }
   EXPECT_GT(colours.size(), 20u);  // drawn, not a blank window
+  // Each time plot's lines are in the PNG: data lines are drawn without antialiasing, so their
+  // pixels have exactly the pen's colour inside the plot's rectangle.
+  for (TimePlots::PlotId id : {TimePlots::Throughput, TimePlots::Batch, TimePlots::Memory, TimePlots::Accuracy}) {
+    QCustomPlot* p = plots->plot(id);
+    const QColor pen = p->graph(0)->pen().color();
+    const QRect area = p->axisRect()->rect().translated(p->mapTo(&window, QPoint(0, 0)));
+    int hits = 0;
+    for (int y = area.top(); y <= area.bottom(); ++y) {
+      for (int x = area.left(); x <= area.right(); ++x) hits += image.pixelColor(x, y).rgb() == pen.rgb() ? 1 : 0;
+    }
+    EXPECT_GT(hits, 20) << "plot " << id << ": no line of colour " << pen.name().toStdString() << " in the PNG";
+  }
   if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) pixmap.save(QString(out) + "/workbench-test.png");
 }
 

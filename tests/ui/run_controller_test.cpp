@@ -1,11 +1,11 @@
 // The controller with the real engine on the llama-tied fixture model: snapshots arrive and add
-// up to the run, a budget change applies at the next step, stop is prompt, a refused update
-// leaves the run going, the reference run is a full-KV run, and load errors are reported.
+// up to the run, a budget change applies at the next step, a stop runs no further step, a refused
+// update leaves the run going, the reference run is a full-KV run, and load errors are reported.
 #include "ui/controller/run_controller.h"
 
 #include <gtest/gtest.h>
 
-#include <QElapsedTimer>
+#include <thread>
 
 #include "run/run.h"
 #include "tests/ui/ui_test_util.h"
@@ -20,15 +20,9 @@ struct Recorder {
   std::vector<RunSnapshot> snapshots, reference;
   std::vector<std::pair<RunState, int64_t>> states, reference_states;
   QStringList failures, rejections;
-  QElapsedTimer clock;
-  std::vector<qint64> snapshot_times_ms;
 
   explicit Recorder(RunController& c) {
-    clock.start();
-    QObject::connect(&c, &RunController::snapshot, [this](const RunSnapshot& s) {
-      snapshots.push_back(s);
-      snapshot_times_ms.push_back(clock.elapsed());
-    });
+    QObject::connect(&c, &RunController::snapshot, [this](const RunSnapshot& s) { snapshots.push_back(s); });
     QObject::connect(&c, &RunController::referenceSnapshot, [this](const RunSnapshot& s) { reference.push_back(s); });
     QObject::connect(&c, &RunController::stateChanged, [this](RunState s, qint64 n) { states.emplace_back(s, n); });
     QObject::connect(&c, &RunController::referenceStateChanged,
@@ -108,9 +102,10 @@ TEST(RunController, SnapshotsAddUpToTheRunAndMatchADirectRun) {
   const std::map<std::string, int64_t> totals{{"even", 3}, {"odd", 3}};
   EXPECT_EQ(rec.snapshots.front().task_totals, totals);
 
-  // Coalesced: never more reports than steps, and about 30 per second at most.
+  // Coalesced: never more reports than steps, and about 30 per second of engine time at most
+  // (the worker reports when 1/30 s has passed since its last report, and once at the end).
   EXPECT_LE(rec.snapshots.size(), points.size() + 1);
-  const double seconds = static_cast<double>(rec.snapshot_times_ms.back() - rec.snapshot_times_ms.front()) / 1000.0;
+  const double seconds = rec.snapshots.back().elapsed_seconds - rec.snapshots.front().elapsed_seconds;
   EXPECT_LE(static_cast<double>(rec.snapshots.size()), 30.0 * seconds + 6) << seconds;
 
   // The same tokens as the engine gives without the controller.
@@ -164,21 +159,66 @@ TEST(RunController, ABudgetChangeAppliesAtTheNextStep) {
   EXPECT_TRUE(rec.rejections.isEmpty()) << rec.rejections.join("; ").toStdString();
 }
 
-TEST(RunController, StopIsPrompt) {
+// Stop is checked between every two engine steps, so it takes effect after at most the step in
+// flight. Asserted by step counts, not by time: a stop from the worker's own report (between two
+// steps) runs no further step; a stop while paused runs none; a stop from the GUI thread ends the
+// run long before its workload is done.
+TEST(RunLoop, AStopBetweenTwoStepsRunsNoFurtherStep) {
+  ui_test::TempDir dir;
+  std::shared_ptr<RunLoop> loop;
+  int64_t steps_at_stop = -1, steps_reported = -1;
+  RunState last_state = RunState::Idle;
+  RunLoopEvents events;
+  events.snapshot = [&](RunSnapshot s) {
+    if (steps_at_stop < 0 && !s.points.empty() && s.points.back().step >= 5) {
+      steps_at_stop = s.points.back().step + 1;
+      loop->stop();
+    }
+  };
+  events.state = [&](RunState state, int64_t steps) {
+    last_state = state;
+    steps_reported = steps;
+  };
+  // A snapshot after every step, so the stop comes right after step 5.
+  loop = std::make_shared<RunLoop>(long_config(dir), std::make_shared<ModelCache>(), events,
+                                   RunLoopOptions{1e9, 0.5, 1.0});
+  std::thread worker([&] { loop->run(); });
+  worker.join();
+  EXPECT_EQ(steps_at_stop, 6);
+  EXPECT_EQ(last_state, RunState::Stopped);
+  EXPECT_EQ(steps_reported, steps_at_stop);
+}
+
+TEST(RunController, AStopWhilePausedRunsNoFurtherStep) {
   ui_test::app();
   ui_test::TempDir dir;
   RunController controller;
   Recorder rec(controller);
   controller.start(long_config(dir));
   ASSERT_TRUE(wait_until([&] { return !rec.points().empty(); }));
-  QElapsedTimer timer;
-  timer.start();
+  controller.pause();
+  ASSERT_TRUE(wait_until([&] { return rec.reached(RunState::Paused); }));
+  const int64_t paused_after = rec.states.back().second;
   controller.stop();
-  ASSERT_TRUE(wait_until([&] { return rec.reached(RunState::Stopped); }, 5000));
-  EXPECT_LT(timer.elapsed(), 1000);  // one engine step of this model takes milliseconds
+  ASSERT_TRUE(wait_until([&] { return rec.reached(RunState::Stopped); }));
+  EXPECT_EQ(rec.states.back().second, paused_after);
+  EXPECT_EQ(rec.points().back().step, paused_after - 1);
+}
+
+TEST(RunController, AStopEndsTheRunBeforeItsWorkload) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  RunController controller;
+  Recorder rec(controller);
+  controller.start(long_config(dir));  // 64 requests one at a time: thousands of steps
+  ASSERT_TRUE(wait_until([&] { return !rec.points().empty(); }));
+  controller.stop();
+  ASSERT_TRUE(wait_until([&] { return rec.reached(RunState::Stopped); }));
+  EXPECT_FALSE(rec.reached(RunState::Finished));
+  // Every step that ran was reported, and the run ended short of its 64 x 96 decode steps.
+  EXPECT_EQ(rec.states.back().second, rec.points().back().step + 1);
   EXPECT_LT(rec.snapshots.back().summary.steps, 64 * 96);
   EXPECT_LT(rec.results().size(), 64u);
-  EXPECT_FALSE(rec.reached(RunState::Finished));
 }
 
 TEST(RunController, ARefusedUpdateLeavesTheRunGoing) {

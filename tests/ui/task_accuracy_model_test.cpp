@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "tests/ui/ui_test_util.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {

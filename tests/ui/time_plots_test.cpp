@@ -1,12 +1,12 @@
-// The live plots without the engine: an hour of steps stays bounded on screen, the time axis
-// follows the newest data until the user takes it, and config marks are drawn on every plot.
+// The live plots without the engine: an hour of steps stays bounded on screen (its frame time is
+// measured by bench/gui/replot_bench.cpp, not here), the time axis follows the newest data until
+// the user takes it, and config marks are drawn on every plot.
 #include "ui/widgets/time_plots.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
+#include <cmath>
 
-#include <QElapsedTimer>
 #include <qcustomplot.h>
 
 #include "tests/ui/ui_test_util.h"
@@ -38,7 +38,7 @@ void feed(RunSeries& series, double seconds, double rate, double start = 0) {
   series.add(s);
 }
 
-TEST(TimePlots, AnHourOfStepsStaysBoundedAndQuickToDraw) {
+TEST(TimePlots, AnHourOfStepsStaysBoundedOnScreen) {
   ui_test::app();
   RunSeries series;
   feed(series, 3600, 30);  // 108,000 steps
@@ -58,21 +58,9 @@ TEST(TimePlots, AnHourOfStepsStaysBoundedAndQuickToDraw) {
   EXPECT_LE(plots.plot(TimePlots::Batch)->xAxis->range().lower, 1.0);
   EXPECT_GE(plots.plot(TimePlots::Batch)->xAxis->range().upper, 3599.0);
 
-  // A logged measurement of drawing all four plots at that size (no assertion on time: CI
-  // machines are shared; the target is < 50 ms per frame).
-  double worst = 0;
-  for (int frame = 0; frame < 10; ++frame) {
-    double ms = 0;
-    for (int id = 0; id < TimePlots::PlotCount; ++id) {
-      QCustomPlot* p = plots.plot(TimePlots::PlotId(id));
-      p->replot(QCustomPlot::rpImmediateRefresh);
-      ms += p->replotTime();
-    }
-    worst = std::max(worst, ms);
-  }
-  std::printf("[ measure  ] four plots, one hour of steps (%d points per graph): worst frame %.1f ms\n",
-              plots.graph_points(TimePlots::Batch, 0), worst);
-  RecordProperty("worst_frame_ms", std::to_string(worst));
+  // The graphs still span the hour: the first history bin holds the first 32 steps (~0.5 s).
+  EXPECT_LE(plots.plot(TimePlots::Throughput)->graph(0)->data()->constBegin()->key, 2.0);
+  EXPECT_GE((plots.plot(TimePlots::Throughput)->graph(0)->data()->constEnd() - 1)->key, 3599.0);
 }
 
 TEST(TimePlots, TheTimeAxisFollowsUntilTheUserTakesIt) {

@@ -1,6 +1,6 @@
 // The Try panel's runner on the fixture model: the compressed answer is the engine's answer for
 // a one-request workload, the full-KV answer streams and equals single-sequence generation,
-// and the traced evictions respect the protected sink tokens.
+// the traced evictions respect the protected sink tokens, and a new try replaces one still going.
 #include "ui/controller/try_runner.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include "engine/runtime/generator.h"
 #include "run/run.h"
 #include "tests/ui/ui_test_util.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {
@@ -83,6 +83,32 @@ TEST(TryRunner, CompressedAndFullKvAnswersOfOnePrompt) {
   for (const EvictionRecord& r : records) {
     for (int32_t p : r.positions) EXPECT_GE(p, 2) << "a sink was evicted";
   }
+}
+
+TEST(TryRunner, ASecondStartReplacesTheFirstTry) {
+  ui_test::app();
+  RunConfig config = ui_test::fixture_config("");
+  TryRunner runner(std::make_shared<ModelCache>());
+  QStringList answers;
+  int finished = 0;
+  QObject::connect(&runner, &TryRunner::fullAnswer, [&](const QString& t, qint64) { answers << t; });
+  QObject::connect(&runner, &TryRunner::finished, [&](double) { ++finished; });
+  runner.start(TryRequest{config, "apple river stone cloud lamp", false, 400});
+  runner.start(TryRequest{config, "tiger maple piano", false, 6});  // at once: the first is cancelled
+  ASSERT_TRUE(ui_test::wait_until([&] { return finished > 0; }));
+  ui_test::wait_until([] { return false; }, 200);  // anything the first try might still send
+  EXPECT_EQ(finished, 1);
+  ASSERT_EQ(answers.size(), 1);  // only the second try's answer arrives
+
+  std::shared_ptr<const Model> model = ModelCache().get(config.model);
+  auto backend = make_named_backend("cpu", 1);
+  GenerationOptions o;
+  o.max_new_tokens = 6;
+  o.prefill_chunk = config.prefill_chunk;
+  o.block_size = config.block_size;
+  const GenerationResult g =
+      generate(*model, *backend, model->tokenizer->encode("tiger maple piano", model->tokenizer->add_bos_by_default()), o);
+  EXPECT_EQ(answers.front().toStdString(), model->tokenizer->decode(g.tokens, true));
 }
 
 TEST(TryRunner, AModelThatCannotLoadFails) {

@@ -74,7 +74,7 @@ inline std::string write_workload(const TempDir& dir, int count, int words, int 
   for (int i = 0; i < count; ++i) {
     std::string prompt;
     for (int w = 0; w < words; ++w) prompt += std::string(vocab[(i * 3 + w * 5) % 8]) + " ";
-    nlohmann::json line = {{"id", "r" + std::to_string(i)},
+    nlohmann::json line = {{"id", std::string("r").append(std::to_string(i))},
                            {"prompt", prompt},
                            {"max_new_tokens", max_new_tokens},
                            {"task", i % 2 == 0 ? "even" : "odd"},

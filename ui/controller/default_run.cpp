@@ -36,8 +36,15 @@ std::string find_data_dir() {
   if (!ec) starts.push_back(exe.parent_path());
   for (const fs::path& start : starts) {
     for (fs::path p = start; !p.empty(); p = p.parent_path()) {
-      if (is_data_dir(p)) return (p / "data").string();
-      if (p == p.root_path()) break;
+      if (!is_data_dir(p)) {
+        if (p == p.root_path()) break;
+        continue;
+      }
+      // Relative to the working directory when inside it (data/..., as the README writes it).
+      const fs::path data = p / "data";
+      const fs::path relative = data.lexically_relative(fs::current_path(ec));
+      if (!ec && !relative.empty() && *relative.begin() != "..") return relative.string();
+      return data.string();
     }
   }
   return {};

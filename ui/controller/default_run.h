@@ -10,7 +10,8 @@
 namespace kvwb {
 
 // The data/ folder of the kvwb checkout ($KVWB_HOME, the working directory or the executable's
-// directory, or one of their parents); empty when none is found.
+// directory, or one of their parents), relative to the working directory when inside it;
+// empty when none is found.
 std::string find_data_dir();
 // The *.jsonl files in `dir`, sorted by name.
 std::vector<std::string> list_workloads(const std::string& dir);

@@ -17,7 +17,7 @@
 #include "engine/runtime/generator.h"
 #include "engine/workload/workload.h"
 #include "run/run.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {
@@ -168,9 +168,10 @@ TryRunner::TryRunner(std::shared_ptr<ModelCache> models, QObject* parent)
 
 TryRunner::~TryRunner() {
   cancel();
-  if (thread_ != nullptr) {
-    thread_->wait();
-    delete thread_;
+  if (thread_ != nullptr) ending_.push_back(thread_);
+  for (QThread* t : ending_) {
+    t->wait();
+    delete t;
   }
 }
 
@@ -182,11 +183,13 @@ void TryRunner::cancel() {
 bool TryRunner::busy() const { return thread_ != nullptr && !thread_->isFinished(); }
 
 void TryRunner::start(const TryRequest& request) {
-  cancel();
-  if (thread_ != nullptr) {
-    thread_->wait();  // it stops at its next token or step
-    delete thread_;
-  }
+  cancel();  // the old job stops at its next token or step; its reports are dropped
+  if (thread_ != nullptr) ending_.push_back(thread_);
+  std::erase_if(ending_, [](QThread* t) {
+    if (!t->isFinished()) return false;
+    delete t;
+    return true;
+  });
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   Job job{this, generation_, request, models_, cancel_};
   thread_ = QThread::create(job);

@@ -58,6 +58,9 @@ class TryRunner : public QObject {
   std::shared_ptr<ModelCache> models_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   QThread* thread_ = nullptr;
+  // Cancelled jobs still finishing their token or step; joined when done, never waited for on
+  // a new start (the window must not block), all joined by the destructor.
+  std::vector<QThread*> ending_;
   int generation_ = 0;
 };
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "engine/workload/metrics.h"
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 namespace kvwb {
 namespace {

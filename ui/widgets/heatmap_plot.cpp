@@ -40,7 +40,15 @@ HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const Q
   scale_->setLabel(scale_label);
   plot_->plotLayout()->addElement(0, 1, scale_);
   map_->setColorScale(scale_);
-  QCPColorGradient gradient(QCPColorGradient::gpThermal);
+  // Dark blue through teal to yellow: ordered by lightness, readable by the colour-blind, and
+  // never white or black, so the top and bottom of the scale stay visible on light and dark
+  // backgrounds alike (a uniform map at the top of the scale must not vanish).
+  QCPColorGradient gradient;
+  gradient.clearColorStops();
+  gradient.setColorStopAt(0.0, QColor(45, 30, 120));
+  gradient.setColorStopAt(0.5, QColor(30, 150, 140));
+  gradient.setColorStopAt(1.0, QColor(245, 215, 40));
+  gradient.setColorInterpolation(QCPColorGradient::ciRGB);
   gradient.setNanHandling(QCPColorGradient::nhTransparent);
   map_->setGradient(gradient);
   // The colour scale's axis rect lines up with the map's.
@@ -71,6 +79,7 @@ void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
     }
   }
   if (filled_ == 0) lo = 0, hi = 1;
+  if (from_zero_) lo = std::min(lo, 0.0);
   if (hi <= lo) hi = lo + 1;
   map_->setDataRange(QCPRange(lo, hi));
   plot_->xAxis->setRange(-0.5, std::max(nx_, 1) - 0.5);
@@ -79,6 +88,8 @@ void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
   integer_ticks(plot_->yAxis, ny_);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
+
+double HeatmapPlot::scale_lower() const { return map_->dataRange().lower; }
 
 void HeatmapPlot::changeEvent(QEvent* event) {
   if (event->type() == QEvent::PaletteChange) apply_theme();

@@ -25,6 +25,10 @@ class HeatmapPlot : public QWidget {
   int cells_x() const { return nx_; }
   int cells_y() const { return ny_; }
   int filled_cells() const { return filled_; }  // cells that are not NaN
+  // Colour scale from 0 instead of from the smallest value: counts (retained tokens) read
+  // as amounts, so a uniform budget shows as one bright colour, not as the scale's dark end.
+  void set_scale_from_zero(bool on) { from_zero_ = on; }
+  double scale_lower() const;
   QCustomPlot* plot() const { return plot_; }
 
  protected:
@@ -37,6 +41,7 @@ class HeatmapPlot : public QWidget {
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
   int nx_ = 0, ny_ = 0, filled_ = 0;
+  bool from_zero_ = false;
 };
 
 }  // namespace kvwb

@@ -5,7 +5,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QElapsedTimer>
 #include <QEvent>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -42,24 +41,7 @@ const GraphSpec kGraphs[] = {
 
 const char* const kAxisLabels[TimePlots::PlotCount] = {"tokens / s", "sequences", "KV blocks", "accuracy"};
 
-double now_ms() {
-  static QElapsedTimer clock = [] {
-    QElapsedTimer t;
-    t.start();
-    return t;
-  }();
-  return static_cast<double>(clock.nsecsElapsed()) / 1e6;
-}
-
 }  // namespace
-
-double FrameStats::percentile_ms(double p) const {
-  if (samples.empty()) return 0.0;
-  std::vector<double> s = samples;
-  std::sort(s.begin(), s.end());
-  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(s.size())));
-  return s[std::clamp<size_t>(rank, 1, s.size()) - 1];
-}
 
 TimePlots::TimePlots(QWidget* parent) : QWidget(parent) {
   build();
@@ -124,7 +106,14 @@ void TimePlots::build() {
     connect(p, &QCustomPlot::mousePress, this, [this] { set_following(false); });
     connect(p, &QCustomPlot::mouseWheel, this, [this] { set_following(false); });
     connect(p->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, &TimePlots::sync_time_axis);
-    connect(p, &QCustomPlot::afterReplot, this, [this, p] { pending_replot_ms_ += p->replotTime(); });
+    connect(p, &QCustomPlot::beforeReplot, this, [this] {
+      replot_wall_start_ = wall_clock_ms();
+      replot_cpu_start_ = thread_cpu_ms();
+    });
+    connect(p, &QCustomPlot::afterReplot, this, [this] {
+      pending_wall_ms_ += wall_clock_ms() - replot_wall_start_;
+      pending_cpu_ms_ += thread_cpu_ms() - replot_cpu_start_;
+    });
     plots_[id] = p;
     layout->addWidget(p, 1);
   }
@@ -212,19 +201,14 @@ void TimePlots::apply_theme() {
 
 void TimePlots::record_frame() {
   if (!frame_pending_) return;
-  const double ms = pending_update_ms_ + pending_replot_ms_;
-  frames_.frames += 1;
-  frames_.total_ms += ms;
-  frames_.max_ms = std::max(frames_.max_ms, ms);
-  if (ms > FrameStats::kBudgetMs) frames_.over_budget += 1;
-  if (frames_.samples.size() >= 10000) frames_.samples.erase(frames_.samples.begin());
-  frames_.samples.push_back(ms);
+  frames_.add_frame(pending_wall_ms_, pending_cpu_ms_);
   frame_pending_ = false;
 }
 
 void TimePlots::tick() {
   record_frame();  // the previous tick's replots have run by now
-  const double start = now_ms();
+  const double wall_start = wall_clock_ms(), cpu_start = thread_cpu_ms();
+  frames_.add_tick(wall_start);
   bool changed = false;
   if (theme_dirty_) {
     apply_theme();
@@ -238,8 +222,8 @@ void TimePlots::tick() {
   }
   range_dirty_ = false;
   if (!changed) return;
-  pending_update_ms_ = now_ms() - start;
-  pending_replot_ms_ = 0;
+  pending_wall_ms_ = wall_clock_ms() - wall_start;
+  pending_cpu_ms_ = thread_cpu_ms() - cpu_start;
   frame_pending_ = true;
   for (QCustomPlot* p : plots_) p->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -9,6 +9,7 @@
 #include <QWidget>
 
 #include "ui/models/run_series.h"
+#include "ui/widgets/frame_stats.h"
 
 class QCheckBox;
 class QComboBox;
@@ -18,18 +19,6 @@ class QCPRange;
 class QTimer;
 
 namespace kvwb {
-
-// Replot cost as measured on the GUI thread: a frame is one timer tick's data update plus the
-// replots it queued (QCustomPlot::replotTime of each plot).
-struct FrameStats {
-  static constexpr double kBudgetMs = 50.0;
-  int64_t frames = 0;
-  int64_t over_budget = 0;  // frames over kBudgetMs
-  double max_ms = 0, total_ms = 0;
-  std::vector<double> samples;  // the newest 10000 frame times, for percentiles
-  double mean_ms() const { return frames > 0 ? total_ms / static_cast<double>(frames) : 0.0; }
-  double percentile_ms(double p) const;  // nearest rank over `samples`
-};
 
 class TimePlots : public QWidget {
   Q_OBJECT
@@ -93,7 +82,8 @@ class TimePlots : public QWidget {
   // Frame timing.
   FrameStats frames_;
   bool frame_pending_ = false;
-  double pending_update_ms_ = 0, pending_replot_ms_ = 0;
+  double pending_wall_ms_ = 0, pending_cpu_ms_ = 0;  // the open frame so far
+  double replot_wall_start_ = 0, replot_cpu_start_ = 0;
 };
 
 }  // namespace kvwb

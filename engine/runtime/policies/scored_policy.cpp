@@ -84,6 +84,16 @@ EvictionStats ScoredPolicy::after_append(SequenceState& seq, KvCache& cache, con
   return evict ? compress(seq, cache, context) : EvictionStats{};
 }
 
+EvictionStats ScoredPolicy::enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) {
+  // Mid-prompt, only a policy that evicts between chunks may evict (the others compress when
+  // the prompt is complete, which comes anyway); once decoding, every scored policy evicts.
+  const bool evicts_now = seq.phase == SequencePhase::Decode ||
+                          (seq.phase == SequencePhase::Prefill && traits_.evict_during_prefill && seq.prefilled > 0);
+  if (!evicts_now) return {};
+  seq.steps_since_eviction = 0;
+  return compress(seq, cache, context);
+}
+
 EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const AppendContext& context) {
   const KvCacheShape& shape = cache.shape();
   const int64_t L = shape.num_layers, H = shape.num_kv_heads;

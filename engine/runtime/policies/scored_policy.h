@@ -42,6 +42,7 @@ class ScoredPolicy final : public CompressionPolicy {
                       int64_t prefill_chunk) const override;
   bool observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const override;
   EvictionStats after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) override;
+  EvictionStats enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) override;
 
   // Tokens each head may keep for a prompt of this length (before protection).
   int64_t budget_per_head(int64_t prompt_tokens) const;

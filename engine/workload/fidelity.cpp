@@ -1,4 +1,4 @@
-#include "ui/models/fidelity.h"
+#include "engine/workload/fidelity.h"
 
 #include <algorithm>
 

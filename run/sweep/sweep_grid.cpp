@@ -1,0 +1,71 @@
+#include "run/sweep/sweep_grid.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.h"
+
+namespace kvwb {
+namespace {
+
+RunConfig point_config(const RunConfig& base, const std::string& policy, const std::optional<int64_t>& budget,
+                       int64_t chunk) {
+  RunConfig c = base;
+  c.record.clear();  // recording is the sweep's business, not part of a point's config
+  c.policy.name = policy;
+  c.policy.budget_ratio.reset();
+  c.policy.budget_tokens = budget;
+  c.prefill_chunk = chunk;
+  return c;
+}
+
+}  // namespace
+
+std::string point_label(const RunConfig& c) {
+  std::string label = c.policy.name;
+  if (c.policy.budget_tokens) label += fmt::format(", budget {}", *c.policy.budget_tokens);
+  if (c.policy.budget_ratio) label += fmt::format(", budget ratio {}", *c.policy.budget_ratio);
+  if (c.policy.budget_scope == "head" && c.policy.name != "full") label += " per head";
+  return label + fmt::format(", chunk {}", c.prefill_chunk);
+}
+
+std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& grid) {
+  if (grid.policies.empty()) fail("sweep", "no policies given");
+  if (!base.kv_pool_bytes) fail("sweep", "the KV pool must be fixed (give a size, not auto): a sweep compares budgets at one pool");
+  for (int64_t b : grid.budget_tokens) {
+    if (b < 1) fail("sweep", "budget {} tokens: budgets must be at least 1", b);
+  }
+  for (int64_t c : grid.prefill_chunks) {
+    if (c < 1) fail("sweep", "prefill chunk {}: chunks must be at least 1", c);
+  }
+  const std::vector<int64_t> chunks = grid.prefill_chunks.empty() ? std::vector<int64_t>{base.prefill_chunk}
+                                                                    : grid.prefill_chunks;
+  std::vector<SweepPoint> points;
+  std::vector<nlohmann::json> seen;
+  auto add = [&](RunConfig c, bool reference) {
+    validate(c, "sweep");
+    nlohmann::json j = run_config_to_json(c);
+    for (const nlohmann::json& s : seen) {
+      if (s == j) return;
+    }
+    seen.push_back(std::move(j));
+    std::string label = point_label(c);
+    points.push_back({std::move(c), reference, std::move(label)});
+  };
+  for (const std::string& policy : grid.policies) {  // names first: "foo" is unknown, not budgetless
+    validate(point_config(base, policy, std::nullopt, chunks.front()), "sweep");
+  }
+  add(point_config(base, "full", std::nullopt, chunks.front()), true);
+  for (const std::string& policy : grid.policies) {
+    if (policy == "full") {
+      for (int64_t chunk : chunks) add(point_config(base, policy, std::nullopt, chunk), false);
+      continue;
+    }
+    if (grid.budget_tokens.empty()) fail("sweep", "no budgets given: policy '{}' needs a compression budget", policy);
+    for (int64_t budget : grid.budget_tokens) {
+      for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk), false);
+    }
+  }
+  return points;
+}
+
+}  // namespace kvwb

@@ -1,0 +1,38 @@
+#include "run/sweep/sweep_lists.h"
+
+#include <charconv>
+
+#include "engine/core/error.h"
+
+namespace kvwb {
+
+std::vector<std::string> split_list(const std::string& text, const std::string& what) {
+  std::vector<std::string> items;
+  size_t begin = 0;
+  while (true) {
+    const size_t comma = text.find(',', begin);
+    std::string item = text.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    const size_t first = item.find_first_not_of(' ');
+    item = first == std::string::npos ? "" : item.substr(first, item.find_last_not_of(' ') - first + 1);
+    if (item.empty()) {
+      if (text.find_first_not_of(" ,") == std::string::npos) fail(what, "empty list");
+      fail(what, "empty item in '{}'", text);
+    }
+    items.push_back(std::move(item));
+    if (comma == std::string::npos) return items;
+    begin = comma + 1;
+  }
+}
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what) {
+  std::vector<int64_t> values;
+  for (const std::string& item : split_list(text, what)) {
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || end != item.data() + item.size()) fail(what, "'{}' is not a whole number", item);
+    values.push_back(v);
+  }
+  return values;
+}
+
+}  // namespace kvwb

@@ -1,0 +1,14 @@
+#pragma once
+// Comma-separated lists of a sweep's axes, as typed in kvwb-cli sweep's flags and the GUI's
+// Sweep panel ("batch-max, kv-compress", "64,128"). Errors name `what` (the flag or field):
+// "--budget-tokens: empty list", "--budget-tokens: 'x' is not a whole number".
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvwb {
+
+std::vector<std::string> split_list(const std::string& text, const std::string& what);
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what);
+
+}  // namespace kvwb

@@ -1,0 +1,80 @@
+// The grid of a sweep: the reference first, every policy x budget x chunk at the same pool,
+// duplicates left out, and bad input named.
+#include <gtest/gtest.h>
+
+#include "engine/core/error.h"
+#include "run/sweep/sweep_grid.h"
+
+namespace kvwb {
+namespace {
+
+RunConfig base() {
+  RunConfig c;
+  c.workload = "w.jsonl";
+  c.kv_pool_bytes = int64_t{8} << 20;
+  c.prefill_chunk = 64;
+  c.record = "some.db";
+  c.policy.name = "snapkv";
+  c.policy.budget_ratio = 0.5;
+  return c;
+}
+
+std::string error_of(const RunConfig& c, const SweepGrid& g) {
+  try {
+    sweep_points(c, g);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(SweepGrid, ReferenceFirstThenPolicyBudgetChunk) {
+  const auto points = sweep_points(base(), {{"batch-max", "kv-compress"}, {32, 128}, {16, 64}});
+  ASSERT_EQ(points.size(), 1u + 2 * 2 * 2);
+  EXPECT_TRUE(points[0].reference);
+  EXPECT_EQ(points[0].config.policy.name, "full");
+  EXPECT_FALSE(points[0].config.policy.budget_tokens.has_value());
+  EXPECT_EQ(points[0].config.prefill_chunk, 16);  // the first chunk of the list
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 16");
+  EXPECT_EQ(points[2].label, "batch-max, budget 32, chunk 64");
+  EXPECT_EQ(points[3].label, "batch-max, budget 128, chunk 16");
+  EXPECT_EQ(points[8].label, "kv-compress, budget 128, chunk 64");
+  for (const SweepPoint& p : points) {
+    EXPECT_EQ(p.config.kv_pool_bytes, base().kv_pool_bytes);  // one pool for all
+    EXPECT_TRUE(p.config.record.empty());
+    EXPECT_FALSE(p.config.policy.budget_ratio.has_value());  // the base's ratio gave way to tokens
+    EXPECT_EQ(p.reference, &p == &points[0]);
+  }
+}
+
+TEST(SweepGrid, FullInTheListAddsOnlyChunksTheReferenceDoesNotCover) {
+  const auto points = sweep_points(base(), {{"full", "batch-max", "batch-max"}, {32, 32}, {}});
+  ASSERT_EQ(points.size(), 2u);  // reference (chunk 64), batch-max 32
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 64");
+  const auto chunked = sweep_points(base(), {{"full"}, {}, {64, 128}});
+  ASSERT_EQ(chunked.size(), 2u);
+  EXPECT_EQ(chunked[1].label, "full, chunk 128");
+  EXPECT_FALSE(chunked[1].reference);
+}
+
+TEST(SweepGrid, PerHeadScopeShowsInTheLabel) {
+  RunConfig c = base();
+  c.policy.budget_scope = "head";
+  EXPECT_EQ(sweep_points(c, {{"batch-max"}, {32}, {}})[1].label, "batch-max, budget 32 per head, chunk 64");
+}
+
+TEST(SweepGrid, BadInputIsNamed) {
+  EXPECT_NE(error_of(base(), {{}, {32}, {}}).find("no policies given"), std::string::npos);
+  const std::string unknown = error_of(base(), {{"batch-max", "fast-kv"}, {}, {}});
+  EXPECT_NE(unknown.find("unknown policy 'fast-kv'"), std::string::npos) << unknown;
+  EXPECT_NE(error_of(base(), {{"batch-max"}, {}, {}}).find("no budgets given: policy 'batch-max'"), std::string::npos);
+  EXPECT_NE(error_of(base(), {{"batch-max"}, {0}, {}}).find("budget 0 tokens"), std::string::npos);
+  EXPECT_NE(error_of(base(), {{"batch-max"}, {8}, {0}}).find("prefill chunk 0"), std::string::npos);
+  RunConfig automatic = base();
+  automatic.kv_pool_bytes.reset();
+  EXPECT_NE(error_of(automatic, {{"batch-max"}, {8}, {}}).find("KV pool must be fixed"), std::string::npos);
+  EXPECT_EQ(error_of(base(), {{"full"}, {}, {}}), "");  // full alone needs no budget
+}
+
+}  // namespace
+}  // namespace kvwb

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes the workbench screenshots in docs/screenshots/ from the real kvwb window: each runs kvwb
+# under Xvfb (an X server without a screen, from install-deps.sh), lets the run finish and saves
+# the window with --screenshot. Needs build/app/kvwb (scripts/build.sh) and SmolLM2
+# (scripts/fetch-models.sh). Slow on a small CPU: the README shot runs 8 RULER requests on
+# SmolLM2 twice (the run and its full-KV reference). One shot: tools/screenshots.sh try
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kvwb=${KVWB_BUILD_DIR:-build}/app/kvwb
+out=docs/screenshots
+[[ -x "$kvwb" ]] || { echo "screenshots: $kvwb is missing; build it: bash scripts/build.sh" >&2; exit 1; }
+mkdir -p "$out"
+
+shot() {
+  xvfb-run --auto-servernum --server-args="-screen 0 1600x1000x24" "$kvwb" "$@"
+}
+
+readme() {
+  # What scripts/start.sh opens (SmolLM2, data/ruler-quick.jsonl, Batch-Max at 256 tokens), with
+  # the reference run and a live budget change to 512 tokens after 20 s.
+  shot --model smollm2 --workload data/ruler-quick.jsonl --max-requests 8 --autostart --reference \
+    --retune 20:512 --screenshot "$out/workbench.png"
+}
+dark() {
+  # KV-Compress on the demo model: the retained tokens differ per head; dark palette.
+  shot --dark --model demo --workload data/demo-quick.jsonl --kv-pool 16MiB --policy kv-compress \
+    --budget-tokens 96 --autostart --screenshot "$out/workbench-dark.png"
+}
+try() {
+  # KV-Compress evicts per head, after the prompt and every 16 decode steps: rows differ, colours too.
+  shot --model smollm2 --policy kv-compress --budget-tokens 32 \
+    --try "Alice has a red kite and Bob has a blue boat. Tim has a green bike. What colour is Bob's boat?" \
+    --screenshot "$out/workbench-try.png"
+}
+
+names=("$@")
+((${#names[@]} > 0)) || names=(readme dark try)
+for n in "${names[@]}"; do
+  [[ "$n" == readme || "$n" == dark || "$n" == try ]] || { echo "screenshots: unknown shot '$n' (readme, dark, try)" >&2; exit 1; }
+  echo "screenshots: $n"
+  "$n"
+done
