@@ -72,6 +72,18 @@ TEST(Cli, BadInputGivesOneLineErrorsNamingTheProblem) {
   EXPECT_NE(r.code, 0);
 }
 
+TEST(Cli, SmolLM2ShorthandWithoutTheDownloadSaysHowToFetchIt) {
+  const fs::path empty = temp_path("empty_model_cache");
+  fs::create_directories(empty);
+  ::setenv("KVWB_MODEL_CACHE", empty.c_str(), 1);  // inherited by the kvwb-cli child
+  const Result r = cli("generate --model smollm2 --prompt x");
+  ::unsetenv("KVWB_MODEL_CACHE");
+  fs::remove_all(empty);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "kvwb-cli: error: " + (empty / "SmolLM2-135M-Instruct.Q4_1.gguf").string() +
+                       ": SmolLM2 is not downloaded yet; run scripts/fetch-models.sh\n");
+}
+
 TEST(Cli, RunPrintsSummaryAndWritesJson) {
   const std::string workload = write_workload("cli_run.jsonl",
       "{\"id\": \"a\", \"prompt\": \"one two three\", \"max_new_tokens\": 6, \"task\": \"t1\", \"answers\": [\"zzzz\"], \"metric\": \"contains_any\"}\n"
@@ -90,6 +102,31 @@ TEST(Cli, RunPrintsSummaryAndWritesJson) {
   EXPECT_LE(j.at("peak_blocks_used").get<int>(), j.at("blocks_total").get<int>());
   EXPECT_EQ(j.at("config").at("block_size").get<int>(), 8);
   EXPECT_EQ(j.at("tasks").at("t1").at("count").get<int>(), 1);
+}
+
+TEST(Cli, RandomWeightsRunAModelOfTheConfigShapeWithoutItsCheckpoint) {
+  const std::string config = fixture("llama-tied") + "/config.json";
+  const Result g = cli("generate --random-weights " + config + " --weights-dtype f32 --prompt abc --max-new-tokens 5");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(g.err.find("decode: 5 tokens"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find(config), std::string::npos) << g.err;
+
+  // No end token: every request generates all its tokens, which is what benchmarks want.
+  const std::string workload = write_workload("cli_random.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"" + std::string(60, 'r') + "\", \"max_new_tokens\": 7}\n"
+      "{\"id\": \"b\", \"prompt\": \"short\", \"max_new_tokens\": 9}\n");
+  const std::string json = temp_path("random.json");
+  const Result r = cli("run --random-weights " + config + " --workload " + workload +
+                       " --kv-pool 4MiB --policy batch-max --budget-tokens 16 --json " + json + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = kvwb::read_json_file(json);
+  EXPECT_EQ(j.at("generated_tokens").get<int>(), 16);
+  EXPECT_EQ(j.at("config").at("random_weights"), config);
+  EXPECT_GT(j.at("evicted_slots").get<int>(), 0);
+
+  const Result bad = cli("run --random-weights " + config + " --weights-dtype q8 --workload " + workload + " --quiet");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("weights_dtype"), std::string::npos) << bad.err;
 }
 
 TEST(Cli, EveryPolicyKnobHasAFlag) {
