@@ -169,6 +169,30 @@ TEST(SessionPanel, ReopensASessionIntoThePlotsAndMapsAndScrubs) {
   // Scrubbing back shows fewer rows.
   panel.scrub(0);
   EXPECT_EQ(eviction->cells_y(), 1);
+
+  // Every head of r0 at one step: kept exactly where the engine retained at that step.
+  const size_t mid = s.retention.size() / 2;
+  panel.scrub(static_cast<int>(mid));
+  panel.set_all_heads(true);
+  const int kv_heads = panel.shown()->replay.kv_heads;
+  ASSERT_EQ(eviction->cells_y(), 2 * kv_heads);
+  const StepStats* e = nullptr;
+  for (const StepStats& x : rec.compressed.steps) {
+    if (x.step == s.retention[mid].step) e = &x;
+  }
+  ASSERT_NE(e, nullptr);
+  int compared_rows = 0;
+  for (const HeadRetention& h : e->retention) {
+    if (h.request_id != "r0") continue;
+    const std::set<int32_t> kept(h.positions.begin(), h.positions.end());
+    const int row = h.layer * kv_heads + h.head;
+    for (int p = 0; p < eviction->cells_x(); ++p) {
+      EXPECT_EQ(eviction->value(p, row), kept.count(p) ? HeadTimeline::kKept : HeadTimeline::kEvicted)
+          << "layer " << h.layer << " head " << h.head << " position " << p;
+    }
+    ++compared_rows;
+  }
+  EXPECT_EQ(compared_rows, 2 * kv_heads);
 }
 
 TEST(SessionPanel, RenamesAnnotatesAndDeletesInTheStore) {

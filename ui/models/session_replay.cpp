@@ -134,4 +134,32 @@ HeadTimeline head_timeline(const Session& session, const std::string& request_id
   return t;
 }
 
+HeadTimeline heads_at_snapshot(const Session& session, const SessionReplay& replay, const std::string& request_id,
+                               size_t index) {
+  HeadTimeline t;
+  if (index >= session.retention.size()) return t;
+  const RetentionSnapshot& snap = session.retention[index];
+  t.steps.push_back(snap.step);
+  int32_t context = 0;
+  for (const HeadRetention& h : snap.heads) {
+    if (h.request_id == request_id && !h.positions.empty()) context = std::max(context, h.positions.back() + 1);
+  }
+  t.positions = context;
+  const size_t rows = static_cast<size_t>(replay.layers) * static_cast<size_t>(replay.kv_heads);
+  t.cells.assign(rows * static_cast<size_t>(context), std::numeric_limits<double>::quiet_NaN());
+  for (const HeadRetention& h : snap.heads) {
+    if (h.request_id != request_id || h.layer < 0 || h.layer >= replay.layers || h.head < 0 || h.head >= replay.kv_heads) {
+      continue;
+    }
+    double* row = t.cells.data() +
+                  (static_cast<size_t>(h.layer) * static_cast<size_t>(replay.kv_heads) + static_cast<size_t>(h.head)) *
+                      static_cast<size_t>(context);
+    std::fill(row, row + context, HeadTimeline::kEvicted);
+    for (int32_t p : h.positions) {
+      if (p >= 0 && p < context) row[p] = HeadTimeline::kKept;
+    }
+  }
+  return t;
+}
+
 }  // namespace kvwb

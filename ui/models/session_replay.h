@@ -52,4 +52,9 @@ struct HeadTimeline {
 HeadTimeline head_timeline(const Session& session, const std::string& request_id, int layer, int head,
                            size_t last_snapshot);
 
+// Every head of one sequence at snapshot `index`: rows = layer * kv_heads + head, columns =
+// token positions, the same cell values as HeadTimeline (its `steps` holds the one step).
+HeadTimeline heads_at_snapshot(const Session& session, const SessionReplay& replay, const std::string& request_id,
+                               size_t index);
+
 }  // namespace kvwb

@@ -185,15 +185,22 @@ void SessionPanel::build() {
   connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { open_eviction_map(layer, head); });
   eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("kept"), this);
   eviction_->set_hover_text([this](int position, int row, double v) {
-    if (!shown_ || row < 0 || static_cast<size_t>(row) >= shown_->session.retention.size()) return QString();
-    const int64_t step = shown_->session.retention[static_cast<size_t>(row)].step;
+    if (!shown_ || row < 0) return QString();
+    // One head over the snapshots (row = snapshot), or every head at the scrubbed one (row =
+    // layer * kv_heads + head).
+    const bool all_heads = eviction_mode_->currentIndex() == 1;
+    const size_t snapshot = all_heads ? static_cast<size_t>(scrubber_->value()) : static_cast<size_t>(row);
+    if (snapshot >= shown_->session.retention.size()) return QString();
+    const int kv_heads = std::max(shown_->replay.kv_heads, 1);
+    const int layer = all_heads ? row / kv_heads : eviction_layer_, head = all_heads ? row % kv_heads : eviction_head_;
+    const int64_t step = shown_->session.retention[snapshot].step;
     QString state = std::isnan(v) ? tr("not in the context") : v == HeadTimeline::kKept ? tr("kept") : tr("evicted");
     // The traced request's eviction map says when and with which score (scores of evicted slots only).
     const QString request = sequence_->currentData().toString();
     for (const EvictionMap& m : shown_->session.eviction_maps) {
       if (q(m.request_id) != request) continue;
       for (const HeadEvictions& h : m.heads) {
-        if (h.layer != eviction_layer_ || h.head != eviction_head_ || position >= static_cast<int>(h.evicted_at_step.size())) continue;
+        if (h.layer != layer || h.head != head || position >= static_cast<int>(h.evicted_at_step.size())) continue;
         const int32_t at = h.evicted_at_step[static_cast<size_t>(position)];
         if (at >= 0) {
           state += tr("; evicted at step %1").arg(at);
@@ -202,8 +209,13 @@ void SessionPanel::build() {
         }
       }
     }
-    return tr("position %1, step %2: %3").arg(position).arg(step).arg(state);
+    return tr("layer %1, KV head %2, position %3, step %4: %5").arg(layer).arg(head).arg(position).arg(step).arg(state);
   });
+  eviction_mode_ = new QComboBox(this);
+  eviction_mode_->addItem(tr("eviction map: one head over the steps"));
+  eviction_mode_->addItem(tr("eviction map: every head at this step"));
+  eviction_mode_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  connect(eviction_mode_, &QComboBox::activated, this, [this](int i) { set_all_heads(i == 1); });
   scrubber_ = new QSlider(Qt::Horizontal, this);
   scrubber_->setEnabled(false);
   connect(scrubber_, &QSlider::valueChanged, this, &SessionPanel::scrub);
@@ -222,6 +234,7 @@ void SessionPanel::build() {
   auto* map_bar = new QHBoxLayout;
   map_bar->addWidget(sequence_);
   map_bar->addWidget(value_);
+  map_bar->addWidget(eviction_mode_);
   map_bar->addStretch(1);
   maps_layout->addLayout(map_bar);
   auto* scrub_bar = new QHBoxLayout;
@@ -438,9 +451,26 @@ void SessionPanel::open_eviction_map(int layer, int head) {
   refresh_retention();  // the chosen sequence's retention map, and the eviction map
 }
 
+void SessionPanel::set_all_heads(bool all_heads) {
+  eviction_mode_->setCurrentIndex(all_heads ? 1 : 0);
+  if (all_heads && eviction_layer_ < 0) {
+    open_eviction_map(0, 0);  // picks a sequence when the batch mean is shown
+    return;
+  }
+  refresh_retention();
+}
+
 void SessionPanel::draw_eviction_map() {
   if (!shown_ || eviction_layer_ < 0) return;
   const std::string request = sequence_->currentData().toString().toStdString();
+  if (eviction_mode_->currentIndex() == 1) {
+    const HeadTimeline t = heads_at_snapshot(shown_->session, shown_->replay, request, static_cast<size_t>(scrubber_->value()));
+    eviction_->set_cells(static_cast<int>(t.positions), shown_->replay.layers * shown_->replay.kv_heads, t.cells);
+    eviction_->plot()->xAxis->setLabel(tr("token position (sequence %1, step %2)").arg(q(request)).arg(t.steps.empty() ? -1 : t.steps[0]));
+    eviction_->plot()->yAxis->setLabel(tr("head row (layer × KV heads + head)"));
+    return;
+  }
+  eviction_->plot()->yAxis->setLabel(tr("snapshot"));
   const HeadTimeline t =
       head_timeline(shown_->session, request, eviction_layer_, eviction_head_, static_cast<size_t>(scrubber_->value()));
   eviction_->set_cells(static_cast<int>(t.positions), static_cast<int>(t.steps.size()), t.cells);

@@ -64,6 +64,9 @@ class SessionPanel : public QWidget {
   void set_sequence(const QString& request_id);  // empty: the batch mean
   void set_fraction(bool fraction);             // retained tokens or fraction of the context
   void open_eviction_map(int layer, int head);  // what clicking a retention cell does
+  // The eviction map as every head of the sequence at the scrubbed step (position x head),
+  // instead of the clicked head through the steps (position x step).
+  void set_all_heads(bool all_heads);
 
   const LoadedSessionPtr& shown() const { return shown_; }
   const LoadedSessionPtr& compared() const { return compared_; }
@@ -108,7 +111,7 @@ class SessionPanel : public QWidget {
   HeatmapPlot* eviction_ = nullptr;
   QSlider* scrubber_ = nullptr;
   QLabel* step_label_ = nullptr;
-  QComboBox *sequence_ = nullptr, *value_ = nullptr;
+  QComboBox *sequence_ = nullptr, *value_ = nullptr, *eviction_mode_ = nullptr;
   QTableView* compare_view_ = nullptr;
   OpTimeline* timeline_ = nullptr;
   LoadedSessionPtr shown_, compared_;
