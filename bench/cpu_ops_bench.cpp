@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/half.h"
+#include "kernels/quant.h"
 
 namespace kvwb::kernels {
 namespace {
@@ -46,6 +48,23 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
   return v;
 }
 
+// Random quantized blocks with small f16 scales where each 32-value type keeps them (random
+// bits could be inf or NaN; the speed of the kernels does not depend on the values).
+void fill_quantized(DType dtype, uint8_t* dst, size_t bytes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i < bytes; ++i) dst[i] = static_cast<uint8_t>(rng());
+  const size_t block = static_cast<size_t>(dtype_info(dtype).block_bytes);
+  const uint16_t scale = f32_to_f16(0.01f);
+  for (size_t off = 0; off + block <= bytes; off += block) {
+    if (dtype == DType::Q6_K) {
+      std::memcpy(dst + off + 208, &scale, 2);
+    } else {
+      std::memcpy(dst + off, &scale, 2);
+      if (dtype == DType::Q4_1 || dtype == DType::Q4_K) std::memcpy(dst + off + 2, &scale, 2);
+    }
+  }
+}
+
 // Enough copies of one [rows, cols] matrix in `dtype` to exceed the caches. Storage is filled
 // in parallel (also faulting the pages in before timing).
 struct ColdMatrices {
@@ -58,6 +77,11 @@ struct ColdMatrices {
     const auto src = random_floats(static_cast<size_t>(rows * cols), 1);
     for (size_t c = 0; c < copies; ++c) {
       uint8_t* dst = bytes.data() + c * one;
+      if (is_quantized(dtype)) {
+        fill_quantized(dtype, dst, one, static_cast<uint32_t>(c));
+        views.push_back(Matrix{dtype, rows, cols, dst});
+        continue;
+      }
 #pragma omp parallel for
       for (int64_t i = 0; i < rows * cols; ++i) {
         const float v = src[static_cast<size_t>(i)];
@@ -137,11 +161,38 @@ void matvec_shapes(benchmark::internal::Benchmark* b) {
       b->Args({static_cast<int64_t>(t), rows, cols, 1});
     }
   }
+  // SmolLM2-135M's decode matrices: Q4_1 layers (q/o, k/v, gate/up, down), the Q8_0 head.
+  for (auto [rows, cols] : {std::pair{576, 576}, std::pair{192, 576}, std::pair{1536, 576}, std::pair{576, 1536}}) {
+    b->Args({static_cast<int64_t>(DType::Q4_1), rows, cols, 1});
+  }
+  b->Args({static_cast<int64_t>(DType::Q8_0), 49152, 576, 1});
   // Small batches of decode tokens: the same weights, n times the work.
   for (int64_t n : {2, 4, 8, 16}) b->Args({static_cast<int64_t>(DType::F16), 2048, 768, n});
   b->ArgNames({"dtype", "rows", "cols", "n"});
 }
 BENCHMARK(BM_Matvec)->Apply(matvec_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// A quantized matvec on one L2-resident matrix: the kernel's compute rate without DRAM.
+void BM_QuantMatvecWarm(benchmark::State& state) {
+  const auto dtype = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  ColdMatrices w(dtype, rows, cols, 0);
+  const auto x = random_floats(static_cast<size_t>(cols), 2);
+  std::vector<float> y(static_cast<size_t>(rows));
+  for (auto _ : state) {
+    backend().matmul(x.data(), 1, w.views[0], nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * dtype_bytes(dtype, rows * cols)));
+  state.counters["weights_per_ns"] = benchmark::Counter(static_cast<double>(rows * cols) * static_cast<double>(state.iterations()) / 1e9,
+                                                        benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(dtype_info(dtype).name));
+}
+BENCHMARK(BM_QuantMatvecWarm)
+    ->Args({static_cast<int64_t>(DType::Q4_1), 576, 576})
+    ->Args({static_cast<int64_t>(DType::Q8_0), 576, 576})
+    ->ArgNames({"dtype", "rows", "cols"})
+    ->Unit(benchmark::kMicrosecond);
 
 // One decode token through the matrices of a ~110M-parameter Llama (hidden 768, MLP 2048,
 // 12 layers, vocab 32000): per layer q, k, v, o (768x768), gate, up (2048x768), down

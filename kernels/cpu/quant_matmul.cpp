@@ -1,9 +1,10 @@
 // y[n, rows] = x[n, cols] · wᵀ (+ bias) for block-quantized weights (Q8_0, Q4_0, Q4_1, Q4_K,
-// Q6_K), correct first: rows are dequantized (quant_fast.h, bit-identical to the reference of
-// kernels/quant.h) into a per-thread f32 buffer, then used as f32 weights. Activations stay f32 (no Q8 activation
-// quantization as llama.cpp does), so results match a model whose weights were dequantized to
-// f32 up front (what transformers does when it loads a GGUF).
-//   small n (decode): one row at a time, dotted with every input row while it is in L1;
+// Q6_K). Activations stay f32 (no Q8 activation quantization as llama.cpp does), so results
+// match a model whose weights were dequantized to f32 up front (what transformers does when it
+// loads a GGUF) up to the order of f32 sums.
+//   small n (decode): one weight row at a time, dotted with every input row while it is in L1:
+//     Q8_0/Q4_0/Q4_1 straight from the packed bytes (quant_dot.h), the K types through a
+//     dequantized f32 copy of the row (quant_fast.h);
 //   larger n (prefill): a tile of rows is dequantized, then OpenBLAS sgemm uses it.
 #include <cblas.h>
 
@@ -12,6 +13,7 @@
 
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/quant_dot.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/quant.h"
 
@@ -39,13 +41,55 @@ float dot(const float* a, const float* b, int64_t n) {
   return total;
 }
 
-void row_path(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
+bool parallel_rows(const Matrix& w, int threads) { return threads > 1 && w.rows * w.cols >= (int64_t{1} << 16); }
+
+int64_t row_chunk(const Matrix& w, int threads) { return std::max<int64_t>(1, w.rows / (8 * std::max(threads, 1))); }
+
+// Q8_0, Q4_0, Q4_1: dot products from the packed bytes, kMaxDotInputs inputs per pass over
+// a chunk of rows.
+void fused_row_path(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
+  const int64_t rows = w.rows, cols = w.cols, blocks = cols / 32;
+  const size_t row_bytes = dtype_bytes(w.dtype, cols);
+  std::vector<float> sums;
+  if (needs_block_sums(w.dtype)) {
+    sums.resize(static_cast<size_t>(n * blocks));
+    for (int64_t i = 0; i < n; ++i) block_sums(x + i * cols, cols, sums.data() + i * blocks);
+  }
+  const int64_t chunk = row_chunk(w, threads);
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) if (parallel_rows(w, threads)) schedule(dynamic)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * chunk;
+    QuantDotArgs a;
+    a.dtype = w.dtype;
+    a.rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * row_bytes;
+    a.row_count = std::min(chunk, rows - r0);
+    a.cols = cols;
+    a.x_stride = cols;
+    a.sums_stride = blocks;
+    a.y_stride = rows;
+    for (int64_t i0 = 0; i0 < n; i0 += kMaxDotInputs) {
+      a.x = x + i0 * cols;
+      a.count = static_cast<int>(std::min<int64_t>(kMaxDotInputs, n - i0));
+      a.sums = sums.empty() ? nullptr : sums.data() + i0 * blocks;
+      a.y = y + i0 * rows + r0;
+      quant_dot_rows(a);
+    }
+    if (bias != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t r = r0; r < r0 + a.row_count; ++r) y[i * rows + r] += bias[r];
+      }
+    }
+  }
+}
+
+// The K types: each row dequantized into a per-thread f32 buffer first.
+void dequantized_row_path(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
   const int64_t rows = w.rows, cols = w.cols;
   const size_t row_bytes = dtype_bytes(w.dtype, cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const bool parallel = threads > 1 && rows * cols >= (int64_t{1} << 16);
-  const int64_t chunk = std::max<int64_t>(1, rows / (8 * std::max(threads, 1)));
-#pragma omp parallel num_threads(threads) if (parallel)
+  const int64_t chunk = row_chunk(w, threads);
+#pragma omp parallel num_threads(threads) if (parallel_rows(w, threads))
   {
     std::vector<float> row(static_cast<size_t>(cols));
 #pragma omp for schedule(dynamic, chunk)
@@ -112,8 +156,10 @@ void quant_matmul(const float* x, int64_t n, const Matrix& w, const float* bias,
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
-  if (n <= kRowPathMaxN) {
-    row_path(x, n, w, bias, y, threads);
+  if (n <= kRowPathMaxN && has_fused_dot(w.dtype)) {
+    fused_row_path(x, n, w, bias, y, threads);
+  } else if (n <= kRowPathMaxN) {
+    dequantized_row_path(x, n, w, bias, y, threads);
   } else {
     tile_path(x, n, w, bias, y, threads);
   }

@@ -72,6 +72,18 @@ TEST(Cli, BadInputGivesOneLineErrorsNamingTheProblem) {
   EXPECT_NE(r.code, 0);
 }
 
+TEST(Cli, SmolLM2ShorthandWithoutTheDownloadSaysHowToFetchIt) {
+  const fs::path empty = temp_path("empty_model_cache");
+  fs::create_directories(empty);
+  ::setenv("KVWB_MODEL_CACHE", empty.c_str(), 1);  // inherited by the kvwb-cli child
+  const Result r = cli("generate --model smollm2 --prompt x");
+  ::unsetenv("KVWB_MODEL_CACHE");
+  fs::remove_all(empty);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "kvwb-cli: error: " + (empty / "SmolLM2-135M-Instruct.Q4_1.gguf").string() +
+                       ": SmolLM2 is not downloaded yet; run scripts/fetch-models.sh\n");
+}
+
 TEST(Cli, RunPrintsSummaryAndWritesJson) {
   const std::string workload = write_workload("cli_run.jsonl",
       "{\"id\": \"a\", \"prompt\": \"one two three\", \"max_new_tokens\": 6, \"task\": \"t1\", \"answers\": [\"zzzz\"], \"metric\": \"contains_any\"}\n"

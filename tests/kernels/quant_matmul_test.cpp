@@ -1,14 +1,17 @@
 // The CPU matmul and embedding on block-quantized weights against a double-precision
 // reference over the reference dequantization (kernels/quant.h) of the same random blocks:
-// the row path (n <= 8) and the tiled sgemm path, bias, odd row counts, 1 and 2 threads.
+// the row path (n <= 8) and the tiled sgemm path, bias, odd row counts, 1 and 2 threads; and
+// the fused dot products from packed bytes (kernels/cpu/quant_dot.h), AVX2 and portable.
 // Tolerance: 1e-4 + 1e-4·|ref| (f32 accumulation of at most 512 terms of size < 8).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/quant_dot.h"
 #include "kernels/half.h"
 #include "kernels/quant.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -75,11 +78,92 @@ TEST_P(QuantMatmul, MatchesDoubleReference) {
 INSTANTIATE_TEST_SUITE_P(
     BlockTypes, QuantMatmul,
     ::testing::Combine(::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_K, DType::Q6_K),
-                       ::testing::Values(1, 3, 8, 9, 40), ::testing::Values(1, 2)),
+                       ::testing::Values(1, 3, 5, 8, 9, 40), ::testing::Values(1, 2)),
     [](const auto& info) {
       return std::string(dtype_info(std::get<0>(info.param)).name) + "_n" + std::to_string(std::get<1>(info.param)) +
              "_t" + std::to_string(std::get<2>(info.param));
     });
+
+// The fused dot of packed rows with 1-4 inputs against the double dot product with the
+// reference dequantization, on row lengths of SmolLM2's matrices. The f32 error is bounded by
+// a few ulps of Σ|term| where the terms are the formula's (d·q·x and, for Q4_1, m·x).
+TEST(QuantDot, AvxAndPortableMatchTheDequantizedReference) {
+  const std::pair<const char*, void (*)(const cpu::QuantDotArgs&)> kernels[] = {
+      {"dispatch", cpu::quant_dot_rows}, {"portable", cpu::quant_dot_rows_portable}};
+  const int64_t rows = 5;
+  for (DType dtype : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+    const int qmax = dtype == DType::Q8_0 ? 128 : 15;
+    for (int64_t cols : {32, 576, 1536}) {
+      const int64_t blocks = cols / 32;
+      const QuantMatrix w = random_quant_matrix(dtype, rows, cols, 21);
+      const std::vector<float> x = test::random_floats(static_cast<size_t>(cpu::kMaxDotInputs * cols), 22);
+      std::vector<float> sums(static_cast<size_t>(cpu::kMaxDotInputs * blocks));
+      for (int j = 0; j < cpu::kMaxDotInputs; ++j) cpu::block_sums(x.data() + j * cols, cols, sums.data() + j * blocks);
+      // The largest |d|·qmax + |m| of the matrix's blocks, from the stored scales.
+      double scale_bound = 0;
+      for (int64_t b = 0; b < rows * blocks; ++b) {
+        const uint8_t* p = w.bytes.data() + b * dtype_info(dtype).block_bytes;
+        uint16_t d, m = 0;
+        std::memcpy(&d, p, 2);
+        if (dtype == DType::Q4_1) std::memcpy(&m, p + 2, 2);
+        scale_bound = std::max(scale_bound, std::fabs(double{f16_to_f32(d)}) * qmax + std::fabs(double{f16_to_f32(m)}));
+      }
+      for (const auto& [name, dot] : kernels) {
+        for (int count = 1; count <= cpu::kMaxDotInputs; ++count) {
+          std::vector<float> y(static_cast<size_t>(count * rows), NAN);
+          cpu::QuantDotArgs a;
+          a.dtype = dtype;
+          a.rows = w.bytes.data();
+          a.row_count = rows;
+          a.cols = cols;
+          a.x = x.data();
+          a.x_stride = cols;
+          a.count = count;
+          a.sums = sums.data();
+          a.sums_stride = blocks;
+          a.y = y.data();
+          a.y_stride = rows;
+          dot(a);
+          for (int j = 0; j < count; ++j) {
+            for (int64_t r = 0; r < rows; ++r) {
+              double ref = 0, magnitude = 0;
+              for (int64_t c = 0; c < cols; ++c) {
+                ref += double{w.values[r * cols + c]} * x[j * cols + c];
+                magnitude += scale_bound * std::fabs(x[j * cols + c]);
+              }
+              EXPECT_NEAR(y[j * rows + r], ref, 1e-6 * magnitude) << name << " " << dtype_info(dtype).name << " cols "
+                                                                 << cols << " inputs " << count << " input " << j
+                                                                 << " row " << r;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(QuantDot, RejectsWhatItDoesNotHandle) {
+  const std::vector<uint8_t> row(210);
+  const std::vector<float> x(256);
+  float out[cpu::kMaxDotInputs];
+  auto args = [&](DType dtype, int64_t cols, int count) {
+    cpu::QuantDotArgs a;
+    a.dtype = dtype;
+    a.rows = row.data();
+    a.row_count = 1;
+    a.cols = cols;
+    a.x = x.data();
+    a.x_stride = cols;
+    a.count = count;
+    a.y = out;
+    a.y_stride = 1;
+    return a;
+  };
+  EXPECT_THROW(cpu::quant_dot_rows(args(DType::Q6_K, 256, 1)), std::invalid_argument);
+  EXPECT_THROW(cpu::quant_dot_rows(args(DType::Q8_0, 48, 1)), std::invalid_argument);
+  EXPECT_THROW(cpu::quant_dot_rows(args(DType::Q8_0, 32, 0)), std::invalid_argument);
+  EXPECT_THROW(cpu::quant_dot_rows_portable(args(DType::Q4_1, 32, 5)), std::invalid_argument);
+}
 
 TEST(QuantEmbedding, RowsAreTheDequantizedTableRows) {
   for (DType dtype : {DType::Q8_0, DType::Q4_1, DType::Q6_K}) {
