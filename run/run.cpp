@@ -8,6 +8,8 @@
 #include "engine/core/error.h"
 #include "engine/model/chat_prompt.h"
 #include "engine/model/model_paths.h"
+#include "engine/model/convert_weights.h"
+#include "engine/model/random_model.h"
 #include "engine/workload/metrics.h"
 #include "kernels/backend.h"
 #include "kernels/backend_factory.h"
@@ -60,7 +62,14 @@ Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(
   if (config_.max_requests && static_cast<int64_t>(requests_.size()) > *config_.max_requests) {
     requests_.resize(static_cast<size_t>(*config_.max_requests));
   }
-  model_ = model ? std::move(model) : std::shared_ptr<const Model>(load_model(resolve_model_path(config_.model)));
+  if (model) model_ = std::move(model);
+  else if (!config_.random_weights.empty()) model_ = load_random_model(config_.random_weights, config_.weights_dtype);
+  else {
+    std::unique_ptr<Model> loaded = load_model(resolve_model_path(config_.model));
+    kernels::DType dtype{};
+    if (weights_dtype_from_name(config_.weights_dtype, dtype)) convert_weights(*loaded, dtype);
+    model_ = std::move(loaded);
+  }
   backend_ = make_named_backend(config_.backend, config_.threads);
   profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(*backend_);
 
@@ -240,8 +249,8 @@ RunSummary Run::run_to_completion(const std::function<void(int64_t, int64_t)>& p
 
 void Run::update_config(const RunConfig& config) {
   validate(config, "config update");
-  if (config.model != config_.model || config.backend != config_.backend || config.workload != config_.workload) {
-    fail("config update", "model, backend and workload cannot change during a run");
+  if (config.model != config_.model || config.random_weights != config_.random_weights || config.backend != config_.backend || config.workload != config_.workload) {
+    fail("config update", "model, random_weights, backend and workload cannot change during a run");
   }
   if (config.kv_pool_bytes != config_.kv_pool_bytes) {
     fail("kv_pool_bytes", "the KV pool is fixed for a run (start a new run to change it)");

@@ -93,7 +93,7 @@ RunRecording::RunRecording(Run& run, const std::string& db_path, const Recording
   NewSession session;
   session.name = options.name;
   session.description = options.description;
-  session.model = config.model;
+  session.model = config.random_weights.empty() ? config.model : "random weights: " + config.random_weights;
   session.backend = config.backend;
   session.device = config.backend == "cpu" ? cpu_device_description(config.threads) : config.backend;
   nlohmann::json initial = run_config_to_json(config);

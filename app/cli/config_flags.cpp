@@ -5,6 +5,9 @@ namespace kvwb::cli {
 void ConfigFlags::add_to(CLI::App& app, bool sweep) {
   app.add_option("--config,-c", config_path, "RunConfig JSON file (flags override its values)");
   app.add_option("--model,-m", model, "Model directory, .gguf file, or shorthand (demo, smollm2)");
+  app.add_option("--random-weights", random_weights,
+                 "HF config.json: a model of its shape with random weights and a byte tokenizer (benchmarks)");
+  app.add_option("--weights-dtype", weights_dtype, "Weights in memory: stored (as in the file; bf16 for --random-weights), f32, f16 or bf16");
   app.add_option("--backend", backend, "cpu or cuda");
   app.add_option("--workload,-w", workload, "Workload JSONL file");
   app.add_option("--max-requests", max_requests, "Run only the first N requests");
@@ -40,6 +43,8 @@ void ConfigFlags::add_to(CLI::App& app, bool sweep) {
 RunConfig ConfigFlags::resolve() const {
   RunConfig c = config_path.empty() ? RunConfig{} : load_run_config(config_path);
   if (model) c.model = *model;
+  if (random_weights) c.random_weights = *random_weights;
+  if (weights_dtype) c.weights_dtype = *weights_dtype;
   if (backend) c.backend = *backend;
   if (workload) c.workload = *workload;
   if (max_requests) c.max_requests = *max_requests;

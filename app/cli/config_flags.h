@@ -14,7 +14,7 @@ namespace kvwb::cli {
 
 struct ConfigFlags {
   std::string config_path;
-  std::optional<std::string> model, backend, workload, kv_pool, policy, budget_scope, metric, record;
+  std::optional<std::string> model, random_weights, weights_dtype, backend, workload, kv_pool, policy, budget_scope, metric, record;
   std::optional<int64_t> budget_tokens, block_size, prefill_chunk, max_batch, max_tokens_per_step, window, sinks,
       protected_recent, decode_interval, max_requests, pool_kernel;
   std::optional<double> budget_ratio, temperature, top_p, min_head_fraction, pyramid_beta;

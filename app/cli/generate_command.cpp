@@ -7,6 +7,7 @@
 #include "engine/model/chat_prompt.h"
 #include "engine/model/model.h"
 #include "engine/model/model_paths.h"
+#include "engine/model/random_model.h"
 #include "engine/runtime/generator.h"
 #include "kernels/backend.h"
 #include "run/run.h"
@@ -16,6 +17,8 @@ namespace {
 
 struct GenerateArgs {
   std::string model = "demo";
+  std::string random_weights;  // an HF config.json: random weights of its shape instead of --model
+  std::string weights_dtype = "stored";
   std::string prompt;
   int64_t max_new_tokens = 64;
   float temperature = 0.0f;
@@ -30,9 +33,10 @@ struct GenerateArgs {
 };
 
 int run_generate(const GenerateArgs& args) {
-  const std::string path = resolve_model_path(args.model);
+  const std::string path = args.random_weights.empty() ? resolve_model_path(args.model) : args.random_weights;
   auto backend = make_named_backend(args.backend, args.threads);  // a missing GPU fails before the load
-  std::unique_ptr<Model> model = load_model(path);
+  std::unique_ptr<Model> model =
+      args.random_weights.empty() ? load_model(path) : load_random_model(args.random_weights, args.weights_dtype);
   const Tokenizer& tok = *model->tokenizer;
   std::vector<ChatTurn> turns;
   if (!args.system.empty()) turns.push_back({"system", args.system});
@@ -73,6 +77,10 @@ Command add_generate_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("generate", "Generate text from one prompt, streaming it");
   sub->add_option("--model,-m", args->model, "Model directory, .gguf file, or shorthand (demo, smollm2)")
       ->capture_default_str();
+  sub->add_option("--random-weights", args->random_weights,
+                  "HF config.json: a model of its shape with random weights and a byte tokenizer (benchmarks)");
+  sub->add_option("--weights-dtype", args->weights_dtype, "Dtype of --random-weights: stored (= bf16), bf16, f16 or f32")
+      ->capture_default_str()->check(CLI::IsMember({"stored", "bf16", "f16", "f32"}));
   sub->add_option("--prompt,-p", args->prompt, "Prompt text")->required();
   sub->add_option("--max-new-tokens,-n", args->max_new_tokens, "Tokens to generate")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));

@@ -104,7 +104,8 @@ int run_sweep(const SweepArgs& a) {
     analysis = sweep.run(callbacks, &stop_requested);
   }
   std::printf("sweep of %zu points at KV pool %s, workload %s, model %s; sessions in %s\n\n", n,
-              format_bytes(*base.kv_pool_bytes).c_str(), base.workload.c_str(), base.model.c_str(),
+              format_bytes(*base.kv_pool_bytes).c_str(), base.workload.c_str(),
+              (base.random_weights.empty() ? base.model : "random weights of " + base.random_weights).c_str(),
               options.db_path.c_str());
   std::fputs(format_sweep_table(analysis).c_str(), stdout);
   const std::string ratios = format_task_ratios(analysis);

@@ -101,7 +101,7 @@ std::string format_bytes(int64_t bytes) {
 
 RunConfig run_config_from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) fail(where, "a run config must be a JSON object");
-  reject_unknown_keys(j, {"schema_version", "model", "backend", "weights_dtype", "kv_dtype", "kv_pool_bytes",
+  reject_unknown_keys(j, {"schema_version", "model", "random_weights", "backend", "weights_dtype", "kv_dtype", "kv_pool_bytes",
                           "kv_pool_auto_fraction", "block_size", "prefill_chunk", "max_batch", "max_tokens_per_step",
                           "threads", "policy", "sampling", "workload", "max_requests", "trace_sequences", "record"},
                       where);
@@ -112,6 +112,7 @@ RunConfig run_config_from_json(const Json& j, const std::string& where) {
   }
   if (c.schema_version < 1) fail(where, "schema_version: must be at least 1, got {}", c.schema_version);
   read(j, "model", c.model, where);
+  read(j, "random_weights", c.random_weights, where);
   read(j, "backend", c.backend, where);
   read(j, "weights_dtype", c.weights_dtype, where);
   read(j, "kv_dtype", c.kv_dtype, where);
@@ -179,6 +180,7 @@ Json run_config_to_json(const RunConfig& c) {
             {"trace_sequences", c.trace_sequences},
             {"record", c.record.empty() ? Json(nullptr) : Json(c.record)}};
   if (c.max_requests) j["max_requests"] = *c.max_requests;
+  if (!c.random_weights.empty()) j["random_weights"] = c.random_weights;  // only then: older readers stay happy
   return j;
 }
 

@@ -39,6 +39,9 @@ struct SamplingConfig {
 struct RunConfig {
   int schema_version = kRunConfigSchemaVersion;
   std::string model = "demo";
+  // An HF config.json: run a model of its shape with random weights (in weights_dtype) and a
+  // byte tokenizer instead of loading `model` (benchmark shapes without a checkpoint).
+  std::string random_weights;
   std::string backend = "cpu";          // cpu | cuda
   std::string weights_dtype = "stored";  // stored | f32 | bf16 | f16
   std::string kv_dtype = "f32";

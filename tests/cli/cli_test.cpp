@@ -104,6 +104,31 @@ TEST(Cli, RunPrintsSummaryAndWritesJson) {
   EXPECT_EQ(j.at("tasks").at("t1").at("count").get<int>(), 1);
 }
 
+TEST(Cli, RandomWeightsRunAModelOfTheConfigShapeWithoutItsCheckpoint) {
+  const std::string config = fixture("llama-tied") + "/config.json";
+  const Result g = cli("generate --random-weights " + config + " --weights-dtype f32 --prompt abc --max-new-tokens 5");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(g.err.find("decode: 5 tokens"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find(config), std::string::npos) << g.err;
+
+  // No end token: every request generates all its tokens, which is what benchmarks want.
+  const std::string workload = write_workload("cli_random.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"" + std::string(60, 'r') + "\", \"max_new_tokens\": 7}\n"
+      "{\"id\": \"b\", \"prompt\": \"short\", \"max_new_tokens\": 9}\n");
+  const std::string json = temp_path("random.json");
+  const Result r = cli("run --random-weights " + config + " --workload " + workload +
+                       " --kv-pool 4MiB --policy batch-max --budget-tokens 16 --json " + json + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = kvwb::read_json_file(json);
+  EXPECT_EQ(j.at("generated_tokens").get<int>(), 16);
+  EXPECT_EQ(j.at("config").at("random_weights"), config);
+  EXPECT_GT(j.at("evicted_slots").get<int>(), 0);
+
+  const Result bad = cli("run --random-weights " + config + " --weights-dtype q8 --workload " + workload + " --quiet");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("weights_dtype"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, EveryPolicyKnobHasAFlag) {
   const std::string workload = write_workload("cli_knobs.jsonl",
       "{\"id\": \"a\", \"prompt\": \"" + std::string(80, 'k') + "\", \"max_new_tokens\": 4}\n"

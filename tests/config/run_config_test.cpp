@@ -39,6 +39,16 @@ TEST(RunConfig, RoundTripsThroughJson) {
   EXPECT_FALSE(back.policy.budget_ratio.has_value());
 }
 
+TEST(RunConfig, RandomWeightsRoundTripAndStayOutOfTheJsonWhenUnset) {
+  RunConfig c;
+  EXPECT_FALSE(run_config_to_json(c).contains("random_weights"));
+  c.random_weights = "bench/configs/llama-3-8b.json";
+  c.weights_dtype = "f16";
+  const RunConfig back = run_config_from_json(run_config_to_json(c), "x");
+  EXPECT_EQ(back.random_weights, "bench/configs/llama-3-8b.json");
+  EXPECT_EQ(back.weights_dtype, "f16");
+}
+
 TEST(RunConfig, AcceptsSizesAutoAndPolicyShorthand) {
   const RunConfig c = run_config_from_json(json{{"kv_pool_bytes", "1.5GiB"}, {"policy", "batch-max"}}, "x");
   EXPECT_EQ(*c.kv_pool_bytes, 3ll << 29);

@@ -46,6 +46,9 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
   const std::string db = dir.file("s.db");
   RecordingOptions recording_options;
   recording_options.retention_every = 2;
+  // Compare everything recorded with the run: no item may be dropped, however long a loaded
+  // machine holds the writer (dropping under pressure is SessionRecorder's own test).
+  recording_options.recorder.enqueue_wait = std::chrono::seconds(60);
   RunRecording recording(run, db, recording_options);
   const RunSummary summary = run.run_to_completion();
   recording.finish();
@@ -139,10 +142,12 @@ TEST(RunRecording, AProfiledRunStreamsItsEventsAndTheRecordersOwnWrites) {
   const std::string db = dir.file("s.db");
   RecordingOptions options;
   options.recorder.batch_items = 4;  // many small commits, each a "session write" span
+  options.recorder.enqueue_wait = std::chrono::seconds(60);  // lossless, as above
   RunRecording recording(run, db, options);
   const RunSummary summary = run.run_to_completion();
   const Trace trace = run.take_trace();  // what kvwb-cli --trace writes: everything, still
   recording.finish();
+  ASSERT_EQ(recording.dropped(), 0);
 
   SessionStore store = SessionStore::open(db);
   const Session s = store.load(recording.session_id());
