@@ -58,7 +58,9 @@ std::optional<double> mean_step_ms(const std::vector<StepStats>& steps) {
   return 1e3 * total / static_cast<double>(steps.size());
 }
 
-std::string value_text(const std::optional<double>& v, const std::string& unit) {
+}  // namespace
+
+std::string metric_value_text(const std::optional<double>& v, const std::string& unit) {
   if (!v) return "-";
   if (unit == "bytes") {
     const char* units[] = {"B", "KiB", "MiB", "GiB"};
@@ -76,9 +78,12 @@ std::string value_text(const std::optional<double>& v, const std::string& unit) 
   return fmt::format("{:.4g}{}", *v, unit.empty() ? "" : " " + unit);
 }
 
-std::string json_text(const nlohmann::json& j) { return j.is_null() ? "(absent)" : j.dump(); }
+std::string config_value_text(const nlohmann::json& j) { return j.is_null() ? "(absent)" : j.dump(); }
 
-}  // namespace
+std::optional<double> TaskComparison::ratio() const {
+  if (!score_a || !score_b || *score_a == 0) return std::nullopt;
+  return *score_b / *score_a;
+}
 
 std::optional<double> MetricComparison::ratio() const {
   if (!a || !b || *a == 0) return std::nullopt;
@@ -150,21 +155,21 @@ std::string format_comparison(const SessionComparison& c) {
   } else {
     out += fmt::format("{:<32} {:>24} {:>24}\n", "config key", "A", "B");
     for (const ConfigDifference& d : c.config) {
-      out += fmt::format("{:<32} {:>24} {:>24}\n", d.key, json_text(d.a), json_text(d.b));
+      out += fmt::format("{:<32} {:>24} {:>24}\n", d.key, config_value_text(d.a), config_value_text(d.b));
     }
   }
   out += fmt::format("\n{:<24} {:>18} {:>18} {:>9}\n", "metric", "A", "B", "B/A");
   for (const MetricComparison& m : c.metrics) {
     const std::optional<double> r = m.ratio();
-    out += fmt::format("{:<24} {:>18} {:>18} {:>9}\n", m.name, value_text(m.a, m.unit), value_text(m.b, m.unit),
+    out += fmt::format("{:<24} {:>18} {:>18} {:>9}\n", m.name, metric_value_text(m.a, m.unit), metric_value_text(m.b, m.unit),
                        r ? fmt::format("{:.3f}", *r) : "-");
   }
   if (!c.tasks.empty()) {
     out += fmt::format("\n{:<24} {:>10} {:>10} {:>9}\n", "task (n A / n B)", "A", "B", "B/A");
     for (const TaskComparison& t : c.tasks) {
       const std::string label = fmt::format("{} ({}/{})", t.task.empty() ? "(none)" : t.task, t.count_a, t.count_b);
-      std::string ratio = "-";
-      if (t.score_a && t.score_b && *t.score_a != 0) ratio = fmt::format("{:.3f}", *t.score_b / *t.score_a);
+      const std::optional<double> r = t.ratio();
+      const std::string ratio = r ? fmt::format("{:.3f}", *r) : "-";
       out += fmt::format("{:<24} {:>10} {:>10} {:>9}\n", label, t.score_a ? fmt::format("{:.4f}", *t.score_a) : "-",
                          t.score_b ? fmt::format("{:.4f}", *t.score_b) : "-", ratio);
     }

@@ -28,6 +28,7 @@ struct TaskComparison {
   std::string task;  // "" = untasked requests
   int64_t count_a = 0, count_b = 0;
   std::optional<double> score_a, score_b;
+  std::optional<double> ratio() const;  // score_b / score_a, when both exist and a != 0
 };
 
 struct SessionComparison {
@@ -44,5 +45,10 @@ std::vector<ConfigDifference> config_differences(const nlohmann::json& a, const 
 SessionComparison compare_sessions(const Session& a, const Session& b);
 
 std::string format_comparison(const SessionComparison& comparison);
+
+// A metric's value as the comparison prints it ("1.50 MiB", "12 tok/s", "-" when absent).
+std::string metric_value_text(const std::optional<double>& value, const std::string& unit);
+// A config value as the comparison prints it ("(absent)" for null).
+std::string config_value_text(const nlohmann::json& value);
 
 }  // namespace kvwb

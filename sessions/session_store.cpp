@@ -49,6 +49,13 @@ SessionInfo info_from_row(const sqlite::Statement& q, const std::string& path) {
 
 }  // namespace
 
+std::string policy_name_of(const nlohmann::json& config) {
+  if (!config.is_object() || !config.contains("policy")) return "full";
+  const nlohmann::json& p = config.at("policy");
+  if (p.is_string()) return p.get<std::string>();
+  return p.is_object() ? p.value("name", std::string("full")) : "?";
+}
+
 std::string_view status_name(SessionStatus status) {
   switch (status) {
     case SessionStatus::running: return "running";

@@ -19,6 +19,9 @@ enum class SessionStatus { running, finished, interrupted };
 
 std::string_view status_name(SessionStatus status);
 
+// The policy a stored RunConfig names ("full" when it names none), for lists and labels.
+std::string policy_name_of(const nlohmann::json& config);
+
 struct SessionInfo {
   int64_t id = 0;
   std::string uid;  // unique per recorded run; kept by export/import (detects a second import)

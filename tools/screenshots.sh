@@ -4,6 +4,8 @@
 # the window with --screenshot. Needs build/app/kvwb (scripts/build.sh) and SmolLM2
 # (scripts/fetch-models.sh). Slow on a small CPU: the README shot runs 8 RULER requests on
 # SmolLM2 twice (the run and its full-KV reference). One shot: tools/screenshots.sh try
+# `tests`: the session-browser shots of docs/user-guide.md, grabbed by the offscreen UI tests
+# on sessions they record with the fixture model (needs build/tests/kvwb_ui_tests, no Xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kvwb=${KVWB_BUILD_DIR:-build}/app/kvwb
@@ -33,10 +35,29 @@ try() {
     --screenshot "$out/workbench-try.png"
 }
 
+tune() {
+  # docs/user-guide.md's worked example: the SmolLM2 sweep (slow: about 5 minutes on 2 cores),
+  # then sessions #1 (full KV) and #5 (KV-Compress at 384 tokens) compared in the window.
+  local db; db=$(mktemp -u /tmp/kvwb-tune-XXXXXX.db)
+  local cli=${KVWB_BUILD_DIR:-build}/app/kvwb-cli
+  for budgets in 64,128 64,128,256,384; do
+    "$cli" sweep --model smollm2 --workload data/ruler-quick.jsonl --max-requests 4 --kv-pool 32MiB \
+      --policies kv-compress --budget-tokens "$budgets" --threads 1 --db "$db" --quiet
+  done
+  shot --sessions "$db" --compare 1,5 --screenshot "$out/tune-compare.png"
+  rm -f "$db"
+}
+tests() {
+  local ui_tests=${KVWB_BUILD_DIR:-build}/tests/kvwb_ui_tests
+  [[ -x "$ui_tests" ]] || { echo "screenshots: $ui_tests is missing; build it: ninja -C build tests/kvwb_ui_tests" >&2; exit 1; }
+  QT_QPA_PLATFORM=offscreen KVWB_SCREENSHOT_DIR="$out" "$ui_tests" --gtest_filter='SessionPanel.*:OpTimeline.*'
+}
+
 names=("$@")
-((${#names[@]} > 0)) || names=(readme dark try)
+((${#names[@]} > 0)) || names=(readme dark try tests)
 for n in "${names[@]}"; do
-  [[ "$n" == readme || "$n" == dark || "$n" == try ]] || { echo "screenshots: unknown shot '$n' (readme, dark, try)" >&2; exit 1; }
+  [[ "$n" == readme || "$n" == dark || "$n" == try || "$n" == tests || "$n" == tune ]] ||
+    { echo "screenshots: unknown shot '$n' (readme, dark, try, tests, tune)" >&2; exit 1; }
   echo "screenshots: $n"
   "$n"
 done

@@ -22,6 +22,7 @@
 #include "ui/widgets/budget_panel.h"
 #include "ui/widgets/heatmap_plot.h"
 #include "ui/widgets/run_panel.h"
+#include "ui/widgets/session_panel.h"
 #include "ui/widgets/sweep_panel.h"
 #include "ui/widgets/time_plots.h"
 #include "ui/widgets/try_panel.h"
@@ -125,8 +126,15 @@ void MainWindow::build() {
   tabs_->addTab(live, tr("Live"));
   tabs_->addTab(try_panel_, tr("Try"));
   // The Sweep tab runs its own points (the Run panel's config is each point's base).
-  tabs_->addTab(new SweepPanel(new SweepRunner(controller_->models(), this), [this] { return current_config(); }, this),
-                tr("Sweep"));
+  auto* sweep = new SweepPanel(new SweepRunner(controller_->models(), this), [this] { return current_config(); }, this);
+  tabs_->addTab(sweep, tr("Sweep"));
+  session_panel_ = new SessionPanel(this);
+  tabs_->addTab(session_panel_, tr("Sessions"));
+  // A sweep point's session opens in the browser too (the Sweep tab keeps its comparison text).
+  connect(sweep, &SweepPanel::sessionOpened, this, [this](const QString& db, qint64 id) {
+    session_panel_->set_db_path(db);
+    if (session_panel_->open_db()) session_panel_->reopen(id);
+  });
 
   auto* center = new QWidget(this);
   auto* center_layout = new QVBoxLayout(center);

@@ -1,7 +1,7 @@
 #pragma once
 // The workbench window: run and budget controls on the left; live time plots, per-task
-// accuracy and the layer x KV-head retention map in the Live tab; the Try panel in its own tab;
-// a status bar with step, batch, memory and throughput. The engine runs behind a
+// accuracy and the layer x KV-head retention map in the Live tab; the Try, Sweep and Sessions
+// (session browser) panels in their own tabs; a status bar with step, batch, memory and throughput. The engine runs behind a
 // RunController: this window only sends commands and draws the snapshots it receives.
 #include <QMainWindow>
 
@@ -21,6 +21,7 @@ class BudgetPanel;
 class HeatmapPlot;
 class RunController;
 class RunPanel;
+class SessionPanel;
 class TaskAccuracyModel;
 class TimePlots;
 class TryPanel;
@@ -45,6 +46,7 @@ class MainWindow : public QMainWindow {
   BudgetFormModel* budget() const { return budget_; }
   RunPanel* run_panel() const { return run_panel_; }
   TryPanel* try_panel() const { return try_panel_; }
+  SessionPanel* session_panel() const { return session_panel_; }
   HeatmapPlot* retention_plot() const { return retention_; }
   QTabWidget* tabs() const { return tabs_; }
   const RunSeries& series() const { return series_; }
@@ -71,6 +73,7 @@ class MainWindow : public QMainWindow {
   HeatmapPlot* retention_ = nullptr;
   QTableView* accuracy_view_ = nullptr;
   TryPanel* try_panel_ = nullptr;
+  SessionPanel* session_panel_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QLabel* message_ = nullptr;
   QLabel *state_label_ = nullptr, *step_label_ = nullptr, *batch_label_ = nullptr, *memory_label_ = nullptr,

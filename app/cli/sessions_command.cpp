@@ -31,13 +31,6 @@ SessionStore open_store(const SessionsArgs& a) {
   return SessionStore::open(path, sqlite::OpenMode::read_write);
 }
 
-std::string policy_of(const nlohmann::json& config) {
-  if (!config.is_object() || !config.contains("policy")) return "full";
-  const nlohmann::json& p = config.at("policy");
-  if (p.is_string()) return p.get<std::string>();
-  return p.is_object() ? p.value("name", std::string("full")) : "?";
-}
-
 nlohmann::json info_json(const SessionInfo& s) {
   return {{"id", s.id},          {"uid", s.uid},        {"name", s.name},
           {"description", s.description}, {"created", s.created}, {"model", s.model},
@@ -64,7 +57,7 @@ int list(const SessionsArgs& a) {
                                 "status", "steps", "model").c_str());
   for (const SessionInfo& s : sessions) {
     std::printf("%s", fmt::format("{:>4}  {:<28} {:<20} {:<12} {:<11} {:>6}  {}\n", s.id, s.name, s.created,
-                                  policy_of(s.config), status_name(s.status), s.steps, s.model).c_str());
+                                  policy_name_of(s.config), status_name(s.status), s.steps, s.model).c_str());
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "ui/controller/run_controller.h"
 #include "ui/main_window.h"
 #include "ui/models/budget_form_model.h"
+#include "ui/widgets/session_panel.h"
 #include "ui/widgets/try_panel.h"
 #include "ui/widgets/time_plots.h"
 
@@ -111,6 +112,10 @@ int main(int argc, char** argv) {
       {"try", "open on the Try tab and run this prompt (with --screenshot: shot when both answers are in)", "prompt"},
       {"time-window", "seconds of the followed time axis (0 = the whole run, the default)", "seconds"},
       {"retune", "after SECONDS, set the budget to TOKENS and apply it live (demos, screenshots)", "seconds:tokens"},
+      {"sessions", "open on the Sessions tab with this session database", "db"},
+      {"reopen", "with --sessions: reopen this session (with --screenshot: shot when it is shown)", "id"},
+      {"compare", "with --sessions: compare these two sessions, e.g. 3,4 (with --screenshot: shot when shown)", "a,b"},
+      {"view", "with --reopen or --compare: show this view (run, comparison, timeline)", "name"},
   });
   parser.process(app);
 
@@ -158,6 +163,30 @@ int main(int argc, char** argv) {
     QTimer::singleShot(0, window.try_panel(), &kvwb::TryPanel::run);
   }
 
+  const bool browse = parser.isSet("sessions");
+  if (browse) {
+    kvwb::SessionPanel* sessions = window.session_panel();
+    window.tabs()->setCurrentWidget(sessions);
+    sessions->set_db_path(parser.value("sessions"));
+    if (!sessions->open_db()) {
+      std::fprintf(stderr, "kvwb: %s\n", qPrintable(sessions->status()));
+      return 2;
+    }
+    const QStringList pair = parser.value("compare").split(',', Qt::SkipEmptyParts);
+    if (parser.isSet("compare") && pair.size() != 2) {
+      std::fprintf(stderr, "kvwb: --compare: expected two session ids, e.g. 3,4\n");
+      return 2;
+    }
+    const QString view = parser.value("view");
+    QObject::connect(sessions, &kvwb::SessionPanel::sessionShown, &window, [sessions, view] {
+      if (view == "run") sessions->views()->setCurrentIndex(0);
+      if (view == "comparison") sessions->views()->setCurrentIndex(1);
+      if (view == "timeline") sessions->views()->setCurrentIndex(2);
+    });
+    if (pair.size() == 2) sessions->compare(pair[0].toLongLong(), pair[1].toLongLong());
+    else if (parser.isSet("reopen")) sessions->reopen(parser.value("reopen").toLongLong());
+  }
+
   const QString screenshot = parser.value("screenshot");
   const bool frame_stats = parser.isSet("frame-stats");
   auto finish = [&] {
@@ -172,7 +201,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     QApplication::quit();
   };
-  if (!screenshot.isEmpty() && !quit_after && try_prompt) {
+  if (!screenshot.isEmpty() && !quit_after && browse) {
+    QObject::connect(window.session_panel(), &kvwb::SessionPanel::sessionShown, &window,
+                     [&] { QTimer::singleShot(500, &window, finish); });
+  } else if (!screenshot.isEmpty() && !quit_after && try_prompt) {
     QObject::connect(window.try_panel(), &kvwb::TryPanel::finished, &window,
                      [&](double) { QTimer::singleShot(300, &window, finish); });
   } else if (!screenshot.isEmpty() && !quit_after) {

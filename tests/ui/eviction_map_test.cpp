@@ -18,8 +18,8 @@ EvictionRecord record(int layer, int head, int64_t step, std::vector<int32_t> po
   return r;
 }
 
-TEST(EvictionMap, MarksEachPositionWithTheStepThatEvictedIt) {
-  EvictionMap map;
+TEST(LiveEvictionMap, MarksEachPositionWithTheStepThatEvictedIt) {
+  LiveEvictionMap map;
   map.reset(10, 2, 3);
   EXPECT_EQ(map.rows(), 6);
   map.add(record(1, 2, 4, {3, 5}));
@@ -29,24 +29,24 @@ TEST(EvictionMap, MarksEachPositionWithTheStepThatEvictedIt) {
   EXPECT_EQ(map.evicted_at(1 * 3 + 2, 5), 4);
   EXPECT_EQ(map.evicted_at(1 * 3 + 2, 6), 9);
   EXPECT_EQ(map.evicted_at(0, 0), 7);
-  EXPECT_EQ(map.evicted_at(0, 1), EvictionMap::kKept);
+  EXPECT_EQ(map.evicted_at(0, 1), LiveEvictionMap::kKept);
   EXPECT_EQ(map.evicted_count(), 4);
   EXPECT_EQ(map.last_step(), 9);
 }
 
-TEST(EvictionMap, GrowsWithDecodePositionsAndIgnoresUnknownHeads) {
-  EvictionMap map;
+TEST(LiveEvictionMap, GrowsWithDecodePositionsAndIgnoresUnknownHeads) {
+  LiveEvictionMap map;
   map.reset(4, 1, 2);
   const uint64_t r = map.revision();
   map.add(record(0, 1, 2, {12}));  // a generated token's position
   EXPECT_EQ(map.positions(), 13);
   EXPECT_EQ(map.evicted_at(1, 12), 2);
-  EXPECT_EQ(map.evicted_at(0, 12), EvictionMap::kKept);
+  EXPECT_EQ(map.evicted_at(0, 12), LiveEvictionMap::kKept);
   EXPECT_NE(map.revision(), r);
   map.add(record(3, 0, 2, {1}));  // no layer 3
   map.add(record(0, -1, 2, {1}));
   EXPECT_EQ(map.evicted_count(), 1);
-  EXPECT_EQ(map.evicted_at(7, 0), EvictionMap::kKept);  // out of range reads are "kept"
+  EXPECT_EQ(map.evicted_at(7, 0), LiveEvictionMap::kKept);  // out of range reads are "kept"
 }
 
 TEST(RateWindow, AveragesTokensOverTheTrailingWindow) {

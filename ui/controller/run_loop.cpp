@@ -135,22 +135,8 @@ bool RunLoop::between_steps(Run& run) {
 }
 
 void RunLoop::record_step(Run& run, const StepStats& s) {
-  const double end = s.start_seconds + s.wall_seconds;
-  generated_rate_.add(s.start_seconds, end, static_cast<double>(s.decode_tokens));
-  total_rate_.add(s.start_seconds, end, static_cast<double>(s.decode_tokens + s.prefill_tokens));
-  StepPoint p;
-  p.t = end;
-  p.step = s.step;
-  p.generated_per_second = generated_rate_.rate();
-  p.total_per_second = total_rate_.rate();
-  p.batch = s.batch_size;
-  p.running = s.running;
-  p.waiting = s.waiting;
-  p.blocks_used = s.blocks_used;
-  p.blocks_total = s.blocks_total;
-  p.kv_bytes_used = s.kv_bytes_used;
-  p.evicted_slots = s.evicted_slots;
-  p.preemptions = s.preemptions;
+  const StepPoint p = step_point(s, generated_rate_, total_rate_);
+  const double end = p.t;
   pending_.points.push_back(p);
   pending_.elapsed_seconds = end;
   if (mark_waiting_for_step_) {

@@ -67,6 +67,15 @@ struct RunSnapshot {
 
 // Summarizes a step's retention snapshot (empty `retention` gives nullopt).
 std::optional<RetentionSummary> summarize_retention(const StepStats& stats, int layers, int kv_heads);
+// The same for the retained slots of one step (a recorded snapshot); with `request_id`, only
+// that sequence's heads (nullopt when it has none at this step).
+std::optional<RetentionSummary> summarize_retention(int64_t step, const std::vector<HeadRetention>& heads, int layers,
+                                                    int kv_heads, const std::string& request_id = {});
+
+class RateWindow;
+// One step as the time plots draw it; the rates come from the trailing windows, which take the
+// step's tokens first. The live run and a reopened session both go through here.
+StepPoint step_point(const StepStats& stats, RateWindow& generated, RateWindow& total);
 
 }  // namespace kvwb
 

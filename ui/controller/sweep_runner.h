@@ -3,9 +3,7 @@
 // point as it is measured (the analysis so far, for the live frontier). stop() ends the sweep
 // after the point running, as Ctrl-C does in kvwb-cli sweep; cancel() (and the destructor)
 // abandons the point running at its next step (its session reads "interrupted").
-// The analysis travels as a shared pointer to a forward-declared type: moc compiles every ui
-// header into one unit, where sessions/session_types.h (pulled in by run/sweep/sweep.h) and
-// ui/models/eviction_map.h both define a kvwb::EvictionMap.
+// The analysis travels as a shared pointer to a forward-declared type, so this header stays light.
 #include <atomic>
 #include <memory>
 #include <string>

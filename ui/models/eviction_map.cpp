@@ -4,7 +4,7 @@
 
 namespace kvwb {
 
-void EvictionMap::reset(int64_t positions, int layers, int kv_heads) {
+void LiveEvictionMap::reset(int64_t positions, int layers, int kv_heads) {
   layers_ = std::max(layers, 0);
   kv_heads_ = std::max(kv_heads, 0);
   positions_ = std::max<int64_t>(positions, 0);
@@ -14,14 +14,14 @@ void EvictionMap::reset(int64_t positions, int layers, int kv_heads) {
   ++revision_;
 }
 
-void EvictionMap::widen(int64_t positions) {
+void LiveEvictionMap::widen(int64_t positions) {
   if (positions <= positions_) return;
   positions_ = positions;
   for (auto& row : cells_) row.resize(static_cast<size_t>(positions_), kKept);
   ++revision_;
 }
 
-void EvictionMap::add(const EvictionRecord& r) {
+void LiveEvictionMap::add(const EvictionRecord& r) {
   if (r.layer < 0 || r.layer >= layers_ || r.head < 0 || r.head >= kv_heads_) return;
   int32_t widest = -1;
   for (int32_t p : r.positions) widest = std::max(widest, p);
@@ -37,7 +37,7 @@ void EvictionMap::add(const EvictionRecord& r) {
   ++revision_;
 }
 
-int32_t EvictionMap::evicted_at(int row, int64_t position) const {
+int32_t LiveEvictionMap::evicted_at(int row, int64_t position) const {
   if (row < 0 || row >= rows() || position < 0 || position >= positions_) return kKept;
   return cells_[static_cast<size_t>(row)][static_cast<size_t>(position)];
 }

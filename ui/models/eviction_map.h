@@ -2,6 +2,7 @@
 // Which token positions each (layer, KV head) of one sequence has evicted, and at which engine
 // step: the Try panel's eviction map (x = token position, y = layer/head row). Filled from the
 // engine's traced eviction records as they arrive; the map grows as the answer is generated.
+// (A recorded session's map is sessions/'s EvictionMap, built by EvictionMapBuilder.)
 #include <cstdint>
 #include <vector>
 
@@ -9,7 +10,7 @@
 
 namespace kvwb {
 
-class EvictionMap {
+class LiveEvictionMap {
  public:
   static constexpr int32_t kKept = -1;
 

@@ -5,6 +5,8 @@
 #include <limits>
 
 #include <QEvent>
+#include <QMouseEvent>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -25,7 +27,7 @@ void integer_ticks(QCPAxis* axis, int cells) {
 }  // namespace
 
 HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const QString& scale_label, QWidget* parent)
-    : QWidget(parent) {
+    : QWidget(parent), x_label_(x_label), y_label_(y_label) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   plot_ = new QCustomPlot(this);
@@ -56,16 +58,56 @@ HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const Q
   plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
   scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
   layout->addWidget(plot_);
+  plot_->setMouseTracking(true);
+  connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
+    int x = 0, y = 0;
+    if (cell_at(e->pos(), &x, &y)) QToolTip::showText(e->globalPosition().toPoint(), hover_text(x, y), plot_);
+    else QToolTip::hideText();
+  });
+  connect(plot_, &QCustomPlot::mouseRelease, this, [this](QMouseEvent* e) {
+    int x = 0, y = 0;
+    // A click, not the end of a drag: the press and release hit the same cell.
+    if (e->button() == Qt::LeftButton && cell_at(e->pos(), &x, &y)) emit cellClicked(x, y);
+  });
   apply_theme();
+}
+
+double HeatmapPlot::value(int x, int y) const {
+  if (x < 0 || y < 0 || x >= nx_ || y >= ny_) return std::numeric_limits<double>::quiet_NaN();
+  const size_t i = static_cast<size_t>(y) * static_cast<size_t>(nx_) + static_cast<size_t>(x);
+  return i < values_.size() ? values_[i] : std::numeric_limits<double>::quiet_NaN();
+}
+
+bool HeatmapPlot::cell_at(const QPoint& pos, int* x, int* y) const {
+  if (!plot_->axisRect()->rect().contains(pos)) return false;
+  const double key = plot_->xAxis->pixelToCoord(pos.x()), val = plot_->yAxis->pixelToCoord(pos.y());
+  const int cx = static_cast<int>(std::floor(key + 0.5)), cy = static_cast<int>(std::floor(val + 0.5));
+  if (cx < 0 || cy < 0 || cx >= nx_ || cy >= ny_) return false;
+  *x = cx;
+  *y = cy;
+  return true;
+}
+
+QString HeatmapPlot::hover_text(int x, int y) const {
+  const double v = value(x, y);
+  if (hover_text_) return hover_text_(x, y, v);
+  return QStringLiteral("%1 %2, %3 %4: %5")
+      .arg(y_label_)
+      .arg(y)
+      .arg(x_label_)
+      .arg(x)
+      .arg(std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'g', 4));
 }
 
 void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
   nx_ = std::max(nx, 0);
   ny_ = std::max(ny, 0);
+  values_ = values;
   filled_ = 0;
   QCPColorMapData* data = map_->data();
   data->setSize(std::max(nx_, 1), std::max(ny_, 1));
   data->setRange(QCPRange(0, std::max(nx_ - 1, 1)), QCPRange(0, std::max(ny_ - 1, 1)));
+  if (nx_ == 0 || ny_ == 0) data->setCell(0, 0, std::numeric_limits<double>::quiet_NaN());  // nothing: blank
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int y = 0; y < ny_; ++y) {
     for (int x = 0; x < nx_; ++x) {

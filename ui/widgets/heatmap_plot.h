@@ -1,7 +1,9 @@
 #pragma once
 // A QCPColorMap with its colour scale (STYLE.md: setCell, no interpolation, data range from the
-// data). Used for the layer x KV-head retention map and the Try panel's eviction map. NaN cells
-// are drawn transparent (the eviction map's "kept" slots).
+// data). Used for the layer x KV-head retention map and the eviction maps. NaN cells are drawn
+// transparent (the eviction map's "kept" slots). Hovering a cell shows its numbers; clicking
+// one emits cellClicked (the retention map opens that head's eviction map).
+#include <functional>
 #include <vector>
 
 #include <QString>
@@ -31,6 +33,17 @@ class HeatmapPlot : public QWidget {
   double scale_lower() const;
   QCustomPlot* plot() const { return plot_; }
 
+  // The value of cell (x, y) (NaN outside or where empty), and the cell under a widget point
+  // of the plot (false when outside the cells).
+  double value(int x, int y) const;
+  bool cell_at(const QPoint& plot_pos, int* x, int* y) const;
+  // The tooltip a hovered cell shows; the default names the axes and the value.
+  void set_hover_text(std::function<QString(int x, int y, double value)> text) { hover_text_ = std::move(text); }
+  QString hover_text(int x, int y) const;
+
+ signals:
+  void cellClicked(int x, int y);
+
  protected:
   void changeEvent(QEvent* event) override;
 
@@ -40,6 +53,9 @@ class HeatmapPlot : public QWidget {
   QCustomPlot* plot_ = nullptr;
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
+  std::function<QString(int, int, double)> hover_text_;
+  QString x_label_, y_label_;
+  std::vector<double> values_;
   int nx_ = 0, ny_ = 0, filled_ = 0;
   bool from_zero_ = false;
 };

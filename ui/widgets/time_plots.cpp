@@ -122,12 +122,18 @@ void TimePlots::build() {
   plots_[Memory]->yAxis2->setLabel(tr("MiB"));
   plots_[Accuracy]->yAxis->setRange(0, 1.05);
 
-  for (const GraphSpec& g : kGraphs) {
-    QCustomPlot* p = plots_[g.plot];
-    QCPGraph* graph = p->addGraph(p->xAxis, g.right_axis ? p->yAxis2 : p->yAxis);
-    graph->setName(tr(g.name));
-    graph->setAdaptiveSampling(true);
-    bindings_.push_back({g.plot, g.series, g.right_axis});
+  // The main series' graphs first (graph_points() indexes them), then the overlay's, which stay
+  // out of the legend until an overlay is set.
+  for (bool overlay : {false, true}) {
+    for (const GraphSpec& g : kGraphs) {
+      QCustomPlot* p = plots_[g.plot];
+      QCPGraph* graph = p->addGraph(p->xAxis, g.right_axis ? p->yAxis2 : p->yAxis);
+      graph->setName(tr(g.name));
+      graph->setAdaptiveSampling(true);
+      if (overlay) graph->removeFromLegend();
+      bindings_.push_back({g.plot, g.series, g.right_axis, overlay, graph, g.color,
+                           overlay ? Qt::DashDotLine : g.style});
+    }
   }
   apply_theme();
 }
@@ -136,6 +142,21 @@ void TimePlots::set_series(const RunSeries* series) {
   series_ = series;
   for (Binding& b : bindings_) b.revision = ~uint64_t{0};
   drawn_marks_ = -1;  // force a rebuild of the marks
+  refresh_now();
+}
+
+void TimePlots::set_overlay(const RunSeries* series, const QString& suffix) {
+  overlay_ = series;
+  for (Binding& b : bindings_) {
+    if (!b.overlay) continue;
+    b.revision = ~uint64_t{0};
+    b.graph->removeFromLegend();
+    if (series != nullptr) {
+      b.graph->setName(b.graph->name().section(QStringLiteral(" ("), 0, 0) + suffix);
+      b.graph->addToLegend();
+    }
+  }
+  range_dirty_ = true;
   refresh_now();
 }
 
@@ -187,10 +208,10 @@ void TimePlots::changeEvent(QEvent* event) {
 void TimePlots::apply_theme() {
   const PlotColors colors = plot_colors(palette());
   for (QCustomPlot* p : plots_) apply_plot_theme(*p, colors);
-  std::vector<int> next_graph(PlotCount, 0);
-  for (const GraphSpec& g : kGraphs) {
-    QCPGraph* graph = plots_[g.plot]->graph(next_graph[g.plot]++);
-    graph->setPen(QPen(colors.series[g.color], 1.6, g.style));
+  for (const Binding& b : bindings_) {
+    // The overlay keeps each line's hue (the pairs read together), shifted in lightness.
+    const QColor c = colors.series[b.color];
+    b.graph->setPen(QPen(b.overlay ? (colors.dark ? c.lighter(140) : c.darker(160)) : c, 1.6, b.style));
   }
   for (QCPAbstractItem* item : mark_items_) {
     if (auto* line = qobject_cast<QCPItemStraightLine*>(item)) line->setPen(QPen(colors.mark, 1, Qt::DashLine));
@@ -230,17 +251,17 @@ void TimePlots::tick() {
 
 bool TimePlots::update_data() {
   bool changed = false;
-  std::vector<int> next_graph(PlotCount, 0);
   QVector<QCPGraphData> points;
   for (Binding& b : bindings_) {
-    QCPGraph* graph = plots_[b.plot]->graph(next_graph[b.plot]++);
-    if (series_ == nullptr) {
+    QCPGraph* graph = b.graph;
+    const RunSeries* source = b.overlay ? overlay_ : series_;
+    if (source == nullptr) {
       if (b.revision != 0) graph->data()->clear();
       changed |= b.revision != 0;
       b.revision = 0;
       continue;
     }
-    const TimeSeries& s = series_->*b.series;
+    const TimeSeries& s = source->*b.series;
     if (s.revision() == b.revision) continue;
     b.revision = s.revision();
     const std::vector<double>& k = s.keys();
@@ -289,7 +310,7 @@ bool TimePlots::update_marks() {
 }
 
 void TimePlots::update_ranges() {
-  const double end = std::max(series_->last_time(), 1e-3);
+  const double end = std::max({series_->last_time(), overlay_ ? overlay_->last_time() : 0.0, 1e-3});
   const double begin = window_seconds_ > 0 ? std::max(0.0, end - window_seconds_) : 0.0;
   syncing_ = true;
   for (QCustomPlot* p : plots_) p->xAxis->setRange(begin, end + (end - begin) * 0.02);
@@ -297,8 +318,10 @@ void TimePlots::update_ranges() {
   // Value axes fit what is visible; accuracy stays on [0, 1] unless the fraction passes it.
   std::vector<double> top(PlotCount * 2, 0.0);
   for (const Binding& b : bindings_) {
+    const RunSeries* source = b.overlay ? overlay_ : series_;
+    if (source == nullptr) continue;
     double& t = top[static_cast<size_t>(b.plot * 2 + (b.right_axis ? 1 : 0))];
-    t = std::max(t, (series_->*b.series).max_in(begin, end, 0.0));
+    t = std::max(t, (source->*b.series).max_in(begin, end, 0.0));
   }
   for (int id = 0; id < PlotCount; ++id) {
     QCustomPlot* p = plots_[id];

@@ -15,6 +15,7 @@ class QCheckBox;
 class QComboBox;
 class QCustomPlot;
 class QCPAbstractItem;
+class QCPGraph;
 class QCPRange;
 class QTimer;
 
@@ -30,6 +31,10 @@ class TimePlots : public QWidget {
   ~TimePlots() override;
 
   void set_series(const RunSeries* series);  // not owned; nullptr detaches
+  // A second run drawn over the first on the same time axis (dashed, legend names end in
+  // `suffix`, e.g. " (B)"): two sessions compared. Not owned; nullptr removes it.
+  void set_overlay(const RunSeries* series, const QString& suffix);
+  const RunSeries* overlay() const { return overlay_; }
   void set_frame_rate(int hz);
   bool following() const { return following_; }
   void set_following(bool follow);
@@ -37,7 +42,7 @@ class TimePlots : public QWidget {
   void refresh_now();                       // one update at once (tests, screenshots)
 
   QCustomPlot* plot(PlotId id) const { return plots_[id]; }
-  int graph_points(PlotId id, int graph) const;
+  int graph_points(PlotId id, int graph) const;  // graphs of the main series, then the overlay's
   int mark_count() const { return drawn_marks_; }
   const FrameStats& frame_stats() const { return frames_; }
   void reset_frame_stats() { frames_ = FrameStats{}; }
@@ -53,6 +58,10 @@ class TimePlots : public QWidget {
     PlotId plot;
     TimeSeries RunSeries::*series;
     bool right_axis;
+    bool overlay;
+    QCPGraph* graph;
+    int color;
+    Qt::PenStyle style;
     uint64_t revision = ~uint64_t{0};
   };
   void build();
@@ -65,6 +74,7 @@ class TimePlots : public QWidget {
   void record_frame();
 
   const RunSeries* series_ = nullptr;
+  const RunSeries* overlay_ = nullptr;
   QCustomPlot* plots_[PlotCount] = {};
   std::vector<Binding> bindings_;
   std::vector<QCPAbstractItem*> mark_items_;

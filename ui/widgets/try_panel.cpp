@@ -171,7 +171,7 @@ void TryPanel::refresh_map() {
   for (int y = 0; y < ny; ++y) {
     for (int x = 0; x < nx; ++x) {
       const int32_t step = map_.evicted_at(y, x);
-      if (step != EvictionMap::kKept) cells[static_cast<size_t>(y) * static_cast<size_t>(nx) + static_cast<size_t>(x)] = step;
+      if (step != LiveEvictionMap::kKept) cells[static_cast<size_t>(y) * static_cast<size_t>(nx) + static_cast<size_t>(x)] = step;
     }
   }
   map_plot_->set_cells(nx, ny, cells);

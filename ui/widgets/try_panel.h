@@ -34,7 +34,7 @@ class TryPanel : public QWidget {
   void run();  // what the Run button does
   QString policy_answer() const;
   QString full_answer() const;
-  const EvictionMap& eviction_map() const { return map_; }
+  const LiveEvictionMap& eviction_map() const { return map_; }
   HeatmapPlot* eviction_plot() const { return map_plot_; }
 
  signals:
@@ -54,7 +54,7 @@ class TryPanel : public QWidget {
   QLabel *policy_title_ = nullptr, *status_ = nullptr;
   QPlainTextEdit *policy_answer_ = nullptr, *full_answer_ = nullptr;
   HeatmapPlot* map_plot_ = nullptr;
-  EvictionMap map_;
+  LiveEvictionMap map_;
   uint64_t drawn_revision_ = 0;
   qint64 prompt_tokens_ = 0;
   QTimer* map_timer_ = nullptr;

@@ -1,0 +1,569 @@
+#include "ui/widgets/session_panel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSlider>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include "engine/core/error.h"
+#include "profiler/chrome_trace.h"
+#include "sessions/config_export.h"
+#include "sessions/session_compare.h"
+#include "sessions/session_store.h"
+#include "sessions/session_trace.h"
+#include "ui/models/comparison_model.h"
+#include "ui/models/session_list_model.h"
+#include "ui/models/steps_csv.h"
+#include "ui/widgets/heatmap_plot.h"
+#include "ui/widgets/op_timeline.h"
+#include "ui/widgets/plot_export.h"
+#include "ui/widgets/time_plots.h"
+
+namespace kvwb {
+namespace {
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+
+}  // namespace
+
+SessionPanel::SessionPanel(QWidget* parent) : QWidget(parent) {
+  loader_ = new SessionLoader(this);
+  list_ = new SessionListModel(this);
+  comparison_model_ = new ComparisonModel(this);
+  build();
+  connect(loader_, &SessionLoader::progress, this, [this](qint64 done, qint64 total) {
+    progress_->setMaximum(static_cast<int>(std::max<qint64>(total, 1)));
+    progress_->setValue(static_cast<int>(done));
+  });
+  connect(loader_, &SessionLoader::loaded, this, &SessionPanel::on_loaded);
+  connect(loader_, &SessionLoader::failed, this, [this](const QString& m) {
+    set_loading(false);
+    show_status(m, true);
+  });
+  connect(loader_, &SessionLoader::cancelled, this, [this] {
+    set_loading(false);
+    show_status(tr("Loading cancelled."), false);
+  });
+}
+
+SessionPanel::~SessionPanel() = default;
+
+void SessionPanel::build() {
+  auto* layout = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  db_ = new QLineEdit(q(default_session_db_path()), this);
+  auto* browse = new QPushButton(tr("…"), this);
+  browse->setToolTip(tr("Choose a session database"));
+  auto* open = new QPushButton(tr("Open"), this);
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Session database"), db_->text(),
+                                                   tr("Session databases (*.db);;All files (*)"));
+    if (!f.isEmpty()) {
+      db_->setText(f);
+      open_db();
+    }
+  });
+  connect(open, &QPushButton::clicked, this, &SessionPanel::open_db);
+  connect(db_, &QLineEdit::returnPressed, this, &SessionPanel::open_db);
+  bar->addWidget(new QLabel(tr("Database:"), this));
+  bar->addWidget(db_, 1);
+  bar->addWidget(browse);
+  bar->addWidget(open);
+  layout->addLayout(bar);
+
+  table_ = new QTableView(this);
+  table_->setModel(list_);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  table_->verticalHeader()->hide();
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setAlternatingRowColors(true);
+  connect(table_, &QTableView::doubleClicked, this,
+          [this](const QModelIndex& i) { reopen(i.data(SessionListModel::kIdRole).toLongLong()); });
+
+  auto* actions = new QHBoxLayout;
+  reopen_ = new QPushButton(tr("Reopen"), this);
+  reopen_->setToolTip(tr("Show the selected session's recorded run in the plots below"));
+  compare_ = new QPushButton(tr("Compare"), this);
+  compare_->setToolTip(tr("Select two sessions: overlaid plots and their differences"));
+  auto* rename_button = new QPushButton(tr("Rename…"), this);
+  auto* note_button = new QPushButton(tr("Note…"), this);
+  auto* delete_button = new QPushButton(tr("Delete…"), this);
+  auto* export_button = new QPushButton(tr("Export ▾"), this);
+  auto* export_menu = new QMenu(export_button);
+  export_button->setMenu(export_menu);
+  for (QPushButton* b : {reopen_, compare_, rename_button, note_button, delete_button, export_button}) actions->addWidget(b);
+  actions->addStretch(1);
+  progress_ = new QProgressBar(this);
+  progress_->setMaximumWidth(200);
+  progress_->hide();
+  cancel_ = new QPushButton(tr("Cancel"), this);
+  cancel_->hide();
+  connect(cancel_, &QPushButton::clicked, this, &SessionPanel::cancel_load);
+  actions->addWidget(progress_);
+  actions->addWidget(cancel_);
+
+  connect(reopen_, &QPushButton::clicked, this, [this] {
+    if (const qint64 id = single_selection()) reopen(id);
+  });
+  connect(compare_, &QPushButton::clicked, this, [this] {
+    const QList<qint64> ids = selected_sessions();
+    if (ids.size() != 2) return show_status(tr("Select two sessions to compare."), true);
+    compare(ids[0], ids[1]);
+  });
+  connect(rename_button, &QPushButton::clicked, this, [this] {
+    const qint64 id = single_selection();
+    const int row = list_->row_of(id);
+    if (row < 0) return;
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Rename session"), tr("Name:"), QLineEdit::Normal,
+                                               q(list_->rows()[static_cast<size_t>(row)].info.name), &ok);
+    if (ok) rename(id, name);
+  });
+  connect(note_button, &QPushButton::clicked, this, [this] {
+    const qint64 id = single_selection();
+    const int row = list_->row_of(id);
+    if (row < 0) return;
+    bool ok = false;
+    const QString note = QInputDialog::getMultiLineText(this, tr("Annotate session"), tr("Note:"),
+                                                        q(list_->rows()[static_cast<size_t>(row)].info.description), &ok);
+    if (ok) annotate(id, note);
+  });
+  connect(delete_button, &QPushButton::clicked, this, [this] {
+    const qint64 id = single_selection();
+    if (id == 0) return;
+    if (QMessageBox::question(this, tr("Delete session"), tr("Delete session #%1 and everything recorded in it?").arg(id)) ==
+        QMessageBox::Yes) {
+      remove(id);
+    }
+  });
+  auto add_export = [this, export_menu](const QString& label, const QString& filter, const QString& suffix,
+                                        bool (SessionPanel::*action)(const QString&)) {
+    connect(export_menu->addAction(label), &QAction::triggered, this, [=, this] {
+      if (!require_shown()) return;
+      const QString base = QStringLiteral("session-%1.%2").arg(shown_->session.info.id).arg(suffix);
+      const QString f = QFileDialog::getSaveFileName(this, label, base, filter);
+      if (!f.isEmpty()) (this->*action)(f);
+    });
+  };
+  add_export(tr("Session as a standalone database…"), tr("Session database (*.db)"), "db", &SessionPanel::export_session);
+  add_export(tr("Tuned config (JSON, serving flags)…"), tr("Run config (*.json)"), "json", &SessionPanel::export_config);
+  add_export(tr("Steps as CSV…"), tr("CSV (*.csv)"), "csv", &SessionPanel::export_csv);
+  add_export(tr("Profiler trace (Chrome JSON)…"), tr("Chrome trace (*.json)"), "trace.json", &SessionPanel::export_trace);
+  add_export(tr("Plots (PNG or SVG)…"), tr("PNG image (*.png);;SVG image (*.svg)"), "png", &SessionPanel::save_plots);
+
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  // The recorded run: time plots on the left, retention and eviction maps on the right.
+  plots_ = new TimePlots(this);
+  plots_->set_series(nullptr);
+  retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("retained tokens"), this);
+  retention_->set_scale_from_zero(true);
+  retention_->setToolTip(tr("Click a cell to open that head's eviction map"));
+  connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { open_eviction_map(layer, head); });
+  eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("kept"), this);
+  eviction_->set_hover_text([this](int position, int row, double v) {
+    if (!shown_ || row < 0) return QString();
+    // One head over the snapshots (row = snapshot), or every head at the scrubbed one (row =
+    // layer * kv_heads + head).
+    const bool all_heads = eviction_mode_->currentIndex() == 1;
+    const size_t snapshot = all_heads ? static_cast<size_t>(scrubber_->value()) : static_cast<size_t>(row);
+    if (snapshot >= shown_->session.retention.size()) return QString();
+    const int kv_heads = std::max(shown_->replay.kv_heads, 1);
+    const int layer = all_heads ? row / kv_heads : eviction_layer_, head = all_heads ? row % kv_heads : eviction_head_;
+    const int64_t step = shown_->session.retention[snapshot].step;
+    QString state = std::isnan(v) ? tr("not in the context") : v == HeadTimeline::kKept ? tr("kept") : tr("evicted");
+    // The traced request's eviction map says when and with which score (scores of evicted slots only).
+    const QString request = sequence_->currentData().toString();
+    for (const EvictionMap& m : shown_->session.eviction_maps) {
+      if (q(m.request_id) != request) continue;
+      for (const HeadEvictions& h : m.heads) {
+        if (h.layer != layer || h.head != head || position >= static_cast<int>(h.evicted_at_step.size())) continue;
+        const int32_t at = h.evicted_at_step[static_cast<size_t>(position)];
+        if (at >= 0) {
+          state += tr("; evicted at step %1").arg(at);
+          const float score = h.scores[static_cast<size_t>(position)];
+          if (!std::isnan(score)) state += tr(", score %1").arg(static_cast<double>(score), 0, 'g', 4);
+        }
+      }
+    }
+    return tr("layer %1, KV head %2, position %3, step %4: %5").arg(layer).arg(head).arg(position).arg(step).arg(state);
+  });
+  eviction_mode_ = new QComboBox(this);
+  eviction_mode_->addItem(tr("eviction map: one head over the steps"));
+  eviction_mode_->addItem(tr("eviction map: every head at this step"));
+  eviction_mode_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  connect(eviction_mode_, &QComboBox::activated, this, [this](int i) { set_all_heads(i == 1); });
+  scrubber_ = new QSlider(Qt::Horizontal, this);
+  scrubber_->setEnabled(false);
+  connect(scrubber_, &QSlider::valueChanged, this, &SessionPanel::scrub);
+  step_label_ = new QLabel(this);
+  sequence_ = new QComboBox(this);
+  sequence_->setToolTip(tr("The batch mean, or one sequence"));
+  sequence_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  connect(sequence_, &QComboBox::activated, this, [this] { refresh_retention(); });
+  value_ = new QComboBox(this);
+  value_->addItem(tr("retained tokens"));
+  value_->addItem(tr("fraction of context"));
+  connect(value_, &QComboBox::activated, this, [this] { refresh_retention(); });
+  auto* maps = new QWidget(this);
+  auto* maps_layout = new QVBoxLayout(maps);
+  maps_layout->setContentsMargins(0, 0, 0, 0);
+  auto* map_bar = new QHBoxLayout;
+  map_bar->addWidget(sequence_);
+  map_bar->addWidget(value_);
+  map_bar->addWidget(eviction_mode_);
+  map_bar->addStretch(1);
+  maps_layout->addLayout(map_bar);
+  auto* scrub_bar = new QHBoxLayout;
+  scrub_bar->addWidget(new QLabel(tr("Step:"), this));
+  scrub_bar->addWidget(scrubber_, 1);
+  scrub_bar->addWidget(step_label_);
+  maps_layout->addLayout(scrub_bar);
+  maps_layout->addWidget(retention_, 1);
+  maps_layout->addWidget(eviction_, 1);
+  auto* run_view = new QSplitter(Qt::Horizontal, this);
+  run_view->addWidget(plots_);
+  run_view->addWidget(maps);
+  run_view->setSizes({600, 420});
+
+  compare_view_ = new QTableView(this);
+  compare_view_->setModel(comparison_model_);
+  compare_view_->verticalHeader()->hide();
+  compare_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  compare_view_->setAlternatingRowColors(true);
+
+  views_ = new QTabWidget(this);
+  views_->addTab(run_view, tr("Recorded run"));
+  views_->addTab(compare_view_, tr("Comparison"));
+  timeline_ = new OpTimeline(this);
+  views_->addTab(timeline_, tr("Op timeline"));
+
+  auto* split = new QSplitter(Qt::Vertical, this);
+  auto* top = new QWidget(this);
+  auto* top_layout = new QVBoxLayout(top);
+  top_layout->setContentsMargins(0, 0, 0, 0);
+  top_layout->addWidget(table_, 1);
+  top_layout->addLayout(actions);
+  top_layout->addWidget(status_);
+  split->addWidget(top);
+  split->addWidget(views_);
+  split->setSizes({220, 620});
+  layout->addWidget(split, 1);
+}
+
+void SessionPanel::set_db_path(const QString& path) { db_->setText(path); }
+QString SessionPanel::db_path() const { return db_->text(); }
+QString SessionPanel::status() const { return status_->text(); }
+
+void SessionPanel::show_status(const QString& text, bool error) {
+  status_->setText(text);
+  status_->setStyleSheet(error ? QStringLiteral("color: #d04040;") : QString());
+}
+
+bool SessionPanel::open_db() {
+  const std::string path = db_->text().toStdString();
+  if (!std::filesystem::exists(path)) {
+    list_->clear();
+    show_status(tr("%1: no session database here (record one with kvwb-cli run --record)").arg(db_->text()), true);
+    return false;
+  }
+  if (!edit_store([](SessionStore&) {}, QString())) {  // nothing to edit: open and list
+    list_->clear();
+    return false;
+  }
+  show_status(tr("%1 sessions in %2").arg(list_->rowCount()).arg(db_->text()), false);
+  return true;
+}
+
+void SessionPanel::select_sessions(const QList<qint64>& ids) {
+  table_->clearSelection();
+  for (qint64 id : ids) {
+    const int row = list_->row_of(id);
+    if (row >= 0) table_->selectionModel()->select(list_->index(row, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
+  }
+}
+
+QList<qint64> SessionPanel::selected_sessions() const {
+  QList<qint64> ids;
+  for (const QModelIndex& i : table_->selectionModel()->selectedRows()) ids << i.data(SessionListModel::kIdRole).toLongLong();
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+qint64 SessionPanel::single_selection() {
+  const QList<qint64> ids = selected_sessions();
+  if (ids.size() != 1) {
+    show_status(tr("Select one session."), true);
+    return 0;
+  }
+  return ids.front();
+}
+
+void SessionPanel::set_loading(bool loading) {
+  progress_->setVisible(loading);
+  cancel_->setVisible(loading);
+  reopen_->setEnabled(!loading);
+  compare_->setEnabled(!loading);
+  if (loading) progress_->setValue(0);
+}
+
+void SessionPanel::reopen(qint64 id) {
+  set_loading(true);
+  show_status(tr("Loading session #%1…").arg(id), false);
+  loader_->load(db_->text(), id);
+}
+
+void SessionPanel::compare(qint64 a, qint64 b) {
+  set_loading(true);
+  show_status(tr("Loading sessions #%1 and #%2…").arg(a).arg(b), false);
+  loader_->load(db_->text(), a, b);
+}
+
+void SessionPanel::cancel_load() { loader_->cancel(); }
+
+void SessionPanel::on_loaded(const LoadedSessionPtr& a, const LoadedSessionPtr& b) {
+  set_loading(false);
+  shown_ = a;
+  compared_ = b;
+  plots_->set_series(&shown_->replay.series);
+  plots_->set_overlay(b ? &b->replay.series : nullptr, b ? tr(" (B #%1)").arg(b->session.info.id) : QString());
+  plots_->set_following(true);
+  plots_->refresh_now();
+  sequence_->clear();
+  sequence_->addItem(tr("batch mean"), QString());
+  for (const std::string& id : shown_->replay.request_ids) sequence_->addItem(tr("sequence %1").arg(q(id)), q(id));
+  const int snapshots = static_cast<int>(shown_->session.retention.size());
+  scrubber_->setEnabled(snapshots > 0);
+  {
+    const QSignalBlocker block(scrubber_);
+    scrubber_->setRange(0, std::max(snapshots - 1, 0));
+    scrubber_->setValue(std::max(snapshots - 1, 0));
+  }
+  eviction_layer_ = eviction_head_ = -1;
+  eviction_->set_cells(0, 0, {});
+  timeline_->set_trace(session_trace(shown_->session.events));
+  refresh_retention();
+  const SessionInfo& info = shown_->session.info;
+  if (b) {
+    comparison_model_->set_comparison(compare_sessions(a->session, b->session));
+    views_->setCurrentIndex(1);
+    show_status(tr("A: #%1 %2 — B: #%3 %4 (dash-dotted in the plots)")
+                    .arg(info.id)
+                    .arg(q(info.name))
+                    .arg(b->session.info.id)
+                    .arg(q(b->session.info.name)),
+                false);
+  } else {
+    comparison_model_->clear();
+    views_->setCurrentIndex(0);
+    show_status(tr("#%1 %2: %3 steps, %4 retention snapshots, %5 profiler spans")
+                    .arg(info.id)
+                    .arg(q(info.name))
+                    .arg(shown_->session.steps.size())
+                    .arg(snapshots)
+                    .arg(shown_->session.events.spans.size()),
+                false);
+  }
+  emit sessionShown(info.id);
+}
+
+void SessionPanel::scrub(int snapshot) {
+  if (!shown_) return;
+  {
+    const QSignalBlocker block(scrubber_);
+    scrubber_->setValue(snapshot);
+  }
+  refresh_retention();
+}
+
+void SessionPanel::set_sequence(const QString& request_id) {
+  const int i = sequence_->findData(request_id);
+  if (i >= 0) sequence_->setCurrentIndex(i);
+  refresh_retention();
+}
+
+void SessionPanel::set_fraction(bool fraction) {
+  value_->setCurrentIndex(fraction ? 1 : 0);
+  refresh_retention();
+}
+
+void SessionPanel::refresh_retention() {
+  if (!shown_ || shown_->session.retention.empty()) {
+    retention_->set_cells(0, 0, {});
+    step_label_->setText(tr("no retention snapshots"));
+    return;
+  }
+  const size_t index = static_cast<size_t>(scrubber_->value());
+  const std::string request = sequence_->currentData().toString().toStdString();
+  const SessionReplay& r = shown_->replay;
+  step_label_->setText(tr("step %1 (snapshot %2 of %3)")
+                           .arg(shown_->session.retention[index].step)
+                           .arg(index + 1)
+                           .arg(shown_->session.retention.size()));
+  if (value_->currentIndex() == 1) {
+    retention_->set_cells(r.kv_heads, r.layers, retention_fraction(shown_->session, r, index, request));
+  } else {
+    const std::optional<RetentionSummary> s = replay_retention(shown_->session, r, index, request);
+    retention_->set_cells(r.kv_heads, r.layers,
+                          s ? s->mean_retained : std::vector<double>(static_cast<size_t>(r.layers * r.kv_heads), NAN));
+  }
+  draw_eviction_map();
+}
+
+void SessionPanel::open_eviction_map(int layer, int head) {
+  if (!shown_) return;
+  if (sequence_->currentData().toString().isEmpty()) {
+    // The batch mean has no single sequence: the first traced one (its map has the scores),
+    // else the first seen.
+    int index = -1;
+    for (const EvictionMap& m : shown_->session.eviction_maps) {
+      if ((index = sequence_->findData(q(m.request_id))) >= 0) break;
+    }
+    if (index < 0 && sequence_->count() > 1) index = 1;
+    if (index < 0) return;
+    sequence_->setCurrentIndex(index);
+  }
+  eviction_layer_ = layer;
+  eviction_head_ = head;
+  refresh_retention();  // the chosen sequence's retention map, and the eviction map
+}
+
+void SessionPanel::set_all_heads(bool all_heads) {
+  eviction_mode_->setCurrentIndex(all_heads ? 1 : 0);
+  if (all_heads && eviction_layer_ < 0) {
+    open_eviction_map(0, 0);  // picks a sequence when the batch mean is shown
+    return;
+  }
+  refresh_retention();
+}
+
+void SessionPanel::draw_eviction_map() {
+  if (!shown_ || eviction_layer_ < 0) return;
+  const std::string request = sequence_->currentData().toString().toStdString();
+  if (eviction_mode_->currentIndex() == 1) {
+    const HeadTimeline t = heads_at_snapshot(shown_->session, shown_->replay, request, static_cast<size_t>(scrubber_->value()));
+    eviction_->set_cells(static_cast<int>(t.positions), shown_->replay.layers * shown_->replay.kv_heads, t.cells);
+    eviction_->plot()->xAxis->setLabel(tr("token position (sequence %1, step %2)").arg(q(request)).arg(t.steps.empty() ? -1 : t.steps[0]));
+    eviction_->plot()->yAxis->setLabel(tr("head row (layer × KV heads + head)"));
+    return;
+  }
+  eviction_->plot()->yAxis->setLabel(tr("snapshot"));
+  const HeadTimeline t =
+      head_timeline(shown_->session, request, eviction_layer_, eviction_head_, static_cast<size_t>(scrubber_->value()));
+  eviction_->set_cells(static_cast<int>(t.positions), static_cast<int>(t.steps.size()), t.cells);
+  eviction_->plot()->xAxis->setLabel(
+      tr("token position (sequence %1, layer %2, KV head %3)").arg(q(request)).arg(eviction_layer_).arg(eviction_head_));
+}
+
+bool SessionPanel::attempt(const std::function<QString()>& action) {
+  try {
+    show_status(action(), false);
+    return true;
+  } catch (const std::exception& e) {
+    show_status(QString::fromUtf8(e.what()), true);
+    return false;
+  }
+}
+
+bool SessionPanel::edit_store(const std::function<void(SessionStore&)>& edit, const QString& done) {
+  return attempt([&] {
+    SessionStore store = SessionStore::open(db_->text().toStdString(), sqlite::OpenMode::read_write);
+    edit(store);
+    list_->load(store);
+    return done;
+  });
+}
+
+bool SessionPanel::require_shown() {
+  if (shown_) return true;
+  show_status(tr("Reopen a session first."), true);
+  return false;
+}
+
+bool SessionPanel::rename(qint64 id, const QString& name) {
+  return edit_store([&](SessionStore& store) { store.rename(id, name.toStdString()); },
+                    tr("Session #%1 renamed.").arg(id));
+}
+
+bool SessionPanel::annotate(qint64 id, const QString& note) {
+  return edit_store([&](SessionStore& store) { store.annotate(id, note.toStdString()); },
+                    tr("Note of session #%1 saved.").arg(id));
+}
+
+bool SessionPanel::remove(qint64 id) {
+  return edit_store([&](SessionStore& store) { store.remove(id); }, tr("Session #%1 deleted.").arg(id));
+}
+
+bool SessionPanel::export_session(const QString& path) {
+  return require_shown() && attempt([&] {
+           SessionStore store = SessionStore::open(shown_->db_path, sqlite::OpenMode::read_write);
+           store.export_session(shown_->session.info.id, path.toStdString());
+           return tr("Session #%1 written to %2").arg(shown_->session.info.id).arg(path);
+         });
+}
+
+bool SessionPanel::export_config(const QString& path) {
+  return require_shown() && attempt([&] {
+           const Session& s = shown_->session;
+           const std::string where = shown_->db_path + ": session " + std::to_string(s.info.id) + " config";
+           const RunConfig config = tuned_config(s.info.config, s.config_changes, std::nullopt, where);
+           save_run_config(config, path.toStdString());
+           const ServingFlags flags = vllm_kvcompress_flags(config);
+           flags_ = q(flags.line());
+           QString text = tr("Config written to %1. vLLM-kvcompress flags: %2").arg(path, flags_);
+           for (const std::string& w : flags.warnings) text += "\n" + tr("warning: %1").arg(q(w));
+           return text;
+         });
+}
+
+bool SessionPanel::export_csv(const QString& path) {
+  return require_shown() && attempt([&] {
+           write_steps_csv(shown_->session.steps, path.toStdString());
+           return tr("%1 steps written to %2").arg(shown_->session.steps.size()).arg(path);
+         });
+}
+
+bool SessionPanel::export_trace(const QString& path) {
+  return require_shown() && attempt([&] {
+           if (shown_->session.events.spans.empty() && shown_->session.events.counters.empty()) {
+             fail(shown_->db_path, "session {} has no profiler events (record with kvwb-cli run --record --profile)",
+                  shown_->session.info.id);
+           }
+           write_chrome_trace(session_trace(shown_->session.events), path.toStdString());
+           return tr("Trace written to %1 (open it in ui.perfetto.dev)").arg(path);
+         });
+}
+
+bool SessionPanel::save_plots(const QString& path) {
+  return attempt([&] {
+    QList<QCustomPlot*> plots;
+    for (int id = 0; id < TimePlots::PlotCount; ++id) plots << plots_->plot(static_cast<TimePlots::PlotId>(id));
+    kvwb::save_plots(plots, path);
+    return tr("Plots saved to %1").arg(path);
+  });
+}
+
+}  // namespace kvwb
