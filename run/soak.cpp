@@ -41,16 +41,19 @@ SoakReport run_soak(const SoakOptions& options, const std::function<void(const S
   size_t change_index = 0;
   std::shared_ptr<const Model> model;
   int64_t blocks_used = 0;
+  // The next run starts from the last live config, so a budget change holds across runs as it
+  // would in a long-lived server, not only until the workload runs out.
+  RunConfig live = options.config;
 
   while (since(start) < options.seconds) {
     // One run of the workload; the next starts as soon as it is done.
-    Run run(options.config, model);
+    Run run(live, model);
     model = run.shared_model();
     RecordingOptions recording_options;
     recording_options.name = "soak run " + std::to_string(report.runs);
     RunRecording recording(run, options.config.record, recording_options);
     ++report.runs;
-    RunConfig live = run.config();
+    live = run.config();
     while (!run.done() && since(start) < options.seconds) {
       const StepStats s = run.step();
       ++report.steps;
