@@ -228,6 +228,7 @@ void Run::collect_finished() {
     r.metric = req.metric;
     r.answers = req.answers;
     r.prompt_tokens = static_cast<int64_t>(f.prompt.size());
+    r.prompt_ids = std::move(f.prompt);
     r.output_tokens = std::move(f.output);
     r.output_text = model_->tokenizer->decode(r.output_tokens, /*skip_special=*/true);
     r.stopped_at_eos = f.stopped_at_eos;

@@ -27,6 +27,7 @@ struct RequestResult {
   std::string metric;
   std::vector<std::string> answers;
   int64_t prompt_tokens = 0;
+  std::vector<int32_t> prompt_ids;  // the prompt as fed to the model (chat template applied)
   std::vector<int32_t> output_tokens;
   std::string output_text;
   bool stopped_at_eos = false;

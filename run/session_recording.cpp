@@ -24,6 +24,7 @@ struct RunRecording::State {
     for (; results_written < results.size(); ++results_written) {
       const RequestResult& r = results[results_written];
       recorder->record_result(session_result(r));
+      recorder->record_tokens(request_tokens_of(r, *run->model().tokenizer));
       // A finished traced request's map is complete: its context is the prompt and output.
       auto it = eviction_maps.find(r.id);
       if (it != eviction_maps.end()) {
@@ -55,6 +56,18 @@ SessionResult session_result(const RequestResult& r) {
   s.preemptions = r.preemptions;
   s.stopped_at_eos = r.stopped_at_eos;
   return s;
+}
+
+RequestTokens request_tokens_of(const RequestResult& r, const Tokenizer& tokenizer) {
+  RequestTokens t;
+  t.request_id = r.id;
+  t.ids.reserve(r.prompt_ids.size() + r.output_tokens.size());
+  t.ids.insert(t.ids.end(), r.prompt_ids.begin(), r.prompt_ids.end());
+  t.ids.insert(t.ids.end(), r.output_tokens.begin(), r.output_tokens.end());
+  t.prompt_tokens = static_cast<int64_t>(r.prompt_ids.size());
+  t.pieces.reserve(t.ids.size());
+  for (const int32_t& id : t.ids) t.pieces.push_back(tokenizer.decode_raw(std::span<const int32_t>(&id, 1)));
+  return t;
 }
 
 std::function<void(int64_t, int64_t, int64_t)> session_write_spans(Profiler& profiler) {

@@ -2,7 +2,8 @@
 // Records a Run into a session database (kvwb-cli run --record, the GUI's controller): every
 // step's statistics with a retention snapshot every few steps, each live config change, each
 // request's result as it finishes, the eviction maps of the traced requests (trace_sequences)
-// and the summary at the end. A run profiled before the recording starts also streams its
+// and the summary at the end. Every finished request's tokens (prompt and output, with their
+// text) are stored too, for the eviction map's hover. A run profiled before the recording starts also streams its
 // profiler events (every step's spans and counters, and the recorder's own writes as
 // "session write" spans). Writing happens on the SessionRecorder's thread; the engine thread
 // only queues values.
@@ -55,6 +56,10 @@ std::function<void(int64_t, int64_t, int64_t)> session_write_spans(Profiler& pro
 
 // The session-side copy of a request's result.
 SessionResult session_result(const RequestResult& result);
+
+// A request's prompt and generated tokens with each token's text, decoded alone by `tokenizer`
+// (raw bytes, special tokens included: the eviction map shows every position).
+RequestTokens request_tokens_of(const RequestResult& result, const Tokenizer& tokenizer);
 
 // "<CPU model name>, N threads" for the CPU backend (what `device` says in a session).
 std::string cpu_device_description(int threads);

@@ -231,4 +231,44 @@ EvictionMap decode_eviction_map(std::span<const uint8_t> blob, const std::string
   return map;
 }
 
+std::vector<uint8_t> encode_tokens(const RequestTokens& t) {
+  if (t.ids.size() != t.pieces.size()) {
+    fail(t.request_id, "{} token ids and {} text pieces", t.ids.size(), t.pieces.size());
+  }
+  if (t.prompt_tokens < 0 || static_cast<size_t>(t.prompt_tokens) > t.ids.size()) {
+    fail(t.request_id, "prompt of {} tokens in {} tokens", t.prompt_tokens, t.ids.size());
+  }
+  Writer w;
+  w.byte(kTokensBlobFormat);
+  w.varint(static_cast<uint64_t>(t.prompt_tokens));
+  w.varint(t.ids.size());
+  for (size_t i = 0; i < t.ids.size(); ++i) {
+    w.varint(static_cast<uint32_t>(t.ids[i]));
+    w.text(t.pieces[i]);
+  }
+  return w.take();
+}
+
+RequestTokens decode_tokens(std::span<const uint8_t> blob, const std::string& where) {
+  Reader r(blob, where);
+  const uint8_t format = r.byte();
+  if (format != kTokensBlobFormat) {
+    fail(where, "tokens blob format {} is not one this kvwb reads ({})", format, kTokensBlobFormat);
+  }
+  RequestTokens t;
+  const uint64_t prompt = r.varint("prompt token count");
+  // Each token takes at least 2 bytes (its id and its piece length).
+  const uint64_t n = r.bounded("token count", r.remaining() / 2);
+  if (prompt > n) fail(where, "prompt of {} tokens in {} tokens", prompt, n);
+  t.prompt_tokens = static_cast<int64_t>(prompt);
+  t.ids.reserve(n);
+  t.pieces.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    t.ids.push_back(static_cast<int32_t>(static_cast<uint32_t>(r.bounded("token id", UINT32_MAX))));
+    t.pieces.push_back(r.text("piece length"));
+  }
+  r.expect_end();
+  return t;
+}
+
 }  // namespace kvwb

@@ -24,6 +24,11 @@
 // Counts (a step's evictions per (layer, KV head)), format 1:
 //   u8 format = 1
 //   v  count N, then N times v value
+//
+// Request tokens, format 1 (the request id is the row's key, not in the blob):
+//   u8 format = 1
+//   v  prompt token count P (<= N)
+//   v  token count N, then N times: v token id (as uint32), v piece byte length, piece bytes
 #include <cstdint>
 #include <span>
 #include <string>
@@ -43,6 +48,12 @@ inline constexpr uint8_t kCountsBlobFormat = 1;
 
 std::vector<uint8_t> encode_counts(const std::vector<int64_t>& counts);  // counts must be >= 0
 std::vector<int64_t> decode_counts(std::span<const uint8_t> blob, const std::string& where);
+
+inline constexpr uint8_t kTokensBlobFormat = 1;
+
+std::vector<uint8_t> encode_tokens(const RequestTokens& tokens);
+// Fills everything but request_id.
+RequestTokens decode_tokens(std::span<const uint8_t> blob, const std::string& where);
 
 std::vector<uint8_t> encode_eviction_map(const EvictionMap& map);
 EvictionMap decode_eviction_map(std::span<const uint8_t> blob, const std::string& where);

@@ -13,7 +13,7 @@ namespace {
 // the next. Version 1 was the first recorder's layout (sessions, config changes, steps,
 // results); version 2 added identity for import, the writer's process (to tell interrupted
 // runs), dropped-item counts, step timings and per-head evictions, counters, retention,
-// eviction maps and profiler events.
+// eviction maps and profiler events; version 3 added each request's tokens and their text.
 constexpr std::array<const char*, kSessionSchemaVersion> kMigrations = {
     // 0 -> 1
     R"sql(
@@ -129,6 +129,15 @@ CREATE TABLE tracks (
   track_id INTEGER NOT NULL,
   name TEXT NOT NULL,
   PRIMARY KEY (session, track_kind, track_device, track_id)
+);
+)sql",
+    // 2 -> 3
+    R"sql(
+CREATE TABLE request_tokens (
+  session INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (session, request_id)
 );
 )sql",
 };

@@ -133,6 +133,7 @@ bool SessionRecorder::record_config_change(int64_t step, const nlohmann::json& c
 
 bool SessionRecorder::record_result(SessionResult result) { return push(std::move(result), false); }
 bool SessionRecorder::record_eviction_map(EvictionMap map) { return push(std::move(map), false); }
+bool SessionRecorder::record_tokens(RequestTokens tokens) { return push(std::move(tokens), false); }
 
 void SessionRecorder::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -245,6 +246,8 @@ void SessionRecorder::write_batch(std::deque<Item>& batch) {
       rows.result(session_id_, *r);
     } else if (auto* m = std::get_if<EvictionMap>(&item)) {
       rows.eviction_map(session_id_, *m);
+    } else if (auto* t = std::get_if<RequestTokens>(&item)) {
+      rows.tokens(session_id_, *t);
     } else if (auto* f = std::get_if<Finish>(&item)) {
       sqlite::Statement q = db.prepare("UPDATE sessions SET summary = ?, status = 'finished' WHERE id = ?");
       q.bind(1, f->summary.dump()).bind(2, session_id_).run();

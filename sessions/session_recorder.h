@@ -9,7 +9,7 @@
 // items (steps, counters, profiler events, retention snapshots) wait at most
 // `RecorderOptions::enqueue_wait` for room and are then dropped, counted in dropped() and in
 // the session's dropped_items; the engine is never held up for longer than that. Rare items
-// (config changes, results, eviction maps) wait until there is room: losing them would make
+// (config changes, results, eviction maps, request tokens) wait until there is room: losing them would make
 // the session wrong rather than coarser.
 #include <chrono>
 #include <condition_variable>
@@ -71,6 +71,7 @@ class SessionRecorder {
   bool record_config_change(int64_t step, const nlohmann::json& config);
   bool record_result(SessionResult result);
   bool record_eviction_map(EvictionMap map);
+  bool record_tokens(RequestTokens tokens);
 
   // Blocks until everything recorded so far is committed (or the writer failed).
   void flush();
@@ -86,7 +87,8 @@ class SessionRecorder {
   struct Finish {
     nlohmann::json summary;
   };
-  using Item = std::variant<StepStats, Counter, std::shared_ptr<const Trace>, ConfigChange, SessionResult, EvictionMap, Finish>;
+  using Item = std::variant<StepStats, Counter, std::shared_ptr<const Trace>, ConfigChange, SessionResult, EvictionMap,
+                            RequestTokens, Finish>;
 
   bool push(Item item, bool may_drop);
   void writer_loop();

@@ -88,6 +88,7 @@ RowWriter::RowWriter(sqlite::Database& db)
                          "output_text, output_tokens, score, latency_seconds, first_token_seconds, preemptions, "
                          "stopped_at_eos) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")),
       eviction_(db.prepare("INSERT OR REPLACE INTO eviction_maps (session, request_id, step, data) VALUES (?,?,?,?)")),
+      tokens_(db.prepare("INSERT OR REPLACE INTO request_tokens (session, request_id, data) VALUES (?,?,?)")),
       counter_(db.prepare("INSERT INTO counters (session, name, step, time_ns, value) VALUES (?,?,?,?,?)")),
       event_(db.prepare("INSERT INTO events (session, kind, name, category, start_ns, end_ns, track_kind, "
                         "track_device, track_id, step, args) VALUES (?,?,?,?,?,?,?,?,?,?,?)")),
@@ -126,6 +127,10 @@ void RowWriter::result(int64_t session, const SessionResult& r) {
 
 void RowWriter::eviction_map(int64_t session, const EvictionMap& m) {
   eviction_.bind(1, session).bind(2, m.request_id).bind(3, m.step).bind_blob(4, encode_eviction_map(m)).run();
+}
+
+void RowWriter::tokens(int64_t session, const RequestTokens& t) {
+  tokens_.bind(1, session).bind(2, t.request_id).bind_blob(3, encode_tokens(t)).run();
 }
 
 void RowWriter::counter(int64_t session, const Counter& c) {
@@ -252,6 +257,18 @@ std::optional<EvictionMap> read_eviction_map(sqlite::Database& db, int64_t sessi
   q.bind(1, session).bind(2, request_id);
   if (!q.step()) return std::nullopt;
   return decode_eviction_map(q.blob(0), where_of(db, session, "eviction map " + request_id));
+}
+
+std::vector<RequestTokens> read_tokens(sqlite::Database& db, int64_t session) {
+  sqlite::Statement q = db.prepare("SELECT request_id, data FROM request_tokens WHERE session = ? ORDER BY request_id");
+  q.bind(1, session);
+  std::vector<RequestTokens> out;
+  while (q.step()) {
+    RequestTokens t = decode_tokens(q.blob(1), where_of(db, session, "tokens of " + q.text(0)));
+    t.request_id = q.text(0);
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 SessionEvents read_events(sqlite::Database& db, int64_t session, int64_t start_ns, int64_t end_ns, int64_t limit) {

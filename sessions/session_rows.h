@@ -21,13 +21,14 @@ class RowWriter {
   void config_change(int64_t session, const ConfigChange& change);
   void result(int64_t session, const SessionResult& result);
   void eviction_map(int64_t session, const EvictionMap& map);
+  void tokens(int64_t session, const RequestTokens& tokens);
   void counter(int64_t session, const Counter& counter);
   void span(int64_t session, const Span& span);
   void instant(int64_t session, const Instant& instant);
   void track(int64_t session, const TrackName& track);
 
  private:
-  sqlite::Statement step_, retention_, change_, result_, eviction_, counter_, event_, track_;
+  sqlite::Statement step_, retention_, change_, result_, eviction_, tokens_, counter_, event_, track_;
 };
 
 // Steps with step >= first_step, in order, at most `limit` (< 0 = all). Without retention.
@@ -41,6 +42,8 @@ std::vector<RetentionSnapshot> read_retention(sqlite::Database& db, int64_t sess
                                               int64_t last_step);
 std::vector<EvictionMap> read_eviction_maps(sqlite::Database& db, int64_t session);
 std::optional<EvictionMap> read_eviction_map(sqlite::Database& db, int64_t session, const std::string& request_id);
+// Every request's tokens, by request id (none in files from before schema version 3).
+std::vector<RequestTokens> read_tokens(sqlite::Database& db, int64_t session);
 // Spans and instants starting in [start_ns, end_ns), time order, at most `limit` of each (< 0 = all).
 SessionEvents read_events(sqlite::Database& db, int64_t session, int64_t start_ns, int64_t end_ns, int64_t limit = -1);
 // Counters (one name, or all when empty) with time in [start_ns, end_ns), in time order.

@@ -119,6 +119,7 @@ Session SessionStore::load(int64_t id) {
     s.retention = read_retention(db_, id, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     s.eviction_maps = read_eviction_maps(db_, id);
     s.results = read_results(db_, id);
+    s.tokens = read_tokens(db_, id);
     s.summary = summary(id);
     s.events = read_events(db_, id, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     db_.exec("COMMIT");
@@ -164,6 +165,11 @@ std::vector<SessionResult> SessionStore::results(int64_t id) {
   return read_results(db_, id);
 }
 
+std::vector<RequestTokens> SessionStore::tokens(int64_t id) {
+  require(id);
+  return read_tokens(db_, id);
+}
+
 nlohmann::json SessionStore::summary(int64_t id) {
   sqlite::Statement q = db_.prepare("SELECT summary FROM sessions WHERE id = ?");
   q.bind(1, id);
@@ -190,8 +196,8 @@ void SessionStore::annotate(int64_t id, const std::string& description) {
 void SessionStore::remove(int64_t id) {
   require(id);
   sqlite::Transaction tx(db_);
-  for (const char* table : {"config_changes", "steps", "results", "counters", "retention", "eviction_maps", "events",
-                            "tracks"}) {
+  for (const char* table : {"config_changes", "steps", "results", "counters", "retention", "eviction_maps", "request_tokens",
+                            "events", "tracks"}) {
     sqlite::Statement q = db_.prepare(fmt::format("DELETE FROM {} WHERE session = ?", table));
     q.bind(1, id).run();
   }

@@ -56,6 +56,7 @@ class SessionStore {
                        int64_t end_ns = std::numeric_limits<int64_t>::max(), int64_t limit = -1);
   std::vector<ConfigChange> config_changes(int64_t id);
   std::vector<SessionResult> results(int64_t id);
+  std::vector<RequestTokens> tokens(int64_t id);
   nlohmann::json summary(int64_t id);
 
   void rename(int64_t id, const std::string& name);

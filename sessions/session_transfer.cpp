@@ -37,6 +37,7 @@ constexpr TableColumns kTables[] = {
     {"counters", "name, step, time_ns, value", "rowid"},
     {"retention", "step, data", "step"},
     {"eviction_maps", "request_id, step, data", "request_id"},
+    {"request_tokens", "request_id, data", "request_id"},
     {"events", "kind, name, category, start_ns, end_ns, track_kind, track_device, track_id, step, args", "id"},
     {"tracks", "track_kind, track_device, track_id, name", "track_kind, track_device, track_id"},
 };

@@ -70,6 +70,16 @@ struct EvictionMap {
   std::vector<HeadEvictions> heads;
 };
 
+// One request's tokens: the prompt, then what it generated, with each token's text as the
+// tokenizer decodes that token alone (raw bytes: a piece may hold part of a UTF-8 character).
+// The eviction map shows them on hover. Sessions from before schema version 3 have none.
+struct RequestTokens {
+  std::string request_id;
+  int64_t prompt_tokens = 0;       // ids[0 .. prompt_tokens) are the prompt
+  std::vector<int32_t> ids;        // index = token position
+  std::vector<std::string> pieces;  // same length as ids
+};
+
 // One request's outcome (the session-side copy of run/'s RequestResult).
 struct SessionResult {
   std::string id;
@@ -101,6 +111,7 @@ struct Session {
   std::vector<RetentionSnapshot> retention;  // in step order
   std::vector<EvictionMap> eviction_maps;    // by request id
   std::vector<SessionResult> results;        // by request id
+  std::vector<RequestTokens> tokens;         // by request id
   nlohmann::json summary;                    // null until the run finished
   SessionEvents events;
 };

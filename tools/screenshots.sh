@@ -4,8 +4,8 @@
 # the window with --screenshot. Needs build/app/kvwb (scripts/build.sh) and SmolLM2
 # (scripts/fetch-models.sh). Slow on a small CPU: the README shot runs 8 RULER requests on
 # SmolLM2 twice (the run and its full-KV reference). One shot: tools/screenshots.sh try
-# `tests`: the session-browser shots of docs/user-guide.md, grabbed by the offscreen UI tests
-# on sessions they record with the fixture model (needs build/tests/kvwb_ui_tests, no Xvfb).
+# `tests`: the session-browser shots and the live eviction map of docs/user-guide.md, grabbed
+# by the offscreen UI tests on runs and sessions of the fixture model (needs build/tests/kvwb_ui_tests, no Xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kvwb=${KVWB_BUILD_DIR:-build}/app/kvwb
@@ -50,7 +50,7 @@ tune() {
 tests() {
   local ui_tests=${KVWB_BUILD_DIR:-build}/tests/kvwb_ui_tests
   [[ -x "$ui_tests" ]] || { echo "screenshots: $ui_tests is missing; build it: ninja -C build tests/kvwb_ui_tests" >&2; exit 1; }
-  QT_QPA_PLATFORM=offscreen KVWB_SCREENSHOT_DIR="$out" "$ui_tests" --gtest_filter='SessionPanel.*:OpTimeline.*'
+  QT_QPA_PLATFORM=offscreen KVWB_SCREENSHOT_DIR="$out" "$ui_tests" --gtest_filter='SessionPanel.*:OpTimeline.*:MainWindow.Clicking*'
 }
 
 names=("$@")

@@ -21,6 +21,7 @@
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/budget_panel.h"
 #include "ui/widgets/heatmap_plot.h"
+#include "ui/widgets/live_eviction_view.h"
 #include "ui/widgets/run_panel.h"
 #include "ui/widgets/session_panel.h"
 #include "ui/widgets/sweep_panel.h"
@@ -98,10 +99,14 @@ void MainWindow::build() {
   accuracy_view_->setAlternatingRowColors(true);
   retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
   retention_->set_scale_from_zero(true);
-  retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences"));
+  retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences; "
+                            "click a cell to open that head's live eviction map"));
+  live_eviction_ = new LiveEvictionView(this);
+  connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { live_eviction_->open(layer, head); });
   auto* side = new QSplitter(Qt::Vertical, this);
   side->addWidget(accuracy_view_);
   side->addWidget(retention_);
+  side->addWidget(live_eviction_);
   auto* live = new QSplitter(Qt::Horizontal, this);
   live->addWidget(plots_);
   live->addWidget(side);
@@ -176,6 +181,7 @@ void MainWindow::start_run() {
   }
   series_.clear();
   accuracy_->clear();
+  live_eviction_->clear();
   requests_total_ = 0;
   plots_->set_following(true);
   plots_->refresh_now();
@@ -218,6 +224,8 @@ void MainWindow::on_snapshot(const RunSnapshot& s) {
   if (s.retention) {
     retention_->set_cells(s.retention->kv_heads, s.retention->layers, s.retention->mean_retained);
   }
+  const ProtectedSpan protection = protected_span(s.config.policy);
+  for (const auto& snapshot : s.retention_snapshots) live_eviction_->add_snapshot(*snapshot, protection);
   if (!s.marks.empty()) {
     const ConfigMark& m = s.marks.back();
     budget_panel_->set_status(tr("Applied at step %1: %2").arg(m.step).arg(QString::fromStdString(m.text)), false);

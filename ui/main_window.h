@@ -1,6 +1,7 @@
 #pragma once
 // The workbench window: run and budget controls on the left; live time plots, per-task
-// accuracy and the layer x KV-head retention map in the Live tab; the Try, Sweep and Sessions
+// accuracy and the layer x KV-head retention map in the Live tab (a clicked cell opens that
+// head's live eviction map below it); the Try, Sweep and Sessions
 // (session browser) panels in their own tabs; a status bar with step, batch, memory and throughput. The engine runs behind a
 // RunController: this window only sends commands and draws the snapshots it receives.
 #include <QMainWindow>
@@ -19,6 +20,7 @@ namespace kvwb {
 class BudgetFormModel;
 class BudgetPanel;
 class HeatmapPlot;
+class LiveEvictionView;
 class RunController;
 class RunPanel;
 class SessionPanel;
@@ -48,6 +50,7 @@ class MainWindow : public QMainWindow {
   TryPanel* try_panel() const { return try_panel_; }
   SessionPanel* session_panel() const { return session_panel_; }
   HeatmapPlot* retention_plot() const { return retention_; }
+  LiveEvictionView* live_eviction() const { return live_eviction_; }
   QTabWidget* tabs() const { return tabs_; }
   const RunSeries& series() const { return series_; }
   QString status_text() const;  // the status bar's fields, joined
@@ -71,6 +74,7 @@ class MainWindow : public QMainWindow {
   BudgetPanel* budget_panel_ = nullptr;
   TimePlots* plots_ = nullptr;
   HeatmapPlot* retention_ = nullptr;
+  LiveEvictionView* live_eviction_ = nullptr;
   QTableView* accuracy_view_ = nullptr;
   TryPanel* try_panel_ = nullptr;
   SessionPanel* session_panel_ = nullptr;

@@ -59,6 +59,18 @@ class CompressionPolicy {
   virtual EvictionStats enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) { return {}; }
 };
 
+// The slots a policy never evicts, by position: the first `sinks` and the last `recent` of the
+// context when it compresses (nothing for `full`, which never evicts). The scored policies
+// protect exactly these (scored_policy.cpp); the workbench marks them in its eviction maps.
+struct ProtectedSpan {
+  int64_t sinks = 0;
+  int64_t recent = 0;
+  bool protects(int64_t position, int64_t context_length) const {
+    return position < sinks || position >= context_length - recent;
+  }
+};
+ProtectedSpan protected_span(const PolicyConfig& config);
+
 // Blocks needed to hold `tokens` slots in every (layer, KV head).
 int64_t blocks_for_tokens(int64_t tokens, const KvCacheShape& shape);
 

@@ -85,6 +85,27 @@ TEST(RunRecording, RecordsStepsRetentionResultsAndTheTracedRequestsEvictionMap) 
   EXPECT_DOUBLE_EQ(stored.evicting_steps_seconds, summary.evicting_steps_seconds);
   EXPECT_DOUBLE_EQ(stored.evicting_steps_eviction_seconds, summary.evicting_steps_eviction_seconds);
   ASSERT_EQ(s.results.size(), 2u);
+  // Every finished request's tokens: the prompt as fed, then the output, each with its text as
+  // the model's tokenizer decodes that token alone.
+  ASSERT_EQ(s.tokens.size(), 2u);
+  for (const RequestResult& r : run.results()) {
+    const auto t = std::find_if(s.tokens.begin(), s.tokens.end(), [&](const RequestTokens& x) { return x.request_id == r.id; });
+    ASSERT_NE(t, s.tokens.end());
+    EXPECT_EQ(t->prompt_tokens, r.prompt_tokens);
+    const Request* request = nullptr;
+    const Workload w = load_workload(config.workload);
+    for (const Request& q : w.requests) {
+      if (q.id == r.id) request = &q;
+    }
+    ASSERT_NE(request, nullptr);
+    std::vector<int32_t> expected = request_tokens(run.model(), *request);
+    expected.insert(expected.end(), r.output_tokens.begin(), r.output_tokens.end());
+    EXPECT_EQ(t->ids, expected);
+    ASSERT_EQ(t->pieces.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(t->pieces[i], run.model().tokenizer->decode_raw(std::span<const int32_t>(&expected[i], 1))) << i;
+    }
+  }
   for (const RequestResult& r : run.results()) {
     const auto it = std::find_if(s.results.begin(), s.results.end(), [&](const SessionResult& x) { return x.id == r.id; });
     ASSERT_NE(it, s.results.end());

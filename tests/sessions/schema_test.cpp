@@ -90,6 +90,37 @@ TEST(SessionSchema, ANewerVersionIsRefusedAndLeftUnchanged) {
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
+TEST(SessionSchema, AVersionTwoFileMigratesToTokensAndOpensWithoutThem) {
+  ScratchDir dir;
+  const std::string path = dir.file("v2.db");
+  {
+    sqlite::Database db(path, sqlite::OpenMode::create);
+    apply_migrations(db, 0, 2);
+    db.exec("INSERT INTO sessions (uid, name, created, config, status) "
+            "VALUES ('00112233445566778899aabbccddeeff', 'v2 run', '2026-01-01T00:00:00Z', '{}', 'finished')");
+    EXPECT_EQ(db.query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'request_tokens'"), 0);
+  }
+  SessionStore store = SessionStore::open(path);
+  EXPECT_EQ(store.database().query_int("PRAGMA user_version"), 3);
+  const std::vector<SessionInfo> sessions = store.list();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(store.tokens(sessions[0].id).empty());  // an old session: positions without text
+  EXPECT_TRUE(store.load(sessions[0].id).tokens.empty());
+  // A new recording into the migrated file stores tokens, and they read back.
+  RequestTokens t{"r", 2, {7, 8, 9}, {"a", "\n", "\xE2"}};
+  {
+    SessionRecorder recorder(path, testing_util::sample_session());
+    recorder.record_tokens(t);
+    recorder.finish(nlohmann::json::object());
+  }
+  const std::vector<RequestTokens> back = store.tokens(store.list().back().id);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].request_id, "r");
+  EXPECT_EQ(back[0].prompt_tokens, 2);
+  EXPECT_EQ(back[0].ids, t.ids);
+  EXPECT_EQ(back[0].pieces, t.pieces);
+}
+
 // Found by fuzzing (tests/fuzz/regressions/session_db): a negative user_version reached the
 // migration table as an index and escaped as std::out_of_range.
 TEST(SessionSchema, ANegativeVersionIsRefusedAndLeftUnchanged) {

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
 #include <QImage>
 #include <QPixmap>
+#include <QTest>
 #include <qcustomplot.h>
 
 #include "tests/ui/ui_test_util.h"
@@ -17,6 +19,8 @@
 #include "ui/models/budget_form_model.h"
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/heatmap_plot.h"
+#include "ui/widgets/live_eviction_view.h"
+#include "ui/models/session_replay.h"
 #include "ui/widgets/time_plots.h"
 
 namespace kvwb {
@@ -101,6 +105,60 @@ TEST(MainWindow, AShortRunFillsThePlotsAndTheWindowGrabsToPng) {
     EXPECT_GT(hits, 20) << "plot " << id << ": no line of colour " << pen.name().toStdString() << " in the PNG";
   }
   if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) pixmap.save(QString(out) + "/workbench-test.png");
+}
+
+TEST(MainWindow, ClickingTheLiveRetentionMapOpensThatHeadsEvictionMapUpdatingLive) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  // A retention snapshot at every step, and a workload far longer than the test: the run is
+  // live when the cell is clicked however fast the machine, and is stopped once the map grew.
+  RunConfig config = window_config(dir);
+  config.workload = ui_test::write_workload(dir, 2000, 30, 40);
+  MainWindow window(config, nullptr, RunLoopOptions{30, 0.0, 1.0});
+  window.resize(1400, 900);
+  window.show();
+  window.start_run();
+  RunController* controller = window.controller();
+  ASSERT_TRUE(wait_until([&] { return window.retention_plot()->filled_cells() > 0; }));
+  LiveEvictionView* view = window.live_eviction();
+  EXPECT_FALSE(view->is_open());
+  QCustomPlot* plot = window.retention_plot()->plot();
+  plot->replot();
+  QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier,
+                    QPoint(plot->xAxis->coordToPixel(0), plot->yAxis->coordToPixel(1)));  // KV head 0, layer 1
+  ASSERT_TRUE(view->is_open());
+  EXPECT_TRUE(view->isVisible());
+  EXPECT_EQ(view->layer(), 1);
+  EXPECT_EQ(view->head(), 0);
+  const size_t at_click = view->snapshots();
+  ASSERT_GT(at_click, 0u);
+  EXPECT_EQ(view->plot()->cells_y(), static_cast<int>(at_click));
+  EXPECT_EQ(controller->state(), RunState::Running);
+  // It keeps growing while the run goes on: one row per snapshot the engine sends.
+  ASSERT_TRUE(wait_until([&] { return view->snapshots() >= at_click + 5; }));
+  controller->stop();
+  ASSERT_TRUE(wait_until([&] { return !run_state_active(controller->state()); }));
+  QApplication::processEvents();
+  EXPECT_EQ(view->plot()->cells_y(), static_cast<int>(view->snapshots()));
+  // streaming-llm with sinks = 2: wherever the sequence is in the context, positions 0 and 1
+  // are kept and marked protected; and its newest position (protected_recent = 4) too.
+  const HeadTimeline& t = view->drawn();
+  int rows_with_data = 0;
+  for (size_t row = 0; row < t.steps.size(); ++row) {
+    if (std::isnan(t.at(row, 0))) continue;
+    ++rows_with_data;
+    EXPECT_EQ(t.at(row, 0), HeadTimeline::kProtected) << "row " << row;
+    EXPECT_EQ(t.at(row, 1), HeadTimeline::kProtected) << "row " << row;
+    int64_t newest = t.positions - 1;
+    while (newest >= 0 && std::isnan(t.at(row, newest))) --newest;
+    EXPECT_EQ(t.at(row, newest), HeadTimeline::kProtected) << "row " << row;
+  }
+  EXPECT_GT(rows_with_data, 0);
+  const QString hover = view->plot()->hover_text(0, 0);
+  EXPECT_TRUE(hover.contains("layer 1, KV head 0, position 0")) << hover.toStdString();
+  if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) {
+    window.grab().save(QString(out) + "/live-eviction-map.png");
+  }
 }
 
 TEST(MainWindow, PlotsFollowTheWindowPalette) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -31,6 +32,7 @@
 #include "ui/models/comparison_model.h"
 #include "ui/models/session_list_model.h"
 #include "ui/models/steps_csv.h"
+#include "ui/models/token_text.h"
 #include "ui/widgets/heatmap_plot.h"
 #include "ui/widgets/op_timeline.h"
 #include "ui/widgets/time_plots.h"
@@ -136,7 +138,7 @@ TEST(SessionPanel, ReopensASessionIntoThePlotsAndMapsAndScrubs) {
   EXPECT_GT(eviction->cells_x(), 0);
   EXPECT_TRUE(eviction->plot()->xAxis->label().contains("sequence r0, layer 1, KV head 0"))
       << eviction->plot()->xAxis->label().toStdString();
-  const HeadTimeline t = head_timeline(s, "r0", 1, 0, s.retention.size() - 1);
+  const HeadTimeline t = head_timeline(s, "r0", 1, 0, s.retention.size() - 1, &panel.shown()->replay.protection);
   for (int row = 0; row < eviction->cells_y(); ++row) {
     for (int p = 0; p < eviction->cells_x(); ++p) {
       const double a = eviction->value(p, row), b = t.at(static_cast<size_t>(row), p);
@@ -158,6 +160,11 @@ TEST(SessionPanel, ReopensASessionIntoThePlotsAndMapsAndScrubs) {
       if (h.evicted_at_step[p] < 0 || t.at(last, static_cast<int64_t>(p)) != HeadTimeline::kEvicted) continue;
       const QString text = eviction->hover_text(static_cast<int>(p), static_cast<int>(last));
       EXPECT_TRUE(text.contains(QStringLiteral("evicted at step %1, score").arg(h.evicted_at_step[p]))) << text.toStdString();
+      // And the token's text, as the session stored it (escaped for control bytes).
+      const RequestTokens& tokens = *std::find_if(s.tokens.begin(), s.tokens.end(),
+                                                  [](const RequestTokens& x) { return x.request_id == "r0"; });
+      EXPECT_TRUE(text.contains(QStringLiteral("position %1 \"%2\"").arg(p).arg(QString::fromStdString(escaped_token_text(tokens.pieces[p])))))
+          << text.toStdString();
       ++hovered;
     }
   }
@@ -182,12 +189,20 @@ TEST(SessionPanel, ReopensASessionIntoThePlotsAndMapsAndScrubs) {
   }
   ASSERT_NE(e, nullptr);
   int compared_rows = 0;
+  int32_t context = 0;  // r0's newest position + 1
+  for (const HeadRetention& h : e->retention) {
+    if (h.request_id == "r0" && !h.positions.empty()) context = std::max(context, h.positions.back() + 1);
+  }
+  // kv-compress under evicting_config: the first 2 (sinks) and the newest 8 (protected_recent)
+  // are protected; it has no window protection.
+  auto protected_by_hand = [&](int p) { return p < 2 || p >= context - 8; };
   for (const HeadRetention& h : e->retention) {
     if (h.request_id != "r0") continue;
     const std::set<int32_t> kept(h.positions.begin(), h.positions.end());
     const int row = h.layer * kv_heads + h.head;
     for (int p = 0; p < eviction->cells_x(); ++p) {
-      EXPECT_EQ(eviction->value(p, row), kept.count(p) ? HeadTimeline::kKept : HeadTimeline::kEvicted)
+      EXPECT_EQ(eviction->value(p, row), kept.count(p) ? (protected_by_hand(p) ? HeadTimeline::kProtected : HeadTimeline::kKept)
+                                                       : HeadTimeline::kEvicted)
           << "layer " << h.layer << " head " << h.head << " position " << p;
     }
     ++compared_rows;

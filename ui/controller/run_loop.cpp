@@ -148,6 +148,7 @@ void RunLoop::record_step(Run& run, const StepStats& s) {
   if (!s.retention.empty()) {
     const ModelConfig& m = run.model().config;
     pending_.retention = summarize_retention(s, static_cast<int>(m.num_layers), static_cast<int>(m.num_kv_heads));
+    pending_.retention_snapshots.push_back(std::make_shared<const RetentionSnapshot>(RetentionSnapshot{s.step, s.retention}));
   }
   const auto& results = run.results();
   for (; results_reported_ < results.size(); ++results_reported_) pending_.finished.push_back(results[results_reported_]);

@@ -4,6 +4,7 @@
 // so the GUI thread receives at most a few dozen of these per second whatever the step rate.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "engine/config/run_config.h"
 #include "run/run.h"
+#include "sessions/session_types.h"
 
 namespace kvwb {
 
@@ -59,6 +61,9 @@ struct RunSnapshot {
   std::vector<RequestResult> finished;    // requests that completed since the previous snapshot
   std::vector<ConfigMark> marks;          // config changes applied since the previous snapshot
   std::optional<RetentionSummary> retention;  // the latest retention summary, when one was taken
+  // Every retention snapshot taken since the previous report, positions included (the live
+  // eviction map). Shared: the GUI only reads them.
+  std::vector<std::shared_ptr<const RetentionSnapshot>> retention_snapshots;
   RunSummary summary;                     // the run so far
   RunConfig config;                       // the config in force now
   std::map<std::string, int64_t> task_totals;  // requests per task in the workload (first snapshot)

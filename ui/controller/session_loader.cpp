@@ -50,6 +50,7 @@ LoadedSessionPtr load_session_paged(const std::string& db_path, int64_t id, cons
     if (!report(static_cast<int64_t>(last - i + 1) * snapshot_weight)) return nullptr;
   }
   s.results = store.results(id);
+  s.tokens = store.tokens(id);
   s.summary = store.summary(id);
   s.events = store.events(id);
   if (cancel.load()) return nullptr;

@@ -22,7 +22,37 @@ std::optional<RunConfig> parsed(const nlohmann::json& j) {
   }
 }
 
+// Marks the retained positions of one row: kKept, or kProtected where the span protects them.
+void mark_kept(double* row, const std::vector<int32_t>& positions, int32_t context, const ProtectedSpan* span) {
+  std::fill(row, row + context, HeadTimeline::kEvicted);
+  for (int32_t p : positions) {
+    if (p < 0 || p >= context) continue;
+    row[p] = span != nullptr && span->protects(p, context) ? HeadTimeline::kProtected : HeadTimeline::kKept;
+  }
+}
+
 }  // namespace
+
+ProtectedSpan ProtectionSchedule::at(int64_t step) const {
+  ProtectedSpan span;
+  for (const auto& [from, s] : from_step) {
+    if (from > step) break;
+    span = s;
+  }
+  return span;
+}
+
+ProtectionSchedule protection_schedule(const nlohmann::json& initial, const std::vector<ConfigChange>& changes) {
+  ProtectionSchedule out;
+  auto add = [&](int64_t step, const nlohmann::json& config) {
+    const std::optional<RunConfig> c = parsed(config);
+    // A config this version cannot read marks nothing rather than guessing.
+    out.from_step.emplace_back(step, c ? protected_span(c->policy) : ProtectedSpan{});
+  };
+  add(std::numeric_limits<int64_t>::min(), initial);
+  for (const ConfigChange& c : changes) add(c.step, c.config);
+  return out;
+}
 
 std::vector<ConfigMark> config_marks(const nlohmann::json& initial, const std::vector<ConfigChange>& changes,
                                      const std::vector<StepStats>& steps) {
@@ -43,7 +73,10 @@ std::vector<ConfigMark> config_marks(const nlohmann::json& initial, const std::v
 }
 
 void replay_session(const Session& session, SessionReplay& out, double rate_window_seconds) {
-  out.series.clear();
+  // Every step is kept (the session is in memory anyway): the plots decimate what they draw
+  // by min and max per pixel column, so a one-step spike of an hour-long session still shows,
+  // which the live run's mean-merged history could not promise.
+  out.series = RunSeries(std::max<size_t>(4096, session.steps.size() + 1), 1024);
   RateWindow generated(rate_window_seconds), total(rate_window_seconds);
   RunSnapshot snapshot;
   snapshot.points.reserve(session.steps.size());
@@ -65,6 +98,7 @@ void replay_session(const Session& session, SessionReplay& out, double rate_wind
   out.layers = layers;
   out.kv_heads = heads;
   out.request_ids.assign(ids.begin(), ids.end());
+  out.protection = protection_schedule(session.info.config, session.config_changes);
 }
 
 std::optional<RetentionSummary> replay_retention(const Session& session, const SessionReplay& replay, size_t index,
@@ -106,14 +140,14 @@ double HeadTimeline::at(size_t row, int64_t position) const {
   return cells[row * static_cast<size_t>(positions) + static_cast<size_t>(position)];
 }
 
-HeadTimeline head_timeline(const Session& session, const std::string& request_id, int layer, int head,
-                           size_t last_snapshot) {
+HeadTimeline head_timeline(const std::vector<RetentionSnapshot>& snapshots, const std::string& request_id, int layer,
+                           int head, size_t last_snapshot, const ProtectionSchedule* protection) {
   HeadTimeline t;
-  const size_t rows = std::min(last_snapshot + 1, session.retention.size());
+  const size_t rows = std::min(last_snapshot + 1, snapshots.size());
   std::vector<int32_t> context(rows, 0);
   std::vector<const HeadRetention*> row_head(rows, nullptr);
   for (size_t r = 0; r < rows; ++r) {
-    for (const HeadRetention& h : session.retention[r].heads) {
+    for (const HeadRetention& h : snapshots[r].heads) {
       if (h.request_id != request_id) continue;
       if (!h.positions.empty()) context[r] = std::max(context[r], h.positions.back() + 1);
       if (h.layer == layer && h.head == head) row_head[r] = &h;
@@ -123,19 +157,17 @@ HeadTimeline head_timeline(const Session& session, const std::string& request_id
   const double nan = std::numeric_limits<double>::quiet_NaN();
   t.cells.assign(rows * static_cast<size_t>(t.positions), nan);
   for (size_t r = 0; r < rows; ++r) {
-    t.steps.push_back(session.retention[r].step);
+    t.steps.push_back(snapshots[r].step);
     if (row_head[r] == nullptr) continue;
-    double* row = t.cells.data() + r * static_cast<size_t>(t.positions);
-    std::fill(row, row + context[r], HeadTimeline::kEvicted);
-    for (int32_t p : row_head[r]->positions) {
-      if (p >= 0 && p < context[r]) row[p] = HeadTimeline::kKept;
-    }
+    const ProtectedSpan span = protection != nullptr ? protection->at(snapshots[r].step) : ProtectedSpan{};
+    mark_kept(t.cells.data() + r * static_cast<size_t>(t.positions), row_head[r]->positions, context[r],
+              protection != nullptr ? &span : nullptr);
   }
   return t;
 }
 
 HeadTimeline heads_at_snapshot(const Session& session, const SessionReplay& replay, const std::string& request_id,
-                               size_t index) {
+                               size_t index, const ProtectionSchedule* protection) {
   HeadTimeline t;
   if (index >= session.retention.size()) return t;
   const RetentionSnapshot& snap = session.retention[index];
@@ -147,6 +179,7 @@ HeadTimeline heads_at_snapshot(const Session& session, const SessionReplay& repl
   t.positions = context;
   const size_t rows = static_cast<size_t>(replay.layers) * static_cast<size_t>(replay.kv_heads);
   t.cells.assign(rows * static_cast<size_t>(context), std::numeric_limits<double>::quiet_NaN());
+  const ProtectedSpan span = protection != nullptr ? protection->at(snap.step) : ProtectedSpan{};
   for (const HeadRetention& h : snap.heads) {
     if (h.request_id != request_id || h.layer < 0 || h.layer >= replay.layers || h.head < 0 || h.head >= replay.kv_heads) {
       continue;
@@ -154,10 +187,7 @@ HeadTimeline heads_at_snapshot(const Session& session, const SessionReplay& repl
     double* row = t.cells.data() +
                   (static_cast<size_t>(h.layer) * static_cast<size_t>(replay.kv_heads) + static_cast<size_t>(h.head)) *
                       static_cast<size_t>(context);
-    std::fill(row, row + context, HeadTimeline::kEvicted);
-    for (int32_t p : h.positions) {
-      if (p >= 0 && p < context) row[p] = HeadTimeline::kKept;
-    }
+    mark_kept(row, h.positions, context, protection != nullptr ? &span : nullptr);
   }
   return t;
 }

@@ -123,6 +123,7 @@ void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
   if (filled_ == 0) lo = 0, hi = 1;
   if (from_zero_) lo = std::min(lo, 0.0);
   if (hi <= lo) hi = lo + 1;
+  if (fixed_) lo = fixed_lo_, hi = fixed_hi_;
   map_->setDataRange(QCPRange(lo, hi));
   plot_->xAxis->setRange(-0.5, std::max(nx_, 1) - 0.5);
   plot_->yAxis->setRange(-0.5, std::max(ny_, 1) - 0.5);

@@ -30,6 +30,13 @@ class HeatmapPlot : public QWidget {
   // Colour scale from 0 instead of from the smallest value: counts (retained tokens) read
   // as amounts, so a uniform budget shows as one bright colour, not as the scale's dark end.
   void set_scale_from_zero(bool on) { from_zero_ = on; }
+  // A colour scale fixed to [lo, hi] whatever the data holds (the eviction maps' 0 / 1 / 2
+  // states keep their colours when one of them is absent).
+  void set_fixed_range(double lo, double hi) {
+    fixed_ = true;
+    fixed_lo_ = lo;
+    fixed_hi_ = hi;
+  }
   double scale_lower() const;
   QCustomPlot* plot() const { return plot_; }
 
@@ -58,6 +65,8 @@ class HeatmapPlot : public QWidget {
   std::vector<double> values_;
   int nx_ = 0, ny_ = 0, filled_ = 0;
   bool from_zero_ = false;
+  bool fixed_ = false;
+  double fixed_lo_ = 0, fixed_hi_ = 1;
 };
 
 }  // namespace kvwb

@@ -18,6 +18,7 @@
 #include <qcustomplot.h>
 
 #include "profiler/op_summary.h"
+#include "ui/models/decimate.h"
 #include "ui/widgets/plot_theme.h"
 
 namespace kvwb {
@@ -63,6 +64,7 @@ OpTimeline::OpTimeline(QWidget* parent) : QWidget(parent) {
   settle->setInterval(150);
   connect(settle, &QTimer::timeout, this, &OpTimeline::fill_table);
   connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this, settle] {
+    draw_bars();
     if (in_view_->isChecked()) settle->start();
   });
   connect(in_view_, &QCheckBox::toggled, this, &OpTimeline::fill_table);
@@ -122,22 +124,17 @@ void OpTimeline::rebuild() {
     Row& row = rows_[r];
     std::sort(row.spans.begin(), row.spans.end(),
               [&](size_t a, size_t b) { return trace_.spans[a].start_ns < trace_.spans[b].start_ns; });
-    // One thick line per row, broken by NaN between spans: a bar per span, drawn in one pass.
-    QVector<QCPGraphData> points;
-    points.reserve(static_cast<int>(row.spans.size() * 3));
     const double y = static_cast<double>(r);
+    row.bars_ms.reserve(row.spans.size());
     for (size_t i : row.spans) {
-      const Span& s = trace_.spans[i];
-      const double a = static_cast<double>(s.start_ns - trace_.origin_ns) / kNsPerMs;
-      const double b = static_cast<double>(s.end_ns - trace_.origin_ns) / kNsPerMs;
-      points.append(QCPGraphData(a, y));
-      points.append(QCPGraphData(b, y));
-      points.append(QCPGraphData(b, std::numeric_limits<double>::quiet_NaN()));
+      const Span& sp = trace_.spans[i];
+      const double a = static_cast<double>(sp.start_ns - trace_.origin_ns) / kNsPerMs;
+      const double b = static_cast<double>(sp.end_ns - trace_.origin_ns) / kNsPerMs;
+      row.bars_ms.emplace_back(a, b);
       end_ms = std::max(end_ms, b);
     }
     QCPGraph* g = plot_->addGraph();
     g->setAdaptiveSampling(false);  // it would merge bars across the NaN gaps
-    g->data()->set(points, true);
     g->setPen(QPen(colors.series[static_cast<int>(row.category) % 6], 12, Qt::SolidLine, Qt::FlatCap));
     g->setName(row_label(static_cast<int>(r)));
     ticker->addTick(y, row_label(static_cast<int>(r)));
@@ -146,7 +143,41 @@ void OpTimeline::rebuild() {
   plot_->yAxis->setRange(-0.7, std::max<double>(static_cast<double>(rows_.size()) - 0.3, 0.3));
   plot_->yAxis->setRangeReversed(true);  // steps on top, the ops they contain below
   plot_->xAxis->setRange(0, std::max(end_ms, 1e-3) * 1.01);
+  draw_bars();
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int OpTimeline::decimation_buckets() const { return std::max(plot_->axisRect()->width(), 64); }
+
+std::vector<std::pair<double, double>> OpTimeline::drawn_bars(int row) const {
+  std::vector<std::pair<double, double>> out;
+  if (row < 0 || row >= plot_->graphCount()) return out;
+  const QCPGraph* g = plot_->graph(row);
+  for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
+    if (std::isnan(it->value)) continue;
+    const double a = it->key;
+    ++it;
+    if (it == g->data()->constEnd()) break;
+    out.emplace_back(a, it->key);
+  }
+  return out;
+}
+
+void OpTimeline::draw_bars() {
+  const QCPRange range = plot_->xAxis->range();
+  const int buckets = decimation_buckets();
+  // One thick line per row, broken by NaN between bars: a bar per merged run of spans, drawn in one pass.
+  QVector<QCPGraphData> points;
+  for (size_t r = 0; r < rows_.size() && static_cast<int>(r) < plot_->graphCount(); ++r) {
+    const double y = static_cast<double>(r);
+    points.clear();
+    for (const auto& [a, b] : merge_bars(rows_[r].bars_ms, range.lower, range.upper, buckets)) {
+      points.append(QCPGraphData(a, y));
+      points.append(QCPGraphData(b, y));
+      points.append(QCPGraphData(b, std::numeric_limits<double>::quiet_NaN()));
+    }
+    plot_->graph(static_cast<int>(r))->data()->set(points, true);
+  }
 }
 
 void OpTimeline::set_time_range(double from_ms, double to_ms) {

@@ -32,6 +32,11 @@ class OpTimeline : public QWidget {
   int rows() const { return static_cast<int>(rows_.size()); }
   QString row_label(int row) const;
   int drawn_spans() const;  // spans drawn over all rows
+  // What the rows draw: a row's spans merged where they are closer than a pixel column of the
+  // visible range (models/decimate.h merge_bars), so a dense hour of ops costs what the plot's
+  // width can show; every span in view lies inside a drawn bar.
+  std::vector<std::pair<double, double>> drawn_bars(int row) const;  // in ms
+  int decimation_buckets() const;
 
   // The time axis in milliseconds since the trace's origin.
   void set_time_range(double from_ms, double to_ms);
@@ -52,7 +57,9 @@ class OpTimeline : public QWidget {
     Track track;
     Category category;
     std::vector<size_t> spans;  // indices into trace_.spans, by start time
+    std::vector<std::pair<double, double>> bars_ms;  // the spans as [start, end] in ms, same order
   };
+  void draw_bars();  // the rows' bars for the visible range
   void rebuild();
   void fill_table();
   void apply_theme();

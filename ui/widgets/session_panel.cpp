@@ -31,6 +31,7 @@
 #include "sessions/session_store.h"
 #include "sessions/session_trace.h"
 #include "ui/models/comparison_model.h"
+#include "ui/models/eviction_hover.h"
 #include "ui/models/session_list_model.h"
 #include "ui/models/steps_csv.h"
 #include "ui/widgets/heatmap_plot.h"
@@ -183,7 +184,8 @@ void SessionPanel::build() {
   retention_->set_scale_from_zero(true);
   retention_->setToolTip(tr("Click a cell to open that head's eviction map"));
   connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { open_eviction_map(layer, head); });
-  eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("kept"), this);
+  eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("0 evicted · 1 kept · 2 protected"), this);
+  eviction_->set_fixed_range(HeadTimeline::kEvicted, HeadTimeline::kProtected);
   eviction_->set_hover_text([this](int position, int row, double v) {
     if (!shown_ || row < 0) return QString();
     // One head over the snapshots (row = snapshot), or every head at the scrubbed one (row =
@@ -194,22 +196,8 @@ void SessionPanel::build() {
     const int kv_heads = std::max(shown_->replay.kv_heads, 1);
     const int layer = all_heads ? row / kv_heads : eviction_layer_, head = all_heads ? row % kv_heads : eviction_head_;
     const int64_t step = shown_->session.retention[snapshot].step;
-    QString state = std::isnan(v) ? tr("not in the context") : v == HeadTimeline::kKept ? tr("kept") : tr("evicted");
-    // The traced request's eviction map says when and with which score (scores of evicted slots only).
-    const QString request = sequence_->currentData().toString();
-    for (const EvictionMap& m : shown_->session.eviction_maps) {
-      if (q(m.request_id) != request) continue;
-      for (const HeadEvictions& h : m.heads) {
-        if (h.layer != layer || h.head != head || position >= static_cast<int>(h.evicted_at_step.size())) continue;
-        const int32_t at = h.evicted_at_step[static_cast<size_t>(position)];
-        if (at >= 0) {
-          state += tr("; evicted at step %1").arg(at);
-          const float score = h.scores[static_cast<size_t>(position)];
-          if (!std::isnan(score)) state += tr(", score %1").arg(static_cast<double>(score), 0, 'g', 4);
-        }
-      }
-    }
-    return tr("layer %1, KV head %2, position %3, step %4: %5").arg(layer).arg(head).arg(position).arg(step).arg(state);
+    const std::string request = sequence_->currentData().toString().toStdString();
+    return q(eviction_hover_text(shown_->session, request, layer, head, position, step, v));
   });
   eviction_mode_ = new QComboBox(this);
   eviction_mode_->addItem(tr("eviction map: one head over the steps"));
@@ -464,7 +452,8 @@ void SessionPanel::draw_eviction_map() {
   if (!shown_ || eviction_layer_ < 0) return;
   const std::string request = sequence_->currentData().toString().toStdString();
   if (eviction_mode_->currentIndex() == 1) {
-    const HeadTimeline t = heads_at_snapshot(shown_->session, shown_->replay, request, static_cast<size_t>(scrubber_->value()));
+    const HeadTimeline t = heads_at_snapshot(shown_->session, shown_->replay, request,
+                                             static_cast<size_t>(scrubber_->value()), &shown_->replay.protection);
     eviction_->set_cells(static_cast<int>(t.positions), shown_->replay.layers * shown_->replay.kv_heads, t.cells);
     eviction_->plot()->xAxis->setLabel(tr("token position (sequence %1, step %2)").arg(q(request)).arg(t.steps.empty() ? -1 : t.steps[0]));
     eviction_->plot()->yAxis->setLabel(tr("head row (layer × KV heads + head)"));
@@ -472,7 +461,8 @@ void SessionPanel::draw_eviction_map() {
   }
   eviction_->plot()->yAxis->setLabel(tr("snapshot"));
   const HeadTimeline t =
-      head_timeline(shown_->session, request, eviction_layer_, eviction_head_, static_cast<size_t>(scrubber_->value()));
+      head_timeline(shown_->session, request, eviction_layer_, eviction_head_, static_cast<size_t>(scrubber_->value()),
+                    &shown_->replay.protection);
   eviction_->set_cells(static_cast<int>(t.positions), static_cast<int>(t.steps.size()), t.cells);
   eviction_->plot()->xAxis->setLabel(
       tr("token position (sequence %1, layer %2, KV head %3)").arg(q(request)).arg(eviction_layer_).arg(eviction_head_));

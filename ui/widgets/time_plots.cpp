@@ -13,6 +13,7 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include "ui/models/decimate.h"
 #include "ui/widgets/plot_theme.h"
 
 namespace kvwb {
@@ -264,10 +265,12 @@ bool TimePlots::update_data() {
     const TimeSeries& s = source->*b.series;
     if (s.revision() == b.revision) continue;
     b.revision = s.revision();
-    const std::vector<double>& k = s.keys();
-    const std::vector<double>& v = s.values();
-    points.resize(static_cast<int>(k.size()));
-    for (size_t i = 0; i < k.size(); ++i) points[static_cast<int>(i)] = QCPGraphData(k[i], v[i]);
+    // Only what the visible range's pixel columns can show: min and max per column.
+    const auto [from, to] = following_ && series_ != nullptr ? followed_range()
+                                                             : std::pair(graph->keyAxis()->range().lower, graph->keyAxis()->range().upper);
+    const DecimatedSeries d = decimate_min_max(s.keys(), s.values(), from, to, decimation_buckets(b.plot));
+    points.resize(static_cast<int>(d.keys.size()));
+    for (size_t i = 0; i < d.keys.size(); ++i) points[static_cast<int>(i)] = QCPGraphData(d.keys[i], d.values[i]);
     graph->data()->set(points, true);
     changed = true;
   }
@@ -309,11 +312,22 @@ bool TimePlots::update_marks() {
   return true;
 }
 
-void TimePlots::update_ranges() {
+int TimePlots::decimation_buckets(PlotId id) const {
+  // Offscreen or not laid out yet, a plot may report no width: a floor keeps the shape.
+  return std::max(plots_[id]->axisRect()->width(), 64);
+}
+
+std::pair<double, double> TimePlots::followed_range() const {
   const double end = std::max({series_->last_time(), overlay_ ? overlay_->last_time() : 0.0, 1e-3});
   const double begin = window_seconds_ > 0 ? std::max(0.0, end - window_seconds_) : 0.0;
+  return {begin, end + (end - begin) * 0.02};
+}
+
+void TimePlots::update_ranges() {
+  const auto [begin, shown_end] = followed_range();
+  const double end = std::max({series_->last_time(), overlay_ ? overlay_->last_time() : 0.0, 1e-3});
   syncing_ = true;
-  for (QCustomPlot* p : plots_) p->xAxis->setRange(begin, end + (end - begin) * 0.02);
+  for (QCustomPlot* p : plots_) p->xAxis->setRange(begin, shown_end);
   syncing_ = false;
   // Value axes fit what is visible; accuracy stays on [0, 1] unless the fraction passes it.
   std::vector<double> top(PlotCount * 2, 0.0);
@@ -338,6 +352,7 @@ void TimePlots::update_ranges() {
 
 void TimePlots::sync_time_axis(const QCPRange& range) {
   if (syncing_) return;
+  for (Binding& b : bindings_) b.revision = ~uint64_t{0};  // decimate again for the new range (next tick)
   syncing_ = true;
   for (QCustomPlot* p : plots_) {
     if (p->xAxis->range() != range) {

@@ -43,6 +43,9 @@ class TimePlots : public QWidget {
 
   QCustomPlot* plot(PlotId id) const { return plots_[id]; }
   int graph_points(PlotId id, int graph) const;  // graphs of the main series, then the overlay's
+  // Pixel columns the series are decimated to (models/decimate.h: at most two points per
+  // column, the lowest and the highest, over the visible time range).
+  int decimation_buckets(PlotId id) const;
   int mark_count() const { return drawn_marks_; }
   const FrameStats& frame_stats() const { return frames_; }
   void reset_frame_stats() { frames_ = FrameStats{}; }
@@ -69,6 +72,7 @@ class TimePlots : public QWidget {
   bool update_data();
   bool update_marks();
   void update_ranges();
+  std::pair<double, double> followed_range() const;  // the time range following shows
   void sync_time_axis(const QCPRange& range);
   void apply_theme();
   void record_frame();

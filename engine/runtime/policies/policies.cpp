@@ -86,6 +86,11 @@ int64_t blocks_for_tokens(int64_t tokens, const KvCacheShape& shape) {
   return shape.num_layers * shape.num_kv_heads * ((tokens + shape.block_size - 1) / shape.block_size);
 }
 
+ProtectedSpan protected_span(const PolicyConfig& config) {
+  if (config.name == "full") return {};
+  return protected_span_of(traits_for(config), config);
+}
+
 std::unique_ptr<CompressionPolicy> make_policy(const PolicyConfig& config) {
   if (config.name == "full") return std::make_unique<FullPolicy>();
   return std::make_unique<ScoredPolicy>(traits_for(config), config);

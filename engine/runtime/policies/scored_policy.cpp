@@ -21,9 +21,13 @@ int64_t ScoredPolicy::budget_per_head(int64_t prompt_tokens) const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(*config_.budget_ratio * static_cast<double>(prompt_tokens))));
 }
 
-int64_t ScoredPolicy::protected_recent() const {
-  return traits_.window_protected ? std::max(config_.protected_recent, config_.window) : config_.protected_recent;
+ProtectedSpan protected_span_of(const PolicyTraits& traits, const PolicyConfig& config) {
+  // SnapKV's observation window is never evicted: it protects at least `window` newest tokens.
+  const int64_t recent = traits.window_protected ? std::max(config.protected_recent, config.window) : config.protected_recent;
+  return {config.sinks, recent};
 }
+
+int64_t ScoredPolicy::protected_recent() const { return protected_span_of(traits_, config_).recent; }
 
 int64_t ScoredPolicy::peak_tokens_per_head(int64_t prompt, int64_t new_tokens, int64_t budget, int64_t chunk) const {
   // Slots a head holds at most: the prompt (or budget + one chunk when evicting between chunks),

@@ -33,6 +33,9 @@ struct PolicyTraits {
   Allocation allocation = Allocation::UniformPerHead;
 };
 
+// What a policy of these traits protects under `config` (protected_span() of policy.h).
+ProtectedSpan protected_span_of(const PolicyTraits& traits, const PolicyConfig& config);
+
 class ScoredPolicy final : public CompressionPolicy {
  public:
   ScoredPolicy(PolicyTraits traits, PolicyConfig config);
