@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "sessions/session_recorder.h"
 #include "sessions/session_rows.h"
 #include "sessions/session_store.h"
@@ -75,7 +77,7 @@ inline int64_t write(const std::string& path, const Options& o = {}) {
       for (int q = 0; q < o.sequences; ++q) {
         for (int l = 0; l < o.layers; ++l) {
           for (int h = 0; h < o.kv_heads; ++h) {
-            HeadRetention r{"r" + std::to_string(q), l, h, 0, {}};
+            HeadRetention r{fmt::format("r{}", q), l, h, 0, {}};
             for (int32_t p = 0; p < o.context; ++p) {
               if (p < 4 || p >= o.context - 32 || (p + l + h + i / o.retention_every) % 3 == 0) r.positions.push_back(p);
             }
