@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Tests under AddressSanitizer + UndefinedBehaviorSanitizer, with every parser fuzz target run
 # for KVWB_FUZZ_RUNS inputs (10,000 by default), in their own build directory (build-asan/).
-#   bash scripts/test-sanitizers.sh                  # the whole Qt-free suite (scope full)
-#   KVWB_SANITIZER_SCOPE=ci bash scripts/test-sanitizers.sh   # what CI runs (scripts/test.sh)
+#   bash scripts/test-sanitizers.sh                  # the whole Qt-free suite (scope full; CI)
+#   KVWB_SANITIZER_SCOPE=ci bash scripts/test-sanitizers.sh   # parser suites + fuzzers only
 #   KVWB_SANITIZE=thread bash scripts/test-sanitizers.sh      # TSan (build-tsan/), scope threads
 # Scope ci builds and runs only the fuzz targets and the parser suites (core, tokenizer, model,
-# config, workload): a second full build does not fit next to the normal one in CI's 90
-# minutes on 2 cores (docs/reliability.md has the timings). Scope full leaves out the two-minute
+# config, workload), for a quick check after a parser change. Scope full (what scripts/test.sh
+# runs: ~13 minutes more than the normal suite on 2 idle cores, docs/reliability.md) leaves out the two-minute
 # soak (label soak: ASan's quarantine makes RSS meaningless) and GPU code (KVWB_CUDA=OFF).
 # Scope threads (TSan's default) builds and runs the suites whose code runs on more than one
 # thread: the engine runtime, runs and sweeps, the profiler, the session recorder and store,

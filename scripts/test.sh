@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# README command 2: installs what is needed, builds, and runs the whole test suite; then, in
-# build-asan/, the parser suites and the parser fuzzers under ASan + UBSan
-# (scripts/test-sanitizers.sh, scope ci; KVWB_SANITIZER_SCOPE=full for the whole Qt-free suite,
+# README command 2: installs what is needed, builds, and runs the whole test suite; before it, in
+# build-asan/, the whole Qt-free suite (parser fuzzers included) under ASan + UBSan
+# (scripts/test-sanitizers.sh; KVWB_SANITIZER_SCOPE=ci for the parser subset only,
 # KVWB_SANITIZERS=0 skips the step). The normal suite runs last, so the output ends with its
 # ctest summary; the exit code fails if either failed.
 set -euo pipefail
@@ -12,7 +12,7 @@ bash scripts/fetch-models.sh || echo "scripts/fetch-models.sh failed: SmolLM2 te
 bash scripts/build.sh "$@"
 sanitizer_rc=0
 if [[ "${KVWB_SANITIZERS:-1}" != 0 ]]; then
-  KVWB_SANITIZER_SCOPE=${KVWB_SANITIZER_SCOPE:-ci} bash scripts/test-sanitizers.sh || sanitizer_rc=$?
+  KVWB_SANITIZER_SCOPE=${KVWB_SANITIZER_SCOPE:-full} bash scripts/test-sanitizers.sh || sanitizer_rc=$?
 fi
 cd "${KVWB_BUILD_DIR:-build}"
 # ctest runs tests in parallel and each CPU backend starts its own OpenMP team: sleeping rather
