@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/dtype.h"
+#include "kernels/eviction.h"
 
 namespace kvwb::kernels {
 
@@ -129,6 +130,18 @@ class Backend {
   // heads) to att_sum, its square to att_sq, and the group size to n_obs.
   virtual void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv,
                                float* out) = 0;
+
+  // Eviction scoring: the slots of CSR rows [0, num_rows) of kv (indptr, indices, lengths set;
+  // the (layer, head) rows of one sequence) scored as `s` says (kernels/eviction.h: statistic,
+  // pooling, kKeepScore for protected slots) into scores[offsets[r] + i], i < lengths[r].
+  // offsets: [num_rows + 1] prefix sums of lengths; scores: [offsets[num_rows]].
+  virtual void score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s,
+                           float* scores) = 0;
+  // Eviction selection on scores[offsets[num_rows]] (sel.offsets and sel.keep in backend
+  // memory): retained[offsets[r] .. offsets[r] + kept[r]) = the slot indices row r keeps,
+  // ascending (rest of retained unspecified). kept: [num_rows]. The same choice on every
+  // backend, tie-breaking included (select_slots_reference in kernels/eviction.h).
+  virtual void select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept) = 0;
 
   // Picks one token from logits[vocab] (argmax when temperature == 0). `uniform` is a number
   // in [0, 1) drawn by the caller's seeded generator, so results do not depend on the backend.

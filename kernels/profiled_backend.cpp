@@ -102,6 +102,19 @@ void ProfiledBackend::paged_attention(const AttentionBatch& batch, const float* 
   inner_.paged_attention(batch, q, kv, out);
 }
 
+void ProfiledBackend::score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s,
+                                  float* scores) {
+  ScopedSpan span("score_slots");
+  span.arg("rows", num_rows);
+  inner_.score_slots(kv, num_rows, offsets, s, scores);
+}
+
+void ProfiledBackend::select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept) {
+  ScopedSpan span("select_slots");
+  span.arg("rows", sel.num_rows);
+  inner_.select_slots(scores, sel, retained, kept);
+}
+
 int32_t ProfiledBackend::sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform) {
   ScopedSpan span("sample");
   span.arg("vocab", vocab);

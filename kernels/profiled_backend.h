@@ -40,6 +40,9 @@ class ProfiledBackend final : public Backend {
                 const int32_t* pos) override;
   void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n) override;
   void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv, float* out) override;
+  void score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s,
+                   float* scores) override;
+  void select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept) override;
   int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform) override;
 
  private:

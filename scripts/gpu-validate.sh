@@ -290,7 +290,7 @@ run_sanitize() {
   echo "== memcheck" && OMP_WAIT_POLICY=PASSIVE "$cs" --tool memcheck --error-exitcode 1 ./tests/kvwb_cuda_tests \
     --gtest_filter='-*LongContext*:*DecodeBatchOf64*:*EndToEnd*' &&
     echo "== racecheck" && OMP_WAIT_POLICY=PASSIVE "$cs" --tool racecheck --error-exitcode 1 ./tests/kvwb_cuda_tests \
-      --gtest_filter='*GroupsBlocksDims/CudaAttentionShapes.MixedDecodeAndPrefillBatch/G4_bs16_D128:CudaAttention.Whole*:CudaAttention.Prefill*'
+      --gtest_filter='*GroupsBlocksDims/CudaAttentionShapes.MixedDecodeAndPrefillBatch/G4_bs16_D128:CudaAttention.Whole*:CudaAttention.Prefill*:CudaEviction.PerRowSelection*'
 }
 report_sanitize() {
   {

@@ -215,7 +215,7 @@ void Engine::run_step(StepStats& stats) {
   schedule(stats, work);
   stats.batch_size = static_cast<int64_t>(work.size());
   const double forward_start = now();
-  if (!work.empty()) forward_.run(batch_, cache_, logits_);
+  if (!work.empty()) forward_.run(batch_, cache_);  // logits stay on the backend: only token ids come back
   stats.forward_seconds = now() - forward_start;
   stats.peak_blocks_used = cache_.used_blocks();
   if constexpr (kInvariantsChecked) check_kv_budget(stats.peak_blocks_used, cache_.block_limit(), stats.step, "after the forward's appends");
@@ -232,7 +232,7 @@ void Engine::run_step(StepStats& stats) {
     const bool complete = s.prefilled == s.context_length();
     evict(s, w.count, complete, stats);
     if (!complete) continue;
-    const int32_t next = backend_.sample(logits_.data() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
+    const int32_t next = backend_.sample(forward_.logits() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
     s.output.push_back(next);
     if (s.first_token_at < 0) s.first_token_at = now();
     s.phase = SequencePhase::Decode;

@@ -111,7 +111,6 @@ class Engine {
   bool snapshot_next_ = false;
   double start_ = 0;
   ForwardBatch batch_;
-  std::vector<float> logits_;
 };
 
 }  // namespace kvwb

@@ -87,13 +87,18 @@ T* Forward::upload(DeviceBuffer& b, const std::vector<T>& host) {
 }
 
 void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>& logits) {
+  logits.clear();
+  if (batch.size() == 0) return;
+  run(batch, cache);
+  logits.resize(batch.logit_rows.size() * static_cast<size_t>(model_.config.vocab_size));
+  if (!logits.empty()) backend_.copy_to_host(logits.data(), logits_.ptr, logits.size() * sizeof(float));
+}
+
+void Forward::run(const ForwardBatch& batch, KvCache& cache) {
   const ModelConfig& c = model_.config;
   const int64_t T = batch.size();
   const int64_t R = static_cast<int64_t>(batch.logit_rows.size());
-  if (T == 0) {
-    logits.clear();
-    return;
-  }
+  if (T == 0) return;
   if (static_cast<int64_t>(batch.positions.size()) != T || static_cast<int64_t>(batch.seqs.size()) != T) {
     fail("forward", "batch arrays disagree in length");
   }
@@ -199,7 +204,6 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
     backend_.add(x, tmp, T * hidden);
   }
 
-  logits.resize(static_cast<size_t>(R * c.vocab_size));
   if (R == 0) {
     check_weights_intact(model_.weights);
     return;
@@ -213,7 +217,6 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
   backend_.rmsnorm(rows, final_norm_, R, hidden, c.rms_norm_eps, xn);
   float* d_logits = buffer<float>(logits_, static_cast<size_t>(R * c.vocab_size));
   backend_.matmul(xn, R, lm_head_, nullptr, d_logits);
-  backend_.copy_to_host(logits.data(), d_logits, logits.size() * sizeof(float));
   // A weight file that shrank under its mapping read as zeros in this pass: stop here, before
   // anyone uses these logits (mapping_guard.h).
   check_weights_intact(model_.weights);

@@ -34,6 +34,10 @@ class Forward {
   // logits receives [batch.logit_rows.size(), vocab] row-major. Throws Error when the cache
   // has too few free blocks (nothing is appended then).
   void run(const ForwardBatch& batch, KvCache& cache, std::vector<float>& logits);
+  // The same, leaving the logits in backend memory: logits() + r * vocab is row r until the
+  // next run. Sampling there (Backend::sample) brings only the token id to the host.
+  void run(const ForwardBatch& batch, KvCache& cache);
+  const float* logits() const { return static_cast<const float*>(logits_.ptr); }
 
   const Model& model() const { return model_; }
 

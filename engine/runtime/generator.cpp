@@ -48,7 +48,10 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
     }
     forward.run(batch, cache, logits);
   }
+  // The prompt's logits come to the host once: callers read them (first_logits). The sampler
+  // reads them where they are, like every later step's.
   result.first_logits = logits;
+  const float* logits_at = forward.logits();
   result.prefill_seconds = seconds_since(start);
 
   SamplerRng rng(options.seed);
@@ -57,7 +60,7 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
   start = std::chrono::steady_clock::now();
   int32_t position = static_cast<int32_t>(prompt.size());
   for (int64_t n = 0; n < options.max_new_tokens; ++n) {
-    const int32_t next = backend.sample(logits.data(), c.vocab_size, params, rng.next());
+    const int32_t next = backend.sample(logits_at, c.vocab_size, params, rng.next());
     result.tokens.push_back(next);
     if (on_token) on_token(next);
     if (options.stop_at_eos && std::find(eos.begin(), eos.end(), next) != eos.end()) {
@@ -67,7 +70,8 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
     if (n + 1 == options.max_new_tokens) break;
     batch.clear();
     batch.add(seq, next, position++, true);
-    forward.run(batch, cache, logits);
+    forward.run(batch, cache);  // decode: logits stay on the backend, sampled there
+    logits_at = forward.logits();
   }
   result.decode_seconds = seconds_since(start);
   return result;

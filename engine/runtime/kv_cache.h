@@ -48,6 +48,7 @@ class KvCache {
   KvCache& operator=(const KvCache&) = delete;
 
   const KvCacheShape& shape() const { return shape_; }
+  kernels::Backend& backend() const { return backend_; }
   // Blocks that may still be taken: the pool's free blocks below the current limit.
   int64_t free_blocks() const { return std::max<int64_t>(0, block_limit_ - used_blocks()); }
   int64_t used_blocks() const { return shape_.num_blocks - static_cast<int64_t>(free_list_.size()); }

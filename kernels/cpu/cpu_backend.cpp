@@ -88,6 +88,13 @@ class CpuBackend final : public Backend {
   void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv, float* out) override {
     cpu::paged_attention(batch, q, kv, out, threads_);
   }
+  void score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s,
+                   float* scores) override {
+    cpu::score_slots(kv, num_rows, offsets, s, scores);
+  }
+  void select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept) override {
+    cpu::select_slots(scores, sel, retained, kept);
+  }
   int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform) override {
     return cpu::sample(logits, vocab, params, uniform);
   }

@@ -45,6 +45,10 @@ void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t 
 void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv, float* out,
                      int threads);
 
+// eviction_ops.cpp: Backend::score_slots / select_slots on host memory.
+void score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s, float* scores);
+void select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept);
+
 // sampling.cpp
 int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform);
 

@@ -56,7 +56,7 @@ CudaBackend::~CudaBackend() {
   registry_.for_each([&](void* base, size_t) { left.push_back(base); });
   for (void* p : left) cudaFree(p);
   for (Scratch* s : {&narrowed_x_, &att_items_, &att_parts_, &att_lse_, &move_index_, &move_stage_, &sample_keys_,
-                     &sample_ids_, &sample_misc_, &sample_sort_}) {
+                     &sample_ids_, &sample_misc_, &sample_sort_, &select_scores_, &select_ints_, &select_keys_, &select_sort_}) {
     if (s->ptr != nullptr) cudaFree(s->ptr);
   }
   cudaFreeHost(host_result_);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/backend.h"
 #include "kernels/cuda/allocation_registry.h"
@@ -58,9 +59,13 @@ class CudaBackend final : public Backend {
                 const int32_t* pos) override;
   void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n) override;
   void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv, float* out) override;
-  // Logits in device memory are sampled on the GPU; logits in host memory (what the engine
-  // passes today) with the CPU's sampler: the same choice either way.
+  // Logits in device memory (what the engine and generate() pass) are sampled on the GPU and
+  // only the token id is copied back; logits in host memory with the CPU's sampler: the same
+  // choice either way.
   int32_t sample(const float* logits, int64_t vocab, const SamplingParams& params, float uniform) override;
+  void score_slots(const PagedKv& kv, int32_t num_rows, const int32_t* offsets, const SlotScoring& s,
+                   float* scores) override;
+  void select_slots(const float* scores, const SlotSelection& sel, int32_t* retained, int32_t* kept) override;
 
   cudaStream_t stream() const { return ctx_.stream; }
   const CudaDeviceInfo& device_info() const { return info_; }
@@ -90,6 +95,9 @@ class CudaBackend final : public Backend {
   void activate() const;
   // Waits for the stream, then throws the first error a kernel reported (and clears it).
   void sync_and_check(const char* what);
+  // Host copy of a small int32 array of this backend (CSR offsets, lengths): eviction ops lay
+  // out their work from them.
+  std::vector<int32_t> host_ints(const int32_t* p, int64_t count, const char* op, const char* arg);
 
   CudaDeviceInfo info_;
   OpContext ctx_;
@@ -98,7 +106,7 @@ class CudaBackend final : public Backend {
   AllocationRegistry registry_;
   std::unique_ptr<GemmRunner> gemm_;
   Scratch narrowed_x_, att_items_, att_parts_, att_lse_, move_index_, move_stage_, sample_keys_, sample_ids_,
-      sample_misc_, sample_sort_;
+      sample_misc_, sample_sort_, select_scores_, select_ints_, select_keys_, select_sort_;
 };
 
 // Convenience for the factory: a CudaBackend on `device`, or std::runtime_error("no CUDA

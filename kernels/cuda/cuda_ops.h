@@ -50,6 +50,28 @@ struct SlotFields {
 void launch_copy_slots(const OpContext& ctx, const SlotFields& src, const SlotFields& dst, const int32_t* from,
                        const int32_t* to, int64_t count, int64_t head_dim);
 
+// score_slots.cu: Backend::score_slots; offsets checked on the host, block ids outside
+// [0, pool_blocks) reported. raw: [offsets[rows]] f32, pos: [offsets[rows]] int32 (scratch).
+void launch_score_slots(const OpContext& ctx, const PagedKv& kv, int32_t num_rows, const int32_t* offsets,
+                        int64_t pool_blocks, const SlotScoring& s, float* raw, int32_t* pos, float* scores);
+
+// select_slots.cu: Backend::select_slots. total = offsets[rows]; total_groups = the sum over rows
+// of floor(length / group_size) (cross-row selection only).
+struct SelectScratch {
+  uint32_t* keys = nullptr;           // [total]
+  uint32_t* sorted = nullptr;         // [total] (cross-row only, as the rest)
+  uint32_t* group_costs = nullptr;    // [total_groups]
+  int32_t* group_offsets = nullptr;   // [rows + 1] prefix sums of the rows' group counts
+  int32_t* group_segment = nullptr;   // [2] = {0, total_groups}
+  uint8_t* chosen = nullptr;          // [total_groups]
+  int32_t* evict = nullptr;           // [rows]
+  void* sort_temp = nullptr;
+  size_t sort_temp_bytes = 0;
+};
+size_t select_sort_temp_bytes(int64_t total, int32_t rows);
+void launch_select_slots(const OpContext& ctx, const float* scores, const SlotSelection& sel, int64_t total,
+                         int64_t total_groups, const SelectScratch& s, int32_t* retained, int32_t* kept);
+
 // sample.cu
 // best[0] = argmax of logits[vocab] (lowest index among ties; 0 when logits[0] is NaN, as on the CPU).
 void launch_argmax(const OpContext& ctx, const float* logits, int64_t vocab, int32_t* best);

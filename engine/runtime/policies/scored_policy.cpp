@@ -97,90 +97,96 @@ EvictionStats ScoredPolicy::enforce_budget(SequenceState& seq, KvCache& cache, c
 EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const AppendContext& context) {
   const KvCacheShape& shape = cache.shape();
   const int64_t L = shape.num_layers, H = shape.num_kv_heads;
-  const int64_t context_length = seq.prefilled;  // tokens now in the cache (by position)
   const int64_t budget = budget_per_head(static_cast<int64_t>(seq.prompt.size()));
   EvictionStats stats;
   stats.per_head.assign(static_cast<size_t>(L * H), 0);
 
-  // Scores of every head, protected slots set to kKeep.
-  std::vector<HeadSlots> slots(static_cast<size_t>(L * H));
-  std::vector<std::vector<float>> scores(static_cast<size_t>(L * H));
-  std::vector<std::vector<uint8_t>> prot(static_cast<size_t>(L * H));
+  // Scores of every head, computed where the statistics live (the backend), protected slots
+  // (sinks, recent positions of the tokens now in the cache) set to kKeep.
+  kernels::SlotScoring scoring;
+  scoring.kind = traits_.score;
+  scoring.pool = traits_.pool;
+  scoring.pool_kernel = static_cast<int32_t>(pool_kernel_);
+  scoring.sinks = config_.sinks;
+  scoring.recent = protected_recent();
+  scoring.context_length = seq.prefilled;
+  SlotSelector selector(cache.backend());
+  selector.score(cache, seq.cache_seq, scoring);
   int64_t total = 0;
-  for (int64_t l = 0; l < L; ++l) {
-    for (int64_t h = 0; h < H; ++h) {
-      const size_t r = static_cast<size_t>(l * H + h);
-      cache.read_head(seq.cache_seq, l, h, slots[r]);
-      scores[r] = slot_scores(slots[r], traits_.score);
-      pool_scores(scores[r], pool_kernel_, traits_.pool);
-      prot[r] = protected_slots(slots[r], config_.sinks, protected_recent(), context_length);
-      for (size_t i = 0; i < scores[r].size(); ++i) {
-        if (prot[r][i]) scores[r][i] = kKeep;
-      }
-      total += static_cast<int64_t>(slots[r].size());
-    }
-  }
+  for (int64_t r = 0; r < L * H; ++r) total += selector.length(r);
 
-  // How many slots each head keeps (or evicts), by allocation.
-  std::vector<int64_t> keep(static_cast<size_t>(L * H), 0);
+  // Which slots each head evicts, by allocation.
+  std::vector<std::vector<int64_t>> victims;
   switch (traits_.allocation) {
     case Allocation::UniformPerHead:
-      std::fill(keep.begin(), keep.end(), budget);
+      victims = selector.victims_keeping(std::vector<int64_t>(static_cast<size_t>(L * H), budget));
       break;
     case Allocation::PyramidPerLayer: {
+      std::vector<int64_t> keep(static_cast<size_t>(L * H), 0);
       const auto per_layer = pyramid_budgets(budget, L, config_.pyramid_beta);
       for (int64_t l = 0; l < L; ++l) {
         for (int64_t h = 0; h < H; ++h) keep[static_cast<size_t>(l * H + h)] = per_layer[static_cast<size_t>(l)];
       }
+      victims = selector.victims_keeping(keep);
       break;
     }
     case Allocation::LayerWide: {
+      // Ada-KV's per-layer allocation ranks the scores on the host (one float per slot comes
+      // back); the per-head selection then runs on the backend.
+      std::vector<int64_t> keep(static_cast<size_t>(L * H), 0);
       const int64_t floor = static_cast<int64_t>(std::floor(config_.min_head_fraction * static_cast<double>(budget)));
       for (int64_t l = 0; l < L; ++l) {
-        const auto first = static_cast<std::ptrdiff_t>(l * H);
-        std::vector<std::vector<float>> layer_scores(scores.begin() + first, scores.begin() + first + H);
-        std::vector<std::vector<uint8_t>> layer_prot(prot.begin() + first, prot.begin() + first + H);
+        const std::vector<std::vector<float>> layer_scores = selector.host_scores(l * H, H);
+        std::vector<std::vector<uint8_t>> layer_prot(static_cast<size_t>(H));
+        for (size_t h = 0; h < layer_scores.size(); ++h) {
+          for (float v : layer_scores[h]) layer_prot[h].push_back(v == kKeep ? 1 : 0);
+        }
         const auto k = allocate_keep_across_heads(layer_scores, layer_prot, budget * H, floor);
-        std::copy(k.begin(), k.end(), keep.begin() + first);
+        std::copy(k.begin(), k.end(), keep.begin() + static_cast<std::ptrdiff_t>(l * H));
       }
+      victims = selector.victims_keeping(keep);
       break;
     }
-    case Allocation::BlockGroups: {
-      const auto evict = block_groups_to_evict(scores, shape.block_size, total - budget * L * H);
-      for (size_t r = 0; r < keep.size(); ++r) keep[r] = static_cast<int64_t>(slots[r].size()) - evict[r];
+    case Allocation::BlockGroups:
+      victims = selector.victims_by_groups(shape.block_size, total - budget * L * H);
       break;
-    }
   }
 
   for (int64_t l = 0; l < L; ++l) {
     for (int64_t h = 0; h < H; ++h) {
       const size_t r = static_cast<size_t>(l * H + h);
-      const std::vector<int64_t> victims = lowest_to_evict(scores[r], prot[r], keep[r]);
-      if (victims.empty()) continue;
-      if (context.trace != nullptr) {
-        EvictionRecord rec;
-        rec.request_id = seq.id;
-        rec.step = context.step;
-        rec.layer = static_cast<int32_t>(l);
-        rec.head = static_cast<int32_t>(h);
-        std::vector<uint8_t> gone(scores[r].size(), 0);
-        for (int64_t i : victims) {
-          gone[static_cast<size_t>(i)] = 1;
-          rec.positions.push_back(slots[r].positions[static_cast<size_t>(i)]);
-          rec.scores.push_back(scores[r][static_cast<size_t>(i)]);
-        }
-        rec.threshold = kKeep;
-        for (size_t i = 0; i < gone.size(); ++i) {
-          if (!gone[i]) rec.threshold = std::min(rec.threshold, scores[r][i]);
-        }
-        context.trace->push_back(std::move(rec));
-      }
-      stats.freed_blocks += cache.evict(seq.cache_seq, l, h, victims);
-      stats.evicted_slots += static_cast<int64_t>(victims.size());
-      stats.per_head[r] += static_cast<int64_t>(victims.size());
+      if (victims[r].empty()) continue;
+      if (context.trace != nullptr) record_eviction(seq, cache, selector, context, l, h, victims[r]);
+      stats.freed_blocks += cache.evict(seq.cache_seq, l, h, victims[r]);
+      stats.evicted_slots += static_cast<int64_t>(victims[r].size());
+      stats.per_head[r] += static_cast<int64_t>(victims[r].size());
     }
   }
   return stats;
+}
+
+void ScoredPolicy::record_eviction(const SequenceState& seq, const KvCache& cache, const SlotSelector& selector,
+                                   const AppendContext& context, int64_t layer, int64_t head,
+                                   const std::vector<int64_t>& victims) {
+  // Traces name positions and scores: read this head's back (before its eviction moves them).
+  const std::vector<float> scores = selector.host_scores(layer * cache.shape().num_kv_heads + head, 1).front();
+  const std::vector<int32_t> positions = cache.positions(seq.cache_seq, layer, head);
+  EvictionRecord rec;
+  rec.request_id = seq.id;
+  rec.step = context.step;
+  rec.layer = static_cast<int32_t>(layer);
+  rec.head = static_cast<int32_t>(head);
+  std::vector<uint8_t> gone(scores.size(), 0);
+  for (int64_t i : victims) {
+    gone[static_cast<size_t>(i)] = 1;
+    rec.positions.push_back(positions[static_cast<size_t>(i)]);
+    rec.scores.push_back(scores[static_cast<size_t>(i)]);
+  }
+  rec.threshold = kKeep;
+  for (size_t i = 0; i < gone.size(); ++i) {
+    if (!gone[i]) rec.threshold = std::min(rec.threshold, scores[i]);
+  }
+  context.trace->push_back(std::move(rec));
 }
 
 }  // namespace kvwb

@@ -2,6 +2,7 @@
 // One configurable evicting policy; every named method is a set of traits (policies.cpp):
 // what to score, which queries observe, when to evict, and how the budget is split over heads.
 #include "engine/runtime/policies/selection.h"
+#include "engine/runtime/policies/slot_selector.h"
 #include "engine/runtime/policy.h"
 
 namespace kvwb {
@@ -51,6 +52,9 @@ class ScoredPolicy final : public CompressionPolicy {
   int64_t protected_recent() const;
   int64_t peak_tokens_per_head(int64_t prompt, int64_t new_tokens, int64_t budget, int64_t chunk) const;
   EvictionStats compress(SequenceState& seq, KvCache& cache, const AppendContext& context);
+  static void record_eviction(const SequenceState& seq, const KvCache& cache, const SlotSelector& selector,
+                              const AppendContext& context, int64_t layer, int64_t head,
+                              const std::vector<int64_t>& victims);
 
   PolicyTraits traits_;
   PolicyConfig config_;

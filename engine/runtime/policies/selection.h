@@ -2,25 +2,19 @@
 // The pure parts of eviction: turning a head's attention statistics into scores, protecting
 // slots, and choosing which slots go. No cache, no model: tested on hand-made numbers.
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "engine/runtime/kv_cache.h"
+#include "kernels/eviction.h"
 
 namespace kvwb {
 
-inline constexpr float kKeep = std::numeric_limits<float>::infinity();  // score of a slot never evicted
+inline constexpr float kKeep = kernels::kKeepScore;  // score of a slot never evicted
 
-enum class ScoreKind : uint8_t {
-  Recency,  // the position itself (StreamingLLM keeps the newest)
-  Average,  // att_sum / n_obs: mean attention received (Batch-Max, decode-only)
-  Sum,      // att_sum: accumulated attention (H2O, SnapKV's window sum)
-  L1Sum,    // KV-Compress metrics over the observed queries
-  L1Avg,
-  L2Sum,
-  L2Avg,
-};
-enum class PoolKind : uint8_t { None, Max, Avg };
+// The scoring and selection themselves live in kernels/eviction.h (the reference both backends
+// match); these are the policies' vector-shaped entry points to it.
+using kernels::PoolKind;
+using kernels::ScoreKind;
 
 // One score per slot, in slot order. Slots never observed score kKeep for the averaging kinds
 // (nothing is known about them yet) and 0 for the summing kinds (they received nothing).
