@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/core/json_file.h"
+
 namespace kvwb {
 
 std::string format_summary(const RunSummary& s) {
@@ -63,34 +65,42 @@ nlohmann::json summary_to_json(const RunSummary& s) {
           {"accuracy", {{"count", s.overall.count}, {"score", s.overall.mean}}}};
 }
 
+namespace {
+// A stored count: a float out of int64's range would be undefined behaviour in nlohmann's
+// value(); json_integer refuses it with the key named.
+int64_t count_field(const nlohmann::json& j, const char* key) {
+  return json_optional<int64_t>(j, key, 0, "run summary");
+}
+}  // namespace
+
 RunSummary summary_from_json(const nlohmann::json& j) {
   RunSummary s;
   if (!j.is_object()) return s;
-  s.requests = j.value("requests", int64_t{0});
-  s.steps = j.value("steps", int64_t{0});
-  s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
-  s.generated_tokens = j.value("generated_tokens", int64_t{0});
+  s.requests = count_field(j, "requests");
+  s.steps = count_field(j, "steps");
+  s.prompt_tokens = count_field(j, "prompt_tokens");
+  s.generated_tokens = count_field(j, "generated_tokens");
   s.wall_seconds = j.value("wall_seconds", 0.0);
   s.generated_tokens_per_second = j.value("generated_tokens_per_second", 0.0);
   s.total_tokens_per_second = j.value("total_tokens_per_second", 0.0);
   s.mean_batch = j.value("mean_batch", 0.0);
-  s.max_batch = j.value("max_batch", int64_t{0});
-  s.peak_blocks_used = j.value("peak_blocks_used", int64_t{0});
-  s.blocks_total = j.value("blocks_total", int64_t{0});
-  s.kv_pool_bytes = j.value("kv_pool_bytes", int64_t{0});
-  s.preemptions = j.value("preemptions", int64_t{0});
-  s.evicted_slots = j.value("evicted_slots", int64_t{0});
+  s.max_batch = count_field(j, "max_batch");
+  s.peak_blocks_used = count_field(j, "peak_blocks_used");
+  s.blocks_total = count_field(j, "blocks_total");
+  s.kv_pool_bytes = count_field(j, "kv_pool_bytes");
+  s.preemptions = count_field(j, "preemptions");
+  s.evicted_slots = count_field(j, "evicted_slots");
   s.eviction_seconds = j.value("eviction_seconds", 0.0);
-  s.evicting_steps = j.value("evicting_steps", int64_t{0});
+  s.evicting_steps = count_field(j, "evicting_steps");
   s.evicting_steps_seconds = j.value("evicting_steps_seconds", 0.0);
   s.evicting_steps_eviction_seconds = j.value("evicting_steps_eviction_seconds", 0.0);
   if (j.contains("tasks") && j.at("tasks").is_object()) {
     for (const auto& [task, t] : j.at("tasks").items()) {
-      s.tasks[task] = {t.value("count", int64_t{0}), t.value("score", 0.0)};
+      s.tasks[task] = {count_field(t, "count"), t.value("score", 0.0)};
     }
   }
   if (j.contains("accuracy") && j.at("accuracy").is_object()) {
-    s.overall = {j.at("accuracy").value("count", int64_t{0}), j.at("accuracy").value("score", 0.0)};
+    s.overall = {count_field(j.at("accuracy"), "count"), j.at("accuracy").value("score", 0.0)};
   }
   return s;
 }

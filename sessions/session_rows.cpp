@@ -2,6 +2,7 @@
 
 
 #include "engine/core/error.h"
+#include "engine/core/json_file.h"
 #include "sessions/blob_format.h"
 
 namespace kvwb {
@@ -55,7 +56,7 @@ std::vector<Arg> args_from_json(const std::string& text, const std::string& wher
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string()) fail(where, "malformed event arg");
     Arg a;
     a.key = pair[0].get<std::string>();
-    if (pair[1].is_number_integer()) a.value = pair[1].get<int64_t>();
+    if (pair[1].is_number_integer()) a.value = json_integer<int64_t>(pair[1], a.key, where);
     else if (pair[1].is_number()) a.value = pair[1].get<double>();
     else if (pair[1].is_string()) a.value = pair[1].get<std::string>();
     else fail(where, "event arg '{}' is neither a number nor a string", a.key);

@@ -2,9 +2,7 @@
 
 #include <cmath>
 #include <fstream>
-#include <limits>
 #include <set>
-#include <type_traits>
 
 #include "engine/core/error.h"
 #include "engine/core/json_file.h"
@@ -21,30 +19,16 @@ void reject_unknown_keys(const Json& obj, const std::set<std::string>& known, co
   }
 }
 
-// A JSON float read into an integer must lie in the integer's range: nlohmann converts it with a
-// plain cast, undefined behaviour outside it (a seed of 1.8e19; found by fuzzing with libFuzzer,
+// Integer fields go through json_integer (json_file.h): a float outside the field's range was
+// undefined behaviour (a seed of 1.8e19; found by fuzzing with libFuzzer,
 // tests/fuzz/regressions/run_config).
 template <typename T>
-void check_integer_range(const Json& obj, const char* key, const std::string& where) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    const auto it = obj.is_object() ? obj.find(key) : obj.end();
-    if (it == obj.end() || !it->is_number_float()) return;
-    const double d = it->template get<double>();
-    const double below = static_cast<double>(std::numeric_limits<T>::min());
-    const double above = 2.0 * static_cast<double>(std::numeric_limits<T>::max() / 2 + 1);  // max + 1, exact
-    if (!(d >= below && d < above)) fail(where, "field '{}' is out of range ({})", key, it->dump());
-  }
-}
-
-template <typename T>
 void read(const Json& obj, const char* key, T& out, const std::string& where) {
-  check_integer_range<T>(obj, key, where);
   out = json_optional<T>(obj, key, out, where);
 }
 
 template <typename T>
 void read(const Json& obj, const char* key, std::optional<T>& out, const std::string& where) {
-  check_integer_range<T>(obj, key, where);
   if (obj.contains(key) && !obj.at(key).is_null()) out = json_required<T>(obj, key, where);
 }
 
@@ -137,7 +121,7 @@ RunConfig run_config_from_json(const Json& j, const std::string& where) {
   read(j, "kv_dtype", c.kv_dtype, where);
   if (j.contains("kv_pool_bytes")) {
     const Json& v = j.at("kv_pool_bytes");
-    if (v.is_number_integer()) c.kv_pool_bytes = v.get<int64_t>();
+    if (v.is_number()) c.kv_pool_bytes = json_integer<int64_t>(v, "kv_pool_bytes", where);
     else if (v.is_string() && v.get<std::string>() == "auto") c.kv_pool_bytes.reset();
     else if (v.is_string()) c.kv_pool_bytes = parse_bytes(v.get<std::string>(), where + ": kv_pool_bytes");
     else fail(where, "kv_pool_bytes: expected bytes, a size such as \"64MiB\", or \"auto\"");

@@ -46,7 +46,7 @@ const KnownArchitecture& find_architecture(const Json& j, const std::string& whe
 int64_t int_field(const Json& j, const char* key, const std::string& where, int64_t min_value) {
   const Json& v = j.at(key);
   if (!v.is_number_integer()) fail(where, "field '{}' must be an integer, got {}", key, v.dump());
-  const int64_t x = v.get<int64_t>();
+  const int64_t x = json_integer<int64_t>(v, key, where);
   if (x < min_value) fail(where, "field '{}' must be at least {}, got {}", key, min_value, x);
   return x;
 }
@@ -78,7 +78,7 @@ double positive_number(const Json& j, const char* key, double fallback, const st
 
 int32_t token_id(const Json& v, const char* key, int64_t vocab_size, const std::string& where) {
   if (!v.is_number_integer()) fail(where, "field '{}' must be a token id (integer), got {}", key, v.dump());
-  const int64_t id = v.get<int64_t>();
+  const int64_t id = json_integer<int64_t>(v, key, where);
   if (id < 0 || id >= vocab_size)
     fail(where, "field '{}' = {} is outside the vocabulary [0, {})", key, id, vocab_size);
   return static_cast<int32_t>(id);

@@ -49,8 +49,9 @@ std::vector<int32_t> config_ids(const Json& config, const char* key, const Token
   const Json list = it->is_array() ? *it : Json::array({*it});
   for (const Json& v : list) {
     if (!v.is_number_integer()) fail(where, "'{}' must be an integer or a list of integers", key);
-    check_id(v.get<int64_t>(), key, tok, where);
-    ids.push_back(v.get<int32_t>());
+    const int64_t id = json_integer<int64_t>(v, key, where);
+    check_id(id, key, tok, where);
+    ids.push_back(static_cast<int32_t>(id));
   }
   return ids;
 }

@@ -71,7 +71,7 @@ BpeModelSpec read_bpe_model(const Json& model, const std::string& path) {
   spec.vocab.reserve(model.at("vocab").size());
   for (const auto& [token, id] : model.at("vocab").items()) {
     if (!id.is_number_integer()) fail(where, "vocab['{}'] must be an integer id", token);
-    const auto value = id.get<int64_t>();
+    const auto value = json_integer<int64_t>(id, fmt::format("vocab['{}']", token), where);
     if (value < 0 || value > INT32_MAX) fail(where, "vocab['{}'] has an invalid id {}", token, value);
     spec.vocab.emplace_back(token, static_cast<int32_t>(value));
   }
@@ -208,7 +208,7 @@ int32_t read_template_bos(const Json& spec, const std::string& where) {
   if (type == "RobertaProcessing" || type == "BertProcessing") {  // cls: ["<s>", 0]
     const Json& cls = spec.contains("cls") ? spec.at("cls") : Json();
     if (!cls.is_array() || cls.size() != 2 || !cls[1].is_number_integer()) fail(where, "'cls' must be [token, id]");
-    return cls[1].get<int32_t>();
+    return json_integer<int32_t>(cls[1], "cls[1]", where);
   }
   if (type != "TemplateProcessing") return -1;  // ByteLevel and others add no tokens
   const Json& single = required_array(spec, "single", where);
@@ -218,7 +218,7 @@ int32_t read_template_bos(const Json& spec, const std::string& where) {
   if (!specials.is_object() || !specials.contains(name)) fail(where, "special token '{}' is not in special_tokens", name);
   const Json& ids = specials.at(name).contains("ids") ? specials.at(name).at("ids") : Json();
   if (!ids.is_array() || ids.empty() || !ids[0].is_number_integer()) fail(where, "special_tokens['{}'].ids must list ids", name);
-  return ids[0].get<int32_t>();
+  return json_integer<int32_t>(ids[0], fmt::format("special_tokens['{}'].ids[0]", name), where);
 }
 
 }  // namespace kvwb

@@ -23,7 +23,7 @@ Request parse_request(const std::string& text, const std::string& where) {
   Request r;
   const Json& id = j.contains("id") ? j.at("id") : Json();
   if (id.is_string()) r.id = id.get<std::string>();
-  else if (id.is_number_integer()) r.id = std::to_string(id.get<int64_t>());
+  else if (id.is_number_integer()) r.id = id.dump();  // exact, also above INT64_MAX
   else fail(where, "missing or invalid 'id' (a string or an integer)");
   if (r.id.empty()) fail(where, "'id' is empty");
   r.prompt = json_optional<std::string>(j, "prompt", "", where);

@@ -89,6 +89,10 @@ TEST(RunConfig, ErrorsNameTheFileAndTheKey) {
       {json{{"sampling", {{"seed", -1.0}}}}, "field 'seed' is out of range"},
       {json{{"block_size", 1e30}}, "field 'block_size' is out of range"},
       {json{{"policy", {{"window", -1e300}}}}, "field 'window' is out of range"},
+      // Integers that do not fit and fractions are refused too, not wrapped or truncated.
+      {json{{"sampling", {{"seed", -1}}}}, "field 'seed' is out of range (must be in [0, 18446744073709551615]): -1"},
+      {json{{"max_batch", 2.5}}, "field 'max_batch' must be a whole number, got 2.5"},
+      {json{{"kv_pool_bytes", 1e30}}, "field 'kv_pool_bytes' is out of range"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of(c.input);

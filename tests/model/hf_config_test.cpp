@@ -176,6 +176,8 @@ TEST_F(HfConfig, BadValuesAreRejectedWithTheField) {
       {"num_hidden_layers", -2, "field 'num_hidden_layers' must be at least 1, got -2"},
       {"intermediate_size", 12.5, "field 'intermediate_size' must be an integer"},
       {"vocab_size", "16", "field 'vocab_size' must be an integer"},
+      // Above INT64_MAX: refused as such, not wrapped to -1 ("must be at least 1, got -1").
+      {"vocab_size", 18446744073709551615ull, "field 'vocab_size' is out of range (must be in [-9223372036854775808, "},
       {"rms_norm_eps", 0.0, "field 'rms_norm_eps' must be a positive number"},
       {"rope_theta", "big", "field 'rope_theta' must be a number"},
       {"eos_token_id", 16, "field 'eos_token_id' = 16 is outside the vocabulary [0, 16)"},

@@ -89,6 +89,17 @@ TEST_F(LoadErrors, BadVocab) {
   expect_error(spec, "id 1 is used by both");
 }
 
+// Ids that do not fit the id type are refused, not wrapped: 2^32 read as an int32 used to
+// become 0, a real token ('a'), so the file loaded with a wrong BOS.
+TEST_F(LoadErrors, IdsOutsideTheIdTypeAreRefusedNotWrapped) {
+  Json spec = valid_spec();
+  spec["post_processor"] = {{"type", "RobertaProcessing"}, {"cls", Json::array({"a", 4294967296})}};
+  expect_error(spec, "post_processor: field 'cls[1]' is out of range (must be in [-2147483648, 2147483647]): 4294967296");
+  spec = valid_spec();
+  spec["model"]["vocab"]["c"] = 18446744073709551615ull;  // was read as -1
+  expect_error(spec, "field 'vocab['c']' is out of range (must be in [-9223372036854775808, 9223372036854775807])");
+}
+
 TEST_F(LoadErrors, UnknownPreTokenizer) {
   Json spec = valid_spec();
   spec["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "BertPreTokenizer"}}}}};

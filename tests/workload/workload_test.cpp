@@ -29,9 +29,11 @@ TEST(Workload, LoadsPromptsAndMessages) {
       R"({"id": "a", "prompt": "hello", "max_new_tokens": 8, "task": "niah_single", "answers": ["42"], "metric": "contains_all"})"
       "\n\n"
       R"({"id": 7, "messages": [{"role": "user", "content": "hi"}]})"
+      "\n"
+      R"({"id": 18446744073709551615, "prompt": "big id"})"  // above INT64_MAX: kept, not wrapped to -1
       "\n");
   const Workload w = load_workload(path);
-  ASSERT_EQ(w.requests.size(), 2u);
+  ASSERT_EQ(w.requests.size(), 3u);
   EXPECT_EQ(w.requests[0].id, "a");
   EXPECT_EQ(w.requests[0].max_new_tokens, 8);
   EXPECT_EQ(w.requests[0].answers, std::vector<std::string>{"42"});
@@ -39,6 +41,7 @@ TEST(Workload, LoadsPromptsAndMessages) {
   EXPECT_EQ(w.requests[1].id, "7");
   EXPECT_EQ(w.requests[1].messages.at(0).content, "hi");
   EXPECT_EQ(w.requests[1].line, 3);
+  EXPECT_EQ(w.requests[2].id, "18446744073709551615");
 }
 
 TEST(Workload, BadLinesNameFileAndLine) {
@@ -51,6 +54,8 @@ TEST(Workload, BadLinesNameFileAndLine) {
       {R"({"prompt": "x"})", "missing or invalid 'id'"},
       {R"({"id": "a"})", "give exactly one of 'prompt'"},
       {R"({"id": "a", "prompt": "x", "max_new_tokens": 0})", "'max_new_tokens' must be at least 1"},
+      {R"({"id": "a", "prompt": "x", "max_new_tokens": 2.5})", "field 'max_new_tokens' must be a whole number, got 2.5"},
+      {R"({"id": "a", "prompt": "x", "max_new_tokens": 1e30})", "field 'max_new_tokens' is out of range"},
       {R"({"id": "a", "prompt": "x", "metric": "bleu", "answers": ["y"]})", "unknown metric 'bleu'"},
       {R"({"id": "a", "prompt": "x", "metric": "em"})", "metric 'em' needs 'answers'"},
       {R"({"id": "a", "prompt": "x", "colour": 1})", "unknown key 'colour'"},

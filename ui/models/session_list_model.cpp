@@ -18,7 +18,7 @@ std::string budget_label(const nlohmann::json& config) {
   if (!config.is_object() || !config.contains("policy") || !config.at("policy").is_object()) return "-";
   const nlohmann::json& p = config.at("policy");
   if (p.contains("budget_tokens") && p.at("budget_tokens").is_number()) {
-    return fmt::format("{} tok", p.at("budget_tokens").get<int64_t>());
+    return fmt::format("{} tok", p.at("budget_tokens").dump());  // as stored: a float may not fit an int
   }
   if (p.contains("budget_ratio") && p.at("budget_ratio").is_number()) {
     return fmt::format("{:g} ctx", p.at("budget_ratio").get<double>());
