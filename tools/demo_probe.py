@@ -100,15 +100,16 @@ def recall_batch(rng, count, pairs, key_bytes):
     return ids[:, :-1], ids[:, 1:], mask[:, 1:]
 
 
-def recall(pairs, key_bytes, steps, lr):
+def recall(pairs, key_bytes, steps, lr, device):
     torch.manual_seed(0)
     model = DemoLlama(DemoConfig(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
-                                 num_key_value_heads=2, intermediate_size=256))
+                                 num_key_value_heads=2, intermediate_size=256)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    rng, held_out = random.Random(1), recall_batch(random.Random(999), 64, pairs, key_bytes)
+    rng = random.Random(1)
+    held_out = tuple(t.to(device) for t in recall_batch(random.Random(999), 64, pairs, key_bytes))
     t0 = time.time()
     for step in range(1, steps + 1):
-        x, y, m = recall_batch(rng, 32, pairs, key_bytes)
+        x, y, m = (t.to(device) for t in recall_batch(rng, 32, pairs, key_bytes))
         logits = model(x)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                              reduction="none").view(y.shape)
@@ -136,6 +137,7 @@ def main():
     ap.add_argument("--key-bytes", type=int, default=2, help="--recall: bytes per key")
     ap.add_argument("--steps", type=int, default=600, help="--recall: training steps")
     ap.add_argument("--lr", type=float, default=2e-3, help="--recall: learning rate")
+    ap.add_argument("--device", default="cpu", help="--recall: torch device (cuda on a GPU machine)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,7 +145,7 @@ def main():
         sanity()
         return 0
     if args.recall:
-        recall(args.recall, args.key_bytes, args.steps, args.lr)
+        recall(args.recall, args.key_bytes, args.steps, args.lr, args.device)
         return 0
     if args.checkpoint is None or not args.checkpoint.exists():
         ap.error(f"{args.checkpoint}: no such checkpoint")
