@@ -70,6 +70,11 @@ class Reader {
     pos_ += 4;
     return std::bit_cast<float>(bits);
   }
+  // The leading format byte: a blob written by another kvwb version is refused by name.
+  void expect_format(uint8_t expected, const char* kind) {
+    const uint8_t format = byte();
+    if (format != expected) fail(where_, "{} blob format {} is not one this kvwb reads ({})", kind, format, expected);
+  }
   uint64_t remaining() const { return blob_.size() - pos_; }
   void expect_end() const {
     if (pos_ != blob_.size()) fail(where_, "{} unexpected bytes after the data", blob_.size() - pos_);
@@ -121,10 +126,7 @@ std::vector<uint8_t> encode_retention(const std::vector<HeadRetention>& heads) {
 
 std::vector<HeadRetention> decode_retention(std::span<const uint8_t> blob, const std::string& where) {
   Reader r(blob, where);
-  const uint8_t format = r.byte();
-  if (format != kRetentionBlobFormat) {
-    fail(where, "retention blob format {} is not one this kvwb reads ({})", format, kRetentionBlobFormat);
-  }
+  r.expect_format(kRetentionBlobFormat, "retention");
   // Every item takes at least one byte, so counts above the bytes left are garbage.
   const uint64_t n_ids = r.bounded("request count", r.remaining());
   std::vector<std::string> ids;
@@ -168,8 +170,7 @@ std::vector<uint8_t> encode_counts(const std::vector<int64_t>& counts) {
 
 std::vector<int64_t> decode_counts(std::span<const uint8_t> blob, const std::string& where) {
   Reader r(blob, where);
-  const uint8_t format = r.byte();
-  if (format != kCountsBlobFormat) fail(where, "counts blob format {} is not one this kvwb reads ({})", format, kCountsBlobFormat);
+  r.expect_format(kCountsBlobFormat, "counts");
   const uint64_t n = r.bounded("count", r.remaining());
   std::vector<int64_t> out;
   out.reserve(n);
@@ -204,10 +205,7 @@ std::vector<uint8_t> encode_eviction_map(const EvictionMap& map) {
 
 EvictionMap decode_eviction_map(std::span<const uint8_t> blob, const std::string& where) {
   Reader r(blob, where);
-  const uint8_t format = r.byte();
-  if (format != kEvictionMapBlobFormat) {
-    fail(where, "eviction map blob format {} is not one this kvwb reads ({})", format, kEvictionMapBlobFormat);
-  }
+  r.expect_format(kEvictionMapBlobFormat, "eviction map");
   EvictionMap map;
   map.request_id = r.text("request id length");
   map.step = static_cast<int64_t>(r.bounded("step", INT64_MAX));
@@ -251,10 +249,7 @@ std::vector<uint8_t> encode_tokens(const RequestTokens& t) {
 
 RequestTokens decode_tokens(std::span<const uint8_t> blob, const std::string& where) {
   Reader r(blob, where);
-  const uint8_t format = r.byte();
-  if (format != kTokensBlobFormat) {
-    fail(where, "tokens blob format {} is not one this kvwb reads ({})", format, kTokensBlobFormat);
-  }
+  r.expect_format(kTokensBlobFormat, "tokens");
   RequestTokens t;
   const uint64_t prompt = r.varint("prompt token count");
   // Each token takes at least 2 bytes (its id and its piece length).
