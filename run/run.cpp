@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "engine/model/chat_prompt.h"
 #include "engine/model/model_paths.h"
@@ -250,11 +251,11 @@ RunSummary Run::run_to_completion(const std::function<void(int64_t, int64_t)>& p
 
 void Run::update_config(const RunConfig& config) {
   validate(config, "config update");
-  if (config.model != config_.model || config.random_weights != config_.random_weights || config.backend != config_.backend || config.workload != config_.workload) {
-    fail("config update", "model, random_weights, backend and workload cannot change during a run");
-  }
-  if (config.kv_pool_bytes != config_.kv_pool_bytes) {
-    fail("kv_pool_bytes", "the KV pool is fixed for a run (start a new run to change it)");
+  const LiveChange change = apply_live_changes(config_, config);
+  if (!change.deferred.empty()) {
+    std::string keys;
+    for (const ConfigField* f : change.deferred) keys += (keys.empty() ? "" : ", ") + std::string(f->key);
+    fail(keys, "cannot change during a run (it takes effect when a new run starts)");
   }
   engine_->update(engine_options(config));
   config_ = config;

@@ -1,33 +1,35 @@
 #pragma once
-// Command-line flags that mirror RunConfig keys (--kv-pool 64MiB, --policy batch-max, ...).
-// Flags given on the command line override the values of --config FILE.
+// Command-line flags that mirror RunConfig keys (--kv-pool 64MiB, --policy batch-max, ...), one
+// per row of the RunConfig schema (engine/config/run_config_schema.h). Flags given on the
+// command line override the values of --config FILE.
 #include <CLI/CLI.hpp>
 
-#include <memory>
-#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/config/run_config.h"
 
 namespace kvwb::cli {
 
-struct ConfigFlags {
-  std::string config_path;
-  std::optional<std::string> model, random_weights, weights_dtype, backend, workload, kv_pool, policy, budget_scope, metric, record;
-  std::optional<int64_t> budget_tokens, block_size, prefill_chunk, max_batch, max_tokens_per_step, window, sinks,
-      protected_recent, decode_interval, max_requests, pool_kernel;
-  std::optional<double> budget_ratio, temperature, top_p, min_head_fraction, pyramid_beta;
-  std::optional<bool> chunked_prefill;
-  std::optional<std::vector<std::string>> trace_sequences;
-  std::optional<uint64_t> seed;
-  std::optional<int> threads;
-
-  // `sweep`: leave out the flags a sweep varies or owns itself (--policy, --budget-tokens,
-  // --budget-ratio, --record): kvwb-cli sweep has list-valued flags and --db instead.
-  void add_to(CLI::App& app, bool sweep = false);
+class ConfigFlags {
+ public:
+  // `left_out`: schema keys a command owns itself (kvwb-cli sweep has list-valued --policies and
+  // --budget-tokens and its own --db, so it leaves out policy.name, the budgets and record).
+  void add_to(CLI::App& app, const std::set<std::string_view>& left_out = {});
   // The config file (or defaults) with every given flag applied, validated.
   RunConfig resolve() const;
+  const std::string& config_path() const { return config_path_; }
+
+ private:
+  struct Given {
+    std::string_view key;
+    CLI::Option* option = nullptr;
+    std::string text;
+  };
+  std::string config_path_;
+  std::vector<Given> given_;  // one per flag, in schema order; stable after add_to
 };
 
 }  // namespace kvwb::cli

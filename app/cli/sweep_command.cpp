@@ -140,7 +140,7 @@ Command add_sweep_command(CLI::App& app) {
   auto args = std::make_shared<SweepArgs>();
   CLI::App* sub = app.add_subcommand(
       "sweep", "Compression budgets x policies at one KV pool: frontier of throughput vs accuracy, and the best config");
-  args->flags.add_to(*sub, /*sweep=*/true);
+  args->flags.add_to(*sub, {"policy.name", "policy.budget_tokens", "policy.budget_ratio", "record"});
   sub->add_option("--policies", args->policies, "Comma-separated policies (a full-KV reference always runs first)")
       ->capture_default_str();
   sub->add_option("--budget-tokens", args->budgets, "Comma-separated compression budgets in tokens, e.g. 64,128,256");

@@ -12,6 +12,7 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "ui/controller/default_run.h"
 #include "ui/controller/run_controller.h"
@@ -43,35 +44,24 @@ QPalette dark_palette() {
   return p;
 }
 
+// One option per RunConfig schema row that has a flag (the same flags as kvwb-cli's).
+void add_config_options(QCommandLineParser& parser) {
+  for (const kvwb::ConfigField& f : kvwb::config_fields()) {
+    if (f.flag.empty()) continue;
+    QStringList names{QString::fromUtf8(f.flag.data(), static_cast<qsizetype>(f.flag.size()))};
+    if (f.short_flag != 0) names.prepend(QString(QChar(f.short_flag)));
+    parser.addOption(QCommandLineOption(names, QString::fromUtf8(f.help.data(), static_cast<qsizetype>(f.help.size())),
+                                        QString::fromUtf8(f.value_name.data(), static_cast<qsizetype>(f.value_name.size()))));
+  }
+}
+
 kvwb::RunConfig config_from(const QCommandLineParser& args) {
   kvwb::RunConfig c = args.isSet("config") ? kvwb::load_run_config(args.value("config").toStdString())
                                            : kvwb::default_run_config();
-  if (args.isSet("model")) c.model = args.value("model").toStdString();
-  if (args.isSet("workload")) c.workload = args.value("workload").toStdString();
-  if (args.isSet("backend")) c.backend = args.value("backend").toStdString();
-  if (args.isSet("policy")) c.policy.name = args.value("policy").toStdString();
-  if (args.isSet("budget-tokens")) {
-    c.policy.budget_ratio.reset();
-    bool ok = false;
-    c.policy.budget_tokens = args.value("budget-tokens").toLongLong(&ok);
-    if (!ok) kvwb::fail("--budget-tokens", "not a whole number: {}", args.value("budget-tokens").toStdString());
-  }
-  if (args.isSet("budget-ratio")) {
-    bool ok = false;
-    const double r = args.value("budget-ratio").toDouble(&ok);
-    if (!ok) kvwb::fail("--budget-ratio", "not a number: {}", args.value("budget-ratio").toStdString());
-    c.policy.budget_tokens.reset();
-    c.policy.budget_ratio = r;
-  }
-  if (args.isSet("kv-pool")) {
-    const std::string pool = args.value("kv-pool").toStdString();
-    if (pool == "auto") c.kv_pool_bytes.reset();
-    else c.kv_pool_bytes = kvwb::parse_bytes(pool, "--kv-pool");
-  }
-  if (args.isSet("max-requests")) {
-    bool ok = false;
-    c.max_requests = args.value("max-requests").toLongLong(&ok);
-    if (!ok) kvwb::fail("--max-requests", "not a whole number: {}", args.value("max-requests").toStdString());
+  for (const kvwb::ConfigField& f : kvwb::config_fields()) {
+    const QString flag = QString::fromUtf8(f.flag.data(), static_cast<qsizetype>(f.flag.size()));
+    if (f.flag.empty() || !args.isSet(flag)) continue;
+    kvwb::set_config_field(c, f, args.value(flag).toStdString(), "--" + std::string(f.flag));
   }
   kvwb::validate(c, "command line");
   return c;
@@ -92,16 +82,9 @@ int main(int argc, char** argv) {
   QCommandLineParser parser;
   parser.setApplicationDescription("kvwb: tune KV-cache compression of LLM inference, live");
   parser.addHelpOption();
+  add_config_options(parser);
   parser.addOptions({
-      {"model", "smollm2, demo, an HF model folder or a GGUF file", "model"},
-      {"workload", "workload file (JSONL)", "path"},
       {"config", "start from a run config (JSON, as `kvwb-cli config export` writes)", "path"},
-      {"backend", "cpu or cuda", "name"},
-      {"policy", "compression policy (full, batch-max, kv-compress, snapkv, ...)", "name"},
-      {"budget-tokens", "compression budget in tokens", "n"},
-      {"budget-ratio", "compression budget as a fraction of the context", "r"},
-      {"kv-pool", "KV pool size, e.g. 64MiB, or auto", "bytes"},
-      {"max-requests", "run only the first N requests", "n"},
       {"autostart", "start the run when the window opens"},
       {"reference", "with --autostart: also start the full-KV reference run (accuracy as a fraction of full)"},
       {"dark", "use a dark palette (the plots follow the palette)"},

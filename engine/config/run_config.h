@@ -1,7 +1,8 @@
 #pragma once
-// RunConfig: every tunable of a run in one serializable value (DESIGN.md "Contracts"). The GUI
-// edits it, sessions store it, `config export` writes it, kvwb-cli reads it. JSON with a
-// schema_version; unknown keys and out-of-range values are errors naming the key.
+// RunConfig: every tunable of a run in one serializable value. The GUI edits it, sessions store
+// it, `config export` writes it, kvwb-cli reads it. JSON with a schema_version; unknown keys and
+// out-of-range values are errors naming the key. Each field's key, flag, help, unit, range and
+// whether it may change while running are stated once, in run_config_schema.cpp.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +15,7 @@ namespace kvwb {
 inline constexpr int kRunConfigSchemaVersion = 1;
 
 struct PolicyConfig {
-  std::string name = "full";  // full | decode-only | batch-max | kv-compress | streaming-llm | h2o | snapkv | pyramidkv | ada-kv
+  std::string name = "full";  // one of policy_registry() (engine/config/policy_names.h)
   std::optional<int64_t> budget_tokens;  // kept per sequence (scope sequence) or per head (scope head)
   std::optional<double> budget_ratio;    // kept fraction of the context, in (0, 1]
   std::string budget_scope = "sequence";  // sequence | head

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/json_file.h"
 #include "tests/cli/cli_process.h"
 
@@ -154,6 +155,17 @@ TEST(Cli, EveryPolicyKnobHasAFlag) {
                          " --policy kv-compress --budget-tokens 24 --pool-kernel 4 --quiet");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("pool_kernel"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, RunHelpListsEverySchemaFlagAndBadFlagTextIsNamed) {
+  const Result help = cli("run --help");
+  ASSERT_EQ(help.code, 0) << help.err;
+  for (const kvwb::ConfigField& f : kvwb::config_fields()) {
+    if (!f.flag.empty()) EXPECT_NE(help.out.find("--" + std::string(f.flag)), std::string::npos) << f.flag;
+  }
+  const Result bad = cli("run --model " + fixture("llama-tied") + " --block-size sixteen --quiet");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err, "kvwb-cli: error: --block-size: 'sixteen' is not a whole number\n");
 }
 
 TEST(Cli, RunRejectsAPoolTooSmallForOneRequest) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "engine/config/policy_names.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/policies/scored_policy.h"
 #include "tests/runtime/fixtures.h"
@@ -16,8 +17,14 @@ namespace {
 
 using testing_support::fixture_dir;
 
-const std::vector<std::string> kEvictingPolicies{"decode-only", "batch-max", "kv-compress", "streaming-llm",
-                                                  "h2o",         "snapkv",    "pyramidkv",   "ada-kv"};
+// Every registered policy but full: a policy added to the registry is tested here at once.
+const std::vector<std::string> kEvictingPolicies = [] {
+  std::vector<std::string> out;
+  for (std::string_view name : policy_names()) {
+    if (name != "full") out.emplace_back(name);
+  }
+  return out;
+}();
 
 std::vector<std::vector<int32_t>> prompts(int n, int len, int64_t vocab, int salt = 0) {
   std::vector<std::vector<int32_t>> out;
@@ -216,6 +223,16 @@ TEST(Policies, BatchMaxAdmitsMoreThanDecodeOnlyWhichAdmitsAtLeastFull) {
   RecordProperty("max_running_full", std::to_string(full));
   RecordProperty("max_running_decode_only", std::to_string(decode_only));
   RecordProperty("max_running_batch_max", std::to_string(batch_max));
+}
+
+TEST(Policies, EveryRegisteredPolicyBuilds) {
+  for (std::string_view name : policy_names()) {
+    PolicyConfig c;
+    c.name = name;
+    c.budget_tokens = 64;
+    EXPECT_EQ(make_policy(c)->name(), name);
+  }
+  EXPECT_EQ(kEvictingPolicies.size() + 1, policy_names().size());
 }
 
 TEST(Policies, EvictingPoliciesNeedABudget) {

@@ -102,7 +102,7 @@ TEST(BudgetFormModel, RefusesValuesTheEngineWouldRejectAndKeepsTheOldOne) {
   } cases[] = {
       {BudgetFormModel::Policy, "lru", "Policy"},
       {BudgetFormModel::BudgetMode, "bytes", "Budget in"},
-      {BudgetFormModel::BudgetTokens, 0, "[1,"},
+      {BudgetFormModel::BudgetTokens, 0, "Budget (tokens): must be at least 1"},
       {BudgetFormModel::BudgetRatio, 0.0, "(0, 1]"},
       {BudgetFormModel::BudgetRatio, 1.5, "(0, 1]"},
       {BudgetFormModel::BudgetRatio, "half", "not a number"},

@@ -1,42 +1,31 @@
 #include "ui/controller/config_diff.h"
 
-#include <map>
-#include <set>
+#include <algorithm>
+#include <utility>
+#include <vector>
 
-#include <nlohmann/json.hpp>
+#include "engine/config/run_config_schema.h"
 
 namespace kvwb {
 namespace {
 
-void flatten(const nlohmann::json& j, std::map<std::string, std::string>& out) {
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.value().is_object()) {
-      flatten(it.value(), out);  // policy and sampling keys are unique across the config
-    } else {
-      out[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
-    }
-  }
+std::string value_text(const Json& v) {
+  if (v.is_discarded() || v.is_null()) return "-";
+  return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
 }  // namespace
 
 std::string describe_config_change(const RunConfig& before, const RunConfig& after) {
-  std::map<std::string, std::string> a, b;
-  flatten(run_config_to_json(before), a);
-  flatten(run_config_to_json(after), b);
-  std::set<std::string> keys;
-  for (const auto& [k, v] : a) keys.insert(k);
-  for (const auto& [k, v] : b) keys.insert(k);
-  std::string text;
-  for (const std::string& k : keys) {
-    const auto ia = a.find(k);
-    const auto ib = b.find(k);
-    const std::string va = ia == a.end() ? "-" : ia->second;
-    const std::string vb = ib == b.end() ? "-" : ib->second;
-    if (va == vb) continue;
-    if (!text.empty()) text += ", ";
-    text += (k == "name" ? std::string("policy") : k) + " " + va + " -> " + vb;
+  // Sorted by the key inside its object (policy.name reads "policy"), as the marks always were.
+  std::vector<std::pair<std::string_view, std::string>> parts;
+  for (const ConfigField* f : changed_fields(before, after)) {
+    const std::string label = f->key == "policy.name" ? "policy" : std::string(f->leaf());
+    parts.emplace_back(f->leaf(), label + " " + value_text(f->write(before)) + " -> " + value_text(f->write(after)));
   }
+  std::ranges::sort(parts);
+  std::string text;
+  for (const auto& [leaf, part] : parts) text += (text.empty() ? "" : ", ") + part;
   return text;
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <utility>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "engine/workload/workload.h"
 #include "ui/controller/config_diff.h"
@@ -110,19 +111,9 @@ bool RunLoop::between_steps(Run& run) {
   std::optional<RunConfig> update = std::exchange(pending_config_, std::nullopt);
   lock.unlock();
   if (update) {
-    // What defines the run stays as it started; only the tunables come from the update.
+    // What defines the run stays as it started (the next start takes it); the live fields apply.
     const RunConfig before = run.config();
-    RunConfig next = *update;
-    next.model = before.model;
-    next.backend = before.backend;
-    next.workload = before.workload;
-    next.kv_pool_bytes = before.kv_pool_bytes;
-    next.kv_pool_auto_fraction = before.kv_pool_auto_fraction;
-    next.max_requests = before.max_requests;
-    next.block_size = before.block_size;  // fixed by the cache layout; the next run takes it
-    next.threads = before.threads;
-    next.record = before.record;
-    next.trace_sequences = before.trace_sequences;
+    const RunConfig next = apply_live_changes(before, *update).applied;
     try {
       run.update_config(next);
       const std::string text = describe_config_change(before, run.config());

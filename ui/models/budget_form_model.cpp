@@ -1,6 +1,12 @@
 #include "ui/models/budget_form_model.h"
 
-#include <cmath>
+#include <algorithm>
+#include <span>
+#include <string_view>
+
+#include "engine/config/policy_names.h"
+#include "engine/config/run_config_schema.h"
+#include "engine/core/error.h"
 
 namespace kvwb {
 namespace {
@@ -8,29 +14,48 @@ namespace {
 struct KnobInfo {
   const char* name;
   const char* help;
+  std::string_view key;  // the schema field the knob edits; "" for the budget mode
 };
 
 const KnobInfo kKnobs[BudgetFormModel::KnobCount] = {
-    {"Policy", "Which compression policy evicts KV entries (docs/policies.md)"},
-    {"Budget in", "Give the compression budget as a token count or as a fraction of the context"},
-    {"Budget (tokens)", "KV entries kept per sequence (scope sequence) or per KV head (scope head)"},
-    {"Budget (ratio)", "Fraction of the context kept, in (0, 1]"},
-    {"Scope", "sequence: one budget shared by all heads of a sequence; head: a budget per KV head"},
-    {"Block size", "Tokens per KV block (takes effect at the next start: it fixes the cache layout)"},
-    {"Prefill chunk", "Prompt tokens processed per chunk (Batch-Max evicts after each chunk)"},
-    {"Window", "Observation window: the queries whose attention scores the KV entries"},
-    {"Sinks", "First tokens of every sequence that are never evicted"},
-    {"Protected window", "Most recent tokens that are never evicted"},
-    {"Decode interval", "Decode steps between two evictions"},
+    {"Policy", "Which compression policy evicts KV entries (docs/policies.md)", "policy.name"},
+    {"Budget in", "Give the compression budget as a token count or as a fraction of the context", ""},
+    {"Budget (tokens)", "KV entries kept per sequence (scope sequence) or per KV head (scope head)", "policy.budget_tokens"},
+    {"Budget (ratio)", "Fraction of the context kept, in (0, 1]", "policy.budget_ratio"},
+    {"Scope", "sequence: one budget shared by all heads of a sequence; head: a budget per KV head", "policy.budget_scope"},
+    {"Block size", "Tokens per KV block (takes effect at the next start: it fixes the cache layout)", "block_size"},
+    {"Prefill chunk", "Prompt tokens processed per chunk (Batch-Max evicts after each chunk)", "prefill_chunk"},
+    {"Window", "Observation window: the queries whose attention scores the KV entries", "policy.window"},
+    {"Sinks", "First tokens of every sequence that are never evicted", "policy.sinks"},
+    {"Protected window", "Most recent tokens that are never evicted", "policy.protected_recent"},
+    {"Decode interval", "Decode steps between two evictions", "policy.decode_interval"},
 };
+
+QStringList string_list(std::span<const std::string_view> items) {
+  QStringList out;
+  for (std::string_view s : items) out << QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size()));
+  return out;
+}
+
+QVariant as_variant(const Json& v) {
+  if (v.is_number_integer()) return static_cast<qlonglong>(v.get<int64_t>());
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) return QString::fromStdString(v.get<std::string>());
+  return {};
+}
+
+// A number the way a flag gives it: QVariant(0.25).toString() is "0.25", and integers stay whole.
+std::string as_text(const QVariant& value) { return value.toString().toStdString(); }
 
 }  // namespace
 
-BudgetFormModel::BudgetFormModel(QObject* parent) : QAbstractTableModel(parent) {}
+BudgetFormModel::BudgetFormModel(QObject* parent) : QAbstractTableModel(parent) {
+  form_.policy.budget_tokens = 256;
+  form_.policy.budget_ratio = 0.5;
+}
 
 const QStringList& BudgetFormModel::policy_names() {
-  static const QStringList names = {"full",          "decode-only", "batch-max", "kv-compress", "streaming-llm",
-                                    "h2o",           "snapkv",      "pyramidkv", "ada-kv"};
+  static const QStringList names = string_list(kvwb::policy_names());
   return names;
 }
 
@@ -40,30 +65,34 @@ const QStringList& BudgetFormModel::budget_modes() {
 }
 
 const QStringList& BudgetFormModel::scopes() {
-  static const QStringList s = {"sequence", "head"};
+  static const QStringList s = string_list(config_field("policy.budget_scope").choices());
   return s;
+}
+
+bool BudgetFormModel::applies_live(Knob knob) {
+  const std::string_view key = kKnobs[knob].key;
+  return key.empty() || config_field(key).applies == Applies::live;
 }
 
 void BudgetFormModel::load(const RunConfig& config) {
   beginResetModel();
-  policy_ = config.policy;
+  const RunConfig before = form_;
+  form_ = config;
   ratio_mode_ = config.policy.budget_ratio.has_value();
-  if (config.policy.budget_tokens) budget_tokens_ = *config.policy.budget_tokens;
-  if (config.policy.budget_ratio) budget_ratio_ = *config.policy.budget_ratio;
-  block_size_ = config.block_size;
-  prefill_chunk_ = config.prefill_chunk;
+  // The budget not in use keeps the value it had in the form.
+  if (!form_.policy.budget_tokens) form_.policy.budget_tokens = before.policy.budget_tokens;
+  if (!form_.policy.budget_ratio) form_.policy.budget_ratio = before.policy.budget_ratio;
   last_error_.clear();
   endResetModel();
 }
 
 RunConfig BudgetFormModel::apply_to(RunConfig base) const {
-  base.policy = policy_;
-  base.policy.budget_tokens.reset();
-  base.policy.budget_ratio.reset();
-  if (ratio_mode_) base.policy.budget_ratio = budget_ratio_;
-  else base.policy.budget_tokens = budget_tokens_;
-  base.block_size = block_size_;
-  base.prefill_chunk = prefill_chunk_;
+  for (const ConfigField& f : config_fields()) {
+    const bool knob = std::ranges::any_of(kKnobs, [&](const KnobInfo& k) { return k.key == f.key; });
+    if (knob || f.group() == "policy") f.copy(form_, base);
+  }
+  if (ratio_mode_) base.policy.budget_tokens.reset();
+  else base.policy.budget_ratio.reset();
   return base;
 }
 
@@ -85,21 +114,8 @@ QVariant BudgetFormModel::data(const QModelIndex& index, int role) const {
     return role == Qt::DisplayRole ? QVariant(QString::fromLatin1(kKnobs[row].name)) : QVariant();
   }
   if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
-  switch (static_cast<Knob>(row)) {
-    case Policy: return QString::fromStdString(policy_.name);
-    case BudgetMode: return budget_modes()[ratio_mode_ ? 1 : 0];
-    case BudgetTokens: return static_cast<qlonglong>(budget_tokens_);
-    case BudgetRatio: return budget_ratio_;
-    case Scope: return QString::fromStdString(policy_.budget_scope);
-    case BlockSize: return static_cast<qlonglong>(block_size_);
-    case PrefillChunk: return static_cast<qlonglong>(prefill_chunk_);
-    case Window: return static_cast<qlonglong>(policy_.window);
-    case Sinks: return static_cast<qlonglong>(policy_.sinks);
-    case ProtectedRecent: return static_cast<qlonglong>(policy_.protected_recent);
-    case DecodeInterval: return static_cast<qlonglong>(policy_.decode_interval);
-    case KnobCount: break;
-  }
-  return {};
+  if (row == BudgetMode) return budget_modes()[ratio_mode_ ? 1 : 0];
+  return as_variant(config_field(kKnobs[row].key).write(form_));
 }
 
 bool BudgetFormModel::refuse(const QString& why) {
@@ -111,49 +127,22 @@ bool BudgetFormModel::setData(const QModelIndex& index, const QVariant& value, i
   if (!index.isValid() || index.column() != Value || index.row() >= KnobCount || role != Qt::EditRole) return false;
   const auto knob = static_cast<Knob>(index.row());
   const QString name = QString::fromLatin1(kKnobs[knob].name);
-  bool ok = true;
-  auto integer = [&](int64_t min, int64_t max, int64_t& field) {
-    const qlonglong v = value.toLongLong(&ok);
-    if (!ok) return refuse(name + ": not a whole number");
-    if (v < min || v > max) return refuse(QStringLiteral("%1: must be in [%2, %3]").arg(name).arg(min).arg(max));
-    field = v;
-    return true;
-  };
-  auto choice = [&](const QStringList& allowed, QString& out) {
-    out = value.toString();
-    if (!allowed.contains(out)) return refuse(name + ": must be one of " + allowed.join(", "));
-    return true;
-  };
-  constexpr int64_t kMaxTokens = int64_t{1} << 40;
-  bool accepted = false;
-  QString text;
-  switch (knob) {
-    case Policy:
-      if ((accepted = choice(policy_names(), text))) policy_.name = text.toStdString();
-      break;
-    case BudgetMode:
-      if ((accepted = choice(budget_modes(), text))) ratio_mode_ = text == "ratio";
-      break;
-    case BudgetTokens: accepted = integer(1, kMaxTokens, budget_tokens_); break;
-    case BudgetRatio: {
-      const double v = value.toDouble(&ok);
-      if (!ok || !std::isfinite(v)) accepted = refuse(name + ": not a number");
-      else if (v <= 0 || v > 1) accepted = refuse(name + ": must be in (0, 1]");
-      else accepted = (budget_ratio_ = v, true);
-      break;
+  if (knob == BudgetMode) {
+    if (!budget_modes().contains(value.toString())) return refuse(name + ": must be one of " + budget_modes().join(", "));
+    ratio_mode_ = value.toString() == "ratio";
+  } else {
+    // The knob's schema field parses and checks the value, as a flag or a config file would.
+    const ConfigField& field = config_field(kKnobs[knob].key);
+    RunConfig trial = form_;
+    try {
+      field.parse(as_text(value), trial, name.toStdString());
+    } catch (const Error& e) {
+      return refuse(QString::fromStdString(e.what()));
     }
-    case Scope:
-      if ((accepted = choice(scopes(), text))) policy_.budget_scope = text.toStdString();
-      break;
-    case BlockSize: accepted = integer(1, 1024, block_size_); break;
-    case PrefillChunk: accepted = integer(1, kMaxTokens, prefill_chunk_); break;
-    case Window: accepted = integer(1, kMaxTokens, policy_.window); break;
-    case Sinks: accepted = integer(0, kMaxTokens, policy_.sinks); break;
-    case ProtectedRecent: accepted = integer(0, kMaxTokens, policy_.protected_recent); break;
-    case DecodeInterval: accepted = integer(1, kMaxTokens, policy_.decode_interval); break;
-    case KnobCount: break;
+    const std::string problem = config_field_problem(trial, field);
+    if (!problem.empty()) return refuse(name + ": " + QString::fromStdString(problem));
+    form_ = std::move(trial);
   }
-  if (!accepted) return false;
   last_error_.clear();
   if (knob == BudgetMode) {  // the two budget rows swap their enabled state
     emit dataChanged(this->index(BudgetMode, 0), this->index(BudgetRatio, ColumnCount - 1));

@@ -1,8 +1,9 @@
 #pragma once
 // The budget controls as a table of knobs (one row each: name, value), edited by the budget
-// panel's widgets and shown by any item view. Values are checked as they are set, with the
-// same rules as RunConfig validation, so a refused edit never reaches a running engine.
-// apply_to() writes the knobs into a RunConfig for a start or a live update.
+// panel's widgets and shown by any item view. Each knob edits one RunConfig schema field
+// (engine/config/run_config_schema.h) and is checked by that field's rules as it is set, so a
+// refused edit never reaches a running engine. apply_to() writes the form into a RunConfig for a
+// start or a live update: the knobs and the rest of the loaded policy.
 #include <cstdint>
 #include <string>
 
@@ -35,11 +36,11 @@ class BudgetFormModel : public QAbstractTableModel {
 
   explicit BudgetFormModel(QObject* parent = nullptr);
 
-  static const QStringList& policy_names();
+  static const QStringList& policy_names();  // the policy registry
   static const QStringList& budget_modes();
   static const QStringList& scopes();
-  // Block size fixes the cache layout: it takes effect at the next start, not live.
-  static bool applies_live(Knob knob) { return knob != BlockSize; }
+  // Whether a change applies to a running run or at the next start (the schema's rule).
+  static bool applies_live(Knob knob);
 
   void load(const RunConfig& config);
   RunConfig apply_to(RunConfig base) const;
@@ -62,12 +63,9 @@ class BudgetFormModel : public QAbstractTableModel {
   bool refuse(const QString& why);
   bool row_enabled(int row) const;
 
-  PolicyConfig policy_;
+  // The form's values; both budgets are kept (the mode picks the one apply_to writes).
+  RunConfig form_;
   bool ratio_mode_ = false;
-  int64_t budget_tokens_ = 256;
-  double budget_ratio_ = 0.5;
-  int64_t block_size_ = 16;
-  int64_t prefill_chunk_ = 128;
   QString last_error_;
 };
 

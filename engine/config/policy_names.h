@@ -1,0 +1,22 @@
+#pragma once
+// The policy registry: every compression policy name kvwb knows, stated once. RunConfig
+// validation, the CLI's help, the GUI's policy list and the sweep derive from it;
+// engine/runtime/policies/policies.cpp builds each one (a test checks every name builds).
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kvwb {
+
+struct PolicyInfo {
+  std::string_view name;
+  std::string_view summary;  // one line, for tooltips and --help
+};
+
+std::span<const PolicyInfo> policy_registry();
+std::span<const std::string_view> policy_names();
+bool is_policy_name(std::string_view name);
+// "full, decode-only, batch-max, ..." for messages.
+std::string policy_name_list();
+
+}  // namespace kvwb
