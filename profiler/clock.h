@@ -12,4 +12,10 @@ inline int64_t now_ns() noexcept {
       .count();
 }
 
+// The same clock in seconds: every elapsed-time measure in kvwb (step times, rates, progress,
+// frame times) subtracts two of these.
+inline double now_seconds() noexcept {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace kvwb

@@ -54,15 +54,23 @@ std::vector<int32_t> request_tokens(const Model& model, const Request& request) 
   return tok.encode(request.prompt, tok.add_bos_by_default());
 }
 
-Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(config) {
-  validate(config_, "run config");
-  // The workload first: a bad line is reported before the model is loaded.
-  if (config_.workload.empty()) fail("workload", "the run config names no workload file");
-  Workload workload = load_workload(config_.workload);
-  requests_ = std::move(workload.requests);
-  if (config_.max_requests && static_cast<int64_t>(requests_.size()) > *config_.max_requests) {
-    requests_.resize(static_cast<size_t>(*config_.max_requests));
+std::vector<Request> load_run_requests(const RunConfig& config) {
+  validate(config, "run config");
+  if (config.workload.empty()) fail("workload", "the run config names no workload file");
+  std::vector<Request> requests = load_workload(config.workload).requests;
+  if (config.max_requests && static_cast<int64_t>(requests.size()) > *config.max_requests) {
+    requests.resize(static_cast<size_t>(*config.max_requests));
   }
+  return requests;
+}
+
+// The workload first: a bad line is reported before the model is loaded.
+Run::Run(const RunConfig& config, std::shared_ptr<const Model> model)
+    : Run(config, load_run_requests(config), std::move(model)) {}
+
+Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model)
+    : config_(config), requests_(std::move(requests)) {
+  validate(config_, "run config");
   if (model) model_ = std::move(model);
   else if (!config_.random_weights.empty()) model_ = load_random_model(config_.random_weights, config_.weights_dtype);
   else {
@@ -93,7 +101,7 @@ Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(
   }
   engine_ = std::make_unique<Engine>(*model_, *profiled_backend_, engine_options(config_));
   for (size_t i = 0; i < requests_.size(); ++i) {
-    request_index_[requests_[i].id] = i;
+    if (!request_index_.emplace(requests_[i].id, i).second) fail(requests_[i].id, "two requests have this id");
     prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
     engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens);
   }
@@ -114,7 +122,7 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
   o.max_tokens_per_step = c.max_tokens_per_step;
   o.policy = c.policy;
   o.sampling = c.sampling;
-  // Full eviction maps for the requests named, by default the first two (DESIGN.md).
+  // Full eviction maps for the requests named, by default the first two (docs/sessions.md).
   o.trace_ids = c.trace_sequences;
   if (o.trace_ids.empty()) {
     for (size_t i = 0; i < std::min<size_t>(2, requests_.size()); ++i) o.trace_ids.push_back(requests_[i].id);
@@ -124,8 +132,25 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
 
 bool Run::done() const { return engine_->done(); }
 
-StepStats Run::step() {
-  StepStats s = profiler_ ? profiled_step() : engine_->step();
+int64_t Run::add_step_observer(StepObserver observer) {
+  step_observers_.emplace_back(next_observer_id_, std::move(observer));
+  return next_observer_id_++;
+}
+
+int64_t Run::add_trace_observer(TraceObserver observer) {
+  trace_observers_.emplace_back(next_observer_id_, std::move(observer));
+  return next_observer_id_++;
+}
+
+void Run::remove_observer(int64_t id) {
+  std::erase_if(step_observers_, [id](const auto& o) { return o.first == id; });
+  std::erase_if(trace_observers_, [id](const auto& o) { return o.first == id; });
+}
+
+RunStep Run::step() {
+  RunStep out;
+  StepStats& s = out.stats;
+  s = profiler_ ? profiled_step() : engine_->step();
   if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   ++steps_;
   if (s.batch_size > 0) {
@@ -143,8 +168,11 @@ StepStats Run::step() {
     evicting_steps_seconds_ += s.wall_seconds;
     evicting_steps_eviction_seconds_ += s.eviction_seconds;
   }
-  collect_finished();
-  return s;
+  out.finished = collect_finished();
+  // A copy: an observer may remove itself (or another) while it runs.
+  const std::vector<std::pair<int64_t, StepObserver>> observers = step_observers_;
+  for (const auto& [id, observer] : observers) observer(out);
+  return out;
 }
 
 void Run::enable_profiling(const ProfilerOptions& options) {
@@ -190,7 +218,7 @@ StepStats Run::profiled_step() {
 
 void Run::pass_on_trace() {
   auto batch = std::make_shared<Trace>(profiler_->take());
-  for (const TraceObserver& o : trace_observers_) o(batch);  // shared, not copied
+  for (const auto& [id, observer] : trace_observers_) observer(batch);  // shared, not copied
   // The profiler's cap, applied to what is kept here instead (take() released it there).
   const auto events = static_cast<int64_t>(batch->spans.size() + batch->counters.size() + batch->instants.size());
   if (passed_on_events_ + events > max_trace_events_) {
@@ -220,7 +248,8 @@ Trace Run::take_trace() {
   return concat_traces(std::move(batches));
 }
 
-void Run::collect_finished() {
+std::vector<RequestResult> Run::collect_finished() {
+  std::vector<RequestResult> finished;
   for (FinishedRequest& f : engine_->take_finished()) {
     const Request& req = requests_.at(request_index_.at(f.id));
     RequestResult r;
@@ -237,8 +266,10 @@ void Run::collect_finished() {
     r.latency_seconds = f.finished_at - f.submitted_at;
     r.first_token_seconds = f.first_token_at - f.submitted_at;
     if (!req.metric.empty()) r.score = score_answer(req.metric, r.output_text, req.answers);
+    finished.push_back(r);
     results_.push_back(std::move(r));
   }
+  return finished;
 }
 
 RunSummary Run::run_to_completion(const std::function<void(int64_t, int64_t)>& progress) {

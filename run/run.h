@@ -65,13 +65,24 @@ struct RunSummary {
   TaskScore overall;
 };
 
+// One step of a Run: the engine's statistics and the requests that finished in it (scored;
+// they are in results() too).
+struct RunStep {
+  StepStats stats;
+  std::vector<RequestResult> finished;
+};
+
 class Run {
  public:
-  // Loads the model named in the config; or reuses `model` when given (same model path).
+  // Runs the requests of config.workload (the first max_requests of them). Loads the model named
+  // in the config, or reuses `model` when given (same model path).
   explicit Run(const RunConfig& config, std::shared_ptr<const Model> model = nullptr);
+  // Runs `requests` (config.workload and max_requests are not read): a prompt typed in the GUI,
+  // a workload already read.
+  Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model = nullptr);
   ~Run();
 
-  StepStats step();
+  RunStep step();
   bool done() const;
   // Steps until every request finished; progress(done, total) after each step.
   RunSummary run_to_completion(const std::function<void(int64_t, int64_t)>& progress = {});
@@ -90,13 +101,17 @@ class Run {
   const std::string& gpu_activity_message() const { return gpu_message_; }
   // Everything recorded since the previous take_trace() (empty when not profiling).
   Trace take_trace();
-  void add_observer(Engine::Observer observer) { engine_->add_observer(std::move(observer)); }
+  // Observers: called after every step with what step() returns, once its finished requests
+  // are collected. An observer stays until removed with the id add_step_observer returned.
+  using StepObserver = std::function<void(const RunStep&)>;
+  int64_t add_step_observer(StepObserver observer);
   // Called after every profiled step with what the profiler recorded since the previous call:
   // the step's spans and counters, GPU activity flushed so far, config-change instants. The
   // events are kept for take_trace() too (up to ProfilerOptions::max_events; beyond that they
   // are counted in its dropped_events). The session recording streams them into its database.
   using TraceObserver = std::function<void(const std::shared_ptr<const Trace>&)>;
-  void add_trace_observer(TraceObserver observer) { trace_observers_.push_back(std::move(observer)); }
+  int64_t add_trace_observer(TraceObserver observer);
+  void remove_observer(int64_t id);  // a step or trace observer; an unknown id changes nothing
 
   const RunConfig& config() const { return config_; }
   const Model& model() const { return *model_; }
@@ -108,7 +123,7 @@ class Run {
 
  private:
   EngineOptions engine_options(const RunConfig& config) const;
-  void collect_finished();
+  std::vector<RequestResult> collect_finished();
   StepStats profiled_step();
   void pass_on_trace();
 
@@ -132,7 +147,9 @@ class Run {
   // profiler), while the CUDA context is still alive.
   std::unique_ptr<Profiler> profiler_;
   int64_t max_trace_events_ = 0;
-  std::vector<TraceObserver> trace_observers_;
+  std::vector<std::pair<int64_t, StepObserver>> step_observers_;
+  std::vector<std::pair<int64_t, TraceObserver>> trace_observers_;
+  int64_t next_observer_id_ = 1;
   std::vector<std::shared_ptr<const Trace>> passed_on_;  // shown to the trace observers, kept for take_trace()
   int64_t passed_on_events_ = 0;
   std::unique_ptr<GpuActivity> gpu_;
@@ -142,6 +159,10 @@ class Run {
   std::optional<int64_t> rss_bytes_;  // the last process RSS sample
   int64_t rss_sampled_ns_ = 0;
 };
+
+// The requests of config.workload, the first config.max_requests of them. Errors name the file
+// and line.
+std::vector<Request> load_run_requests(const RunConfig& config);
 
 // Builds the prompt tokens of a request for this model (chat template for `messages`).
 std::vector<int32_t> request_tokens(const Model& model, const Request& request);

@@ -14,32 +14,38 @@ struct RunRecording::State {
   Run* run = nullptr;
   std::unique_ptr<SessionRecorder> recorder;
   int64_t retention_every = 0;
-  size_t results_written = 0;
   int64_t next_step = 0;
-  bool active = true;  // false after finish(): the observer outlives us inside the engine
+  int64_t step_observer = 0, trace_observer = 0;  // detached by finish() or the destructor
   std::map<std::string, EvictionMapBuilder> eviction_maps;  // traced requests still running
 
-  void write_new_results() {
-    const std::vector<RequestResult>& results = run->results();
-    for (; results_written < results.size(); ++results_written) {
-      const RequestResult& r = results[results_written];
-      recorder->record_result(session_result(r));
-      recorder->record_tokens(request_tokens_of(r, *run->model().tokenizer));
-      // A finished traced request's map is complete: its context is the prompt and output.
-      auto it = eviction_maps.find(r.id);
-      if (it != eviction_maps.end()) {
-        const auto context = r.prompt_tokens + static_cast<int64_t>(r.output_tokens.size());
-        recorder->record_eviction_map(it->second.build(next_step - 1, context));
-        eviction_maps.erase(it);
-      }
+  void on_step(const RunStep& step) {
+    recorder->record_step(step.stats);
+    for (const EvictionRecord& e : step.stats.evictions) {
+      eviction_maps.try_emplace(e.request_id, e.request_id).first->second.add(e);
+    }
+    next_step = step.stats.step + 1;
+    for (const RequestResult& r : step.finished) write_result(r);
+    if (retention_every > 0 && next_step % retention_every == 0) run->engine().request_retention_snapshot();
+  }
+
+  void write_result(const RequestResult& r) {
+    recorder->record_result(session_result(r));
+    recorder->record_tokens(request_tokens_of(r, *run->model().tokenizer));
+    // A finished traced request's map is complete: its context is the prompt and output.
+    auto it = eviction_maps.find(r.id);
+    if (it != eviction_maps.end()) {
+      const auto context = r.prompt_tokens + static_cast<int64_t>(r.output_tokens.size());
+      recorder->record_eviction_map(it->second.build(next_step - 1, context));
+      eviction_maps.erase(it);
     }
   }
 
-  void collect_evictions(const StepStats& stats) {
-    for (const EvictionRecord& e : stats.evictions) {
-      eviction_maps.try_emplace(e.request_id, e.request_id).first->second.add(e);
-    }
+  void detach() {
+    run->remove_observer(step_observer);
+    run->remove_observer(trace_observer);
+    step_observer = trace_observer = 0;
   }
+  bool attached() const { return step_observer != 0; }
 };
 
 SessionResult session_result(const RequestResult& r) {
@@ -101,7 +107,7 @@ std::string cpu_device_description(int threads) {
 }
 
 RunRecording::RunRecording(Run& run, const std::string& db_path, const RecordingOptions& options)
-    : state_(std::make_shared<State>()) {
+    : state_(std::make_unique<State>()) {
   const RunConfig& config = run.config();
   NewSession session;
   session.name = options.name;
@@ -121,46 +127,34 @@ RunRecording::RunRecording(Run& run, const std::string& db_path, const Recording
   state_->retention_every = options.retention_every;
   if (state_->retention_every > 0) run.engine().request_retention_snapshot();  // step 0
 
-  // The observer holds the state, not this object: Run has no way to remove an observer.
-  run.add_observer([state = state_](const StepStats& stats) {
-    if (!state->active) return;
-    state->recorder->record_step(stats);
-    state->collect_evictions(stats);
-    state->next_step = stats.step + 1;
-    // Results of the previous step are collected by now (Run collects after observers run).
-    state->write_new_results();
-    if (state->retention_every > 0 && state->next_step % state->retention_every == 0) {
-      state->run->engine().request_retention_snapshot();
-    }
-  });
+  State* state = state_.get();
+  state->step_observer = run.add_step_observer([state](const RunStep& step) { state->on_step(step); });
   // A profiled run's events (spans, counters, instants of every step) go into the session too.
-  run.add_trace_observer([state = state_](const std::shared_ptr<const Trace>& trace) {
-    if (state->active) state->recorder->record_trace(trace);
-  });
+  state->trace_observer =
+      run.add_trace_observer([state](const std::shared_ptr<const Trace>& trace) { state->recorder->record_trace(trace); });
 }
 
 RunRecording::~RunRecording() {
-  if (state_->active) {
-    state_->active = false;
+  if (state_->attached()) {
+    state_->detach();
     state_->recorder.reset();  // commits the queue, marks the session interrupted
   }
 }
 
 void RunRecording::config_changed(const RunConfig& config) {
-  if (!state_->active) return;
+  if (!state_->attached()) return;
   nlohmann::json j = run_config_to_json(config);
   j["record"] = nullptr;
   state_->recorder->record_config_change(state_->next_step, j);
 }
 
 void RunRecording::finish() {
-  if (!state_->active) fail(path(), "session {} was already finished", session_id());
-  state_->write_new_results();
+  if (!state_->attached()) fail(path(), "session {} was already finished", session_id());
+  state_->detach();
   for (const auto& [id, builder] : state_->eviction_maps) {  // traced requests that never finished
     state_->recorder->record_eviction_map(builder.build(state_->next_step - 1, 0));
   }
   state_->eviction_maps.clear();
-  state_->active = false;
   state_->recorder->finish(summary_to_json(state_->run->summary()));
 }
 

@@ -26,7 +26,8 @@ struct RecordingOptions {
 class RunRecording {
  public:
   // Adds the session row at once (a bad database path fails here, before the run starts) and
-  // attaches an observer to `run`, which must outlive this object's finish() or destruction.
+  // attaches observers to `run`, which must outlive this object's finish() or destruction
+  // (both detach them).
   RunRecording(Run& run, const std::string& db_path, const RecordingOptions& options = {});
   // Without finish(): what was queued is committed and the session reads "interrupted".
   ~RunRecording();
@@ -46,7 +47,7 @@ class RunRecording {
 
  private:
   struct State;
-  std::shared_ptr<State> state_;
+  std::unique_ptr<State> state_;
 };
 
 // RecorderOptions::on_commit for a profiled run: each committed batch becomes a "session write"

@@ -55,7 +55,7 @@ SoakReport run_soak(const SoakOptions& options, const std::function<void(const S
     ++report.runs;
     live = run.config();
     while (!run.done() && since(start) < options.seconds) {
-      const StepStats s = run.step();
+      const StepStats s = run.step().stats;
       ++report.steps;
       blocks_used = s.blocks_used;
       report.requests += s.finished;

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "engine/core/error.h"
+#include "profiler/clock.h"
 #include "sessions/process_identity.h"
 #include "sessions/session_rows.h"
 #include "sessions/session_store.h"
@@ -200,13 +201,10 @@ void SessionRecorder::writer_loop() {
     lock.unlock();
     const auto n = static_cast<int64_t>(batch.size());
     std::optional<std::string> failure;
-    const auto since_epoch_ns = [] {
-      return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    };
-    const int64_t start_ns = since_epoch_ns();
+    const int64_t start_ns = now_ns();
     try {
       write_batch(batch);
-      if (options_.on_commit) options_.on_commit(n, start_ns, since_epoch_ns());
+      if (options_.on_commit) options_.on_commit(n, start_ns, now_ns());
     } catch (const std::exception& e) {
       failure = e.what();
     }

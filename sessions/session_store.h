@@ -1,5 +1,5 @@
 #pragma once
-// The session store: one SQLite file holding many recorded runs (DESIGN.md "Sessions").
+// The session store: one SQLite file holding many recorded runs (docs/sessions.md).
 // Browse (list, load, paged and time-range queries for big sessions), edit (rename, annotate,
 // delete), move sessions between files (export one to a standalone .db, import another file's
 // sessions). Recording goes through SessionRecorder, which writes with its own connection.

@@ -2,21 +2,16 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 
-namespace kvwb::cli {
-namespace {
-double seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
+#include "profiler/clock.h"
 
-ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), start_(seconds()) {}
+namespace kvwb::cli {
+ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), start_(now_seconds()) {}
 
 void ProgressBar::update(int64_t done, int64_t total, const std::string& detail) {
   if (total <= 0) return;
-  const double elapsed = seconds() - start_;
+  const double elapsed = now_seconds() - start_;
   const double eta = done > 0 ? elapsed * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
   if (tty_) {
     const int width = 30;

@@ -19,7 +19,7 @@ inline constexpr bool kInvariantsChecked = KVWB_INVARIANTS_CHECKED != 0;
 // Prints "kvwb: invariant broken: <what>" to stderr and aborts.
 [[noreturn]] void invariant_broken(std::string_view what);
 
-// The KV budget invariant (DESIGN.md): the cache never holds more blocks than the budget.
+// The KV budget invariant (docs/architecture.md, "Invariants"): the cache never holds more blocks than the budget.
 // Always compiled (tests call it directly); the engine calls it only where invariants are checked.
 void check_kv_budget(int64_t blocks_used, int64_t block_limit, int64_t step, std::string_view when);
 

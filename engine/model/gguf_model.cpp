@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "engine/model/read_weights.h"
 #include "engine/model/safetensors.h"
 #include "engine/tokenizer/gguf_vocab.h"
 #include "kernels/quant.h"
@@ -80,33 +81,31 @@ class TensorReader {
   ModelWeights& weights_;
 };
 
+// llama.cpp's tensor names.
+std::string gguf_layer_tensor(int64_t layer, LayerTensor t) {
+  const char* suffix = "";
+  switch (t) {
+    case LayerTensor::q: suffix = "attn_q.weight"; break;
+    case LayerTensor::k: suffix = "attn_k.weight"; break;
+    case LayerTensor::v: suffix = "attn_v.weight"; break;
+    case LayerTensor::o: suffix = "attn_output.weight"; break;
+    case LayerTensor::q_bias: suffix = "attn_q.bias"; break;
+    case LayerTensor::k_bias: suffix = "attn_k.bias"; break;
+    case LayerTensor::v_bias: suffix = "attn_v.bias"; break;
+    case LayerTensor::o_bias: suffix = "attn_output.bias"; break;
+    case LayerTensor::gate: suffix = "ffn_gate.weight"; break;
+    case LayerTensor::up: suffix = "ffn_up.weight"; break;
+    case LayerTensor::down: suffix = "ffn_down.weight"; break;
+    case LayerTensor::attn_norm: suffix = "attn_norm.weight"; break;
+    case LayerTensor::ffn_norm: suffix = "ffn_norm.weight"; break;
+  }
+  return fmt::format("blk.{}.{}", layer, suffix);
+}
+
 ModelWeights gguf_weights(const GgufFile& f, const ModelConfig& c) {
   ModelWeights w;
   TensorReader r(f, w);
-  const int64_t hidden = c.hidden_size, q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
-  w.embed = r.matrix("token_embd.weight", c.vocab_size, hidden);
-  w.lm_head = c.tie_word_embeddings ? w.embed : r.matrix("output.weight", c.vocab_size, hidden);
-  w.final_norm = r.vector("output_norm.weight", hidden);
-  w.layers.resize(static_cast<size_t>(c.num_layers));
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const std::string b = fmt::format("blk.{}.", i);
-    l.q = r.matrix(b + "attn_q.weight", q_dim, hidden);
-    l.k = r.matrix(b + "attn_k.weight", kv_dim, hidden);
-    l.v = r.matrix(b + "attn_v.weight", kv_dim, hidden);
-    l.o = r.matrix(b + "attn_output.weight", hidden, q_dim);
-    if (c.attention_bias) {
-      l.q_bias = r.vector(b + "attn_q.bias", q_dim);
-      l.k_bias = r.vector(b + "attn_k.bias", kv_dim);
-      l.v_bias = r.vector(b + "attn_v.bias", kv_dim);
-    }
-    if (c.o_proj_bias) l.o_bias = r.vector(b + "attn_output.bias", hidden);
-    l.gate = r.matrix(b + "ffn_gate.weight", c.intermediate_size, hidden);
-    l.up = r.matrix(b + "ffn_up.weight", c.intermediate_size, hidden);
-    l.down = r.matrix(b + "ffn_down.weight", hidden, c.intermediate_size);
-    l.attn_norm = r.vector(b + "attn_norm.weight", hidden);
-    l.ffn_norm = r.vector(b + "ffn_norm.weight", hidden);
-  }
+  read_weights(r, c, {"token_embd.weight", "output.weight", "output_norm.weight", gguf_layer_tensor}, w);
   return w;
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "engine/model/read_weights.h"
 #include "engine/model/safetensors.h"
 #include "kernels/half.h"
 
@@ -69,40 +70,34 @@ class WeightReader {
   ModelWeights& weights_;
 };
 
+// transformers' tensor names (LlamaForCausalLM's state dict).
+std::string hf_layer_tensor(int64_t layer, LayerTensor t) {
+  const char* suffix = "";
+  switch (t) {
+    case LayerTensor::q: suffix = "self_attn.q_proj.weight"; break;
+    case LayerTensor::k: suffix = "self_attn.k_proj.weight"; break;
+    case LayerTensor::v: suffix = "self_attn.v_proj.weight"; break;
+    case LayerTensor::o: suffix = "self_attn.o_proj.weight"; break;
+    case LayerTensor::q_bias: suffix = "self_attn.q_proj.bias"; break;
+    case LayerTensor::k_bias: suffix = "self_attn.k_proj.bias"; break;
+    case LayerTensor::v_bias: suffix = "self_attn.v_proj.bias"; break;
+    case LayerTensor::o_bias: suffix = "self_attn.o_proj.bias"; break;
+    case LayerTensor::gate: suffix = "mlp.gate_proj.weight"; break;
+    case LayerTensor::up: suffix = "mlp.up_proj.weight"; break;
+    case LayerTensor::down: suffix = "mlp.down_proj.weight"; break;
+    case LayerTensor::attn_norm: suffix = "input_layernorm.weight"; break;
+    case LayerTensor::ffn_norm: suffix = "post_attention_layernorm.weight"; break;
+  }
+  return fmt::format("model.layers.{}.{}", layer, suffix);
+}
+
 }  // namespace
 
 ModelWeights load_hf_weights(const std::string& model_dir, const ModelConfig& c, const std::string& config_path) {
   SafetensorsCheckpoint ckpt(model_dir);
   ModelWeights w;
   WeightReader r(ckpt, config_path, w);
-  const int64_t hidden = c.hidden_size, q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim;
-
-  w.embed = r.matrix("model.embed_tokens.weight", c.vocab_size, hidden);
-  // Tied models may still store lm_head.weight; transformers ignores it and so do we.
-  w.lm_head = c.tie_word_embeddings ? w.embed : r.matrix("lm_head.weight", c.vocab_size, hidden);
-  w.final_norm = r.vector("model.norm.weight", hidden);
-  w.layers.resize(static_cast<size_t>(c.num_layers));
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    LayerWeights& l = w.layers[static_cast<size_t>(i)];
-    const std::string attn = fmt::format("model.layers.{}.self_attn.", i);
-    const std::string mlp = fmt::format("model.layers.{}.mlp.", i);
-    const std::string layer = fmt::format("model.layers.{}.", i);
-    l.q = r.matrix(attn + "q_proj.weight", q_dim, hidden);
-    l.k = r.matrix(attn + "k_proj.weight", kv_dim, hidden);
-    l.v = r.matrix(attn + "v_proj.weight", kv_dim, hidden);
-    l.o = r.matrix(attn + "o_proj.weight", hidden, q_dim);
-    if (c.attention_bias) {
-      l.q_bias = r.vector(attn + "q_proj.bias", q_dim);
-      l.k_bias = r.vector(attn + "k_proj.bias", kv_dim);
-      l.v_bias = r.vector(attn + "v_proj.bias", kv_dim);
-    }
-    if (c.o_proj_bias) l.o_bias = r.vector(attn + "o_proj.bias", hidden);
-    l.gate = r.matrix(mlp + "gate_proj.weight", c.intermediate_size, hidden);
-    l.up = r.matrix(mlp + "up_proj.weight", c.intermediate_size, hidden);
-    l.down = r.matrix(mlp + "down_proj.weight", hidden, c.intermediate_size);
-    l.attn_norm = r.vector(layer + "input_layernorm.weight", hidden);
-    l.ffn_norm = r.vector(layer + "post_attention_layernorm.weight", hidden);
-  }
+  read_weights(r, c, {"model.embed_tokens.weight", "lm_head.weight", "model.norm.weight", hf_layer_tensor}, w);
   w.rope_style = kernels::RopeStyle::Half;
   w.files = std::move(ckpt).take_mappings();
   return w;

@@ -1,19 +1,16 @@
 #include "engine/runtime/engine.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "engine/core/error.h"
 #include "engine/core/invariant.h"
+#include "profiler/clock.h"
 #include "profiler/scoped_span.h"
 
 namespace kvwb {
 namespace {
 
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 KvCacheShape cache_shape(const ModelConfig& c, const EngineOptions& o) {
   KvCacheShape s;
@@ -45,13 +42,13 @@ Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOption
       cache_(backend, cache_shape(model.config, options)),
       forward_(model, backend),
       policy_(make_policy(options.policy)),
-      start_(steady_seconds()) {}
+      start_(now_seconds()) {}
 
 bool Engine::traced(const std::string& id) const {
   return std::find(options_.trace_ids.begin(), options_.trace_ids.end(), id) != options_.trace_ids.end();
 }
 
-double Engine::now() const { return steady_seconds() - start_; }
+double Engine::now() const { return now_seconds() - start_; }
 
 int64_t Engine::peak_of(const SequenceState& s) const {
   const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());

@@ -27,63 +27,32 @@ void ForwardBatch::clear() {
 
 Forward::Forward(const Model& model, kernels::Backend& backend) : model_(model), backend_(backend) {
   const ModelWeights& w = model.weights;
-  embed_ = backend_.upload(w.embed);
-  lm_head_ = (w.lm_head.data == w.embed.data) ? embed_ : backend_.upload(w.lm_head);
-  final_norm_ = upload_vector(w.final_norm);
-  inv_freq_ = upload_vector(rope_inv_freq(model.config));
-  layers_.reserve(w.layers.size());
+  embed_ = BackendMatrix(backend_, w.embed, "token embedding");
+  if (w.lm_head.data != w.embed.data) lm_head_ = BackendMatrix(backend_, w.lm_head, "output matrix");
+  upload_vector(final_norm_, w.final_norm);
+  upload_vector(inv_freq_, rope_inv_freq(model.config));
   for (const LayerWeights& lw : w.layers) {
-    Layer l;
-    l.q = backend_.upload(lw.q);
-    l.k = backend_.upload(lw.k);
-    l.v = backend_.upload(lw.v);
-    l.o = backend_.upload(lw.o);
-    l.gate = backend_.upload(lw.gate);
-    l.up = backend_.upload(lw.up);
-    l.down = backend_.upload(lw.down);
-    l.attn_norm = upload_vector(lw.attn_norm);
-    l.ffn_norm = upload_vector(lw.ffn_norm);
-    l.q_bias = upload_vector(lw.q_bias);
-    l.k_bias = upload_vector(lw.k_bias);
-    l.v_bias = upload_vector(lw.v_bias);
-    l.o_bias = upload_vector(lw.o_bias);
-    layers_.push_back(l);
+    Layer& l = layers_.emplace_back(backend_);
+    l.q = BackendMatrix(backend_, lw.q, "q weights");
+    l.k = BackendMatrix(backend_, lw.k, "k weights");
+    l.v = BackendMatrix(backend_, lw.v, "v weights");
+    l.o = BackendMatrix(backend_, lw.o, "o weights");
+    l.gate = BackendMatrix(backend_, lw.gate, "gate weights");
+    l.up = BackendMatrix(backend_, lw.up, "up weights");
+    l.down = BackendMatrix(backend_, lw.down, "down weights");
+    upload_vector(l.attn_norm, lw.attn_norm);
+    upload_vector(l.ffn_norm, lw.ffn_norm);
+    upload_vector(l.q_bias, lw.q_bias);
+    upload_vector(l.k_bias, lw.k_bias);
+    upload_vector(l.v_bias, lw.v_bias);
+    upload_vector(l.o_bias, lw.o_bias);
   }
 }
 
-Forward::~Forward() {
-  for (void* p : owned_) backend_.free(p);
-  for (DeviceBuffer* b : {&x_, &xn_, &q_, &k_, &v_, &attn_, &tmp_, &gate_, &up_, &rows_, &logits_, &tokens_,
-                          &positions_, &token_row_, &observe_, &slots_, &indptr_, &indices_, &lengths_}) {
-    if (b->ptr != nullptr) backend_.free(b->ptr);
-  }
-}
+Forward::~Forward() = default;
 
-const float* Forward::upload_vector(const std::vector<float>& host) {
-  if (host.empty()) return nullptr;
-  void* p = backend_.alloc(host.size() * sizeof(float));
-  backend_.copy_from_host(p, host.data(), host.size() * sizeof(float));
-  owned_.push_back(p);
-  return static_cast<const float*>(p);
-}
-
-template <typename T>
-T* Forward::buffer(DeviceBuffer& b, size_t count) {
-  const size_t bytes = std::max<size_t>(count, 1) * sizeof(T);
-  if (b.bytes < bytes) {
-    if (b.ptr != nullptr) backend_.free(b.ptr);
-    const size_t grown = std::max(bytes, b.bytes * 3 / 2);  // amortise regrowth
-    b.ptr = backend_.alloc(grown);
-    b.bytes = grown;
-  }
-  return static_cast<T*>(b.ptr);
-}
-
-template <typename T>
-T* Forward::upload(DeviceBuffer& b, const std::vector<T>& host) {
-  T* p = buffer<T>(b, host.size());
-  if (!host.empty()) backend_.copy_from_host(p, host.data(), host.size() * sizeof(T));
-  return p;
+const float* Forward::upload_vector(BackendBuffer& b, const std::vector<float>& host) {
+  return host.empty() ? nullptr : b.upload(host);
 }
 
 void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>& logits) {
@@ -91,7 +60,7 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>&
   if (batch.size() == 0) return;
   run(batch, cache);
   logits.resize(batch.logit_rows.size() * static_cast<size_t>(model_.config.vocab_size));
-  if (!logits.empty()) backend_.copy_to_host(logits.data(), logits_.ptr, logits.size() * sizeof(float));
+  if (!logits.empty()) backend_.copy_to_host(logits.data(), logits_.as<float>(), logits.size() * sizeof(float));
 }
 
 void Forward::run(const ForwardBatch& batch, KvCache& cache) {
@@ -139,21 +108,22 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
   }
   for (size_t i = 0; i < seq_list.size(); ++i) cache.append(seq_list[i], seq_new[i]);
 
-  const int32_t* d_tokens = upload(tokens_, batch.tokens);
-  const int32_t* d_pos = upload(positions_, batch.positions);
-  const int32_t* d_row = upload(token_row_, token_row);
-  const uint8_t* d_observe = batch.observe.empty() ? nullptr : upload(observe_, batch.observe);
+  const int32_t* d_tokens = tokens_.upload(batch.tokens);
+  const int32_t* d_pos = positions_.upload(batch.positions);
+  const int32_t* d_row = token_row_.upload(token_row);
+  const uint8_t* d_observe = batch.observe.empty() ? nullptr : observe_.upload(batch.observe);
 
-  float* x = buffer<float>(x_, static_cast<size_t>(T * hidden));
-  float* xn = buffer<float>(xn_, static_cast<size_t>(T * hidden));
-  float* q = buffer<float>(q_, static_cast<size_t>(T * H * D));
-  float* k = buffer<float>(k_, static_cast<size_t>(T * KVH * D));
-  float* v = buffer<float>(v_, static_cast<size_t>(T * KVH * D));
-  float* attn = buffer<float>(attn_, static_cast<size_t>(T * H * D));
-  float* tmp = buffer<float>(tmp_, static_cast<size_t>(T * hidden));
-  float* gate = buffer<float>(gate_, static_cast<size_t>(T * c.intermediate_size));
-  float* up = buffer<float>(up_, static_cast<size_t>(T * c.intermediate_size));
+  float* x = x_.get<float>(static_cast<size_t>(T * hidden));
+  float* xn = xn_.get<float>(static_cast<size_t>(T * hidden));
+  float* q = q_.get<float>(static_cast<size_t>(T * H * D));
+  float* k = k_.get<float>(static_cast<size_t>(T * KVH * D));
+  float* v = v_.get<float>(static_cast<size_t>(T * KVH * D));
+  float* attn = attn_.get<float>(static_cast<size_t>(T * H * D));
+  float* tmp = tmp_.get<float>(static_cast<size_t>(T * hidden));
+  float* gate = gate_.get<float>(static_cast<size_t>(T * c.intermediate_size));
+  float* up = up_.get<float>(static_cast<size_t>(T * c.intermediate_size));
 
+  const auto vec = [](const BackendBuffer& b) { return b.as<const float>(); };  // null when never uploaded
   kernels::AttentionBatch ab;
   ab.num_tokens = static_cast<int32_t>(T);
   ab.num_heads = static_cast<int32_t>(H);
@@ -162,45 +132,58 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
   ab.observe = d_observe;
   ab.scale = 1.0f / std::sqrt(static_cast<float>(D));
 
-  backend_.embedding(embed_, d_tokens, T, x);
-  std::vector<int32_t> slots(static_cast<size_t>(T * KVH));
-  std::vector<int64_t> first_new(seq_list.size());
+  // Plan once per step, run per layer (FlashInfer's split): every layer's block tables and the
+  // slots its new K/V go to are built on the host and uploaded in one copy each.
+  const auto csr_rows = static_cast<int64_t>(seq_list.size()) * KVH;
+  std::vector<int32_t> indptr, indices, lengths, slots(static_cast<size_t>(c.num_layers * T * KVH));
+  std::vector<size_t> indices_at(static_cast<size_t>(c.num_layers));
   LayerCsr csr;
   for (int64_t li = 0; li < c.num_layers; ++li) {
-    const Layer& L = layers_[static_cast<size_t>(li)];
-    // Where this layer's new K/V go: the last seq_new slots of every (seq, head) table.
-    int64_t t = 0;
+    int64_t t = 0;  // the new tokens are the last seq_new slots of every (seq, head) table
     for (size_t i = 0; i < seq_list.size(); ++i) {
       for (int64_t j = 0; j < seq_new[i]; ++j, ++t) {
         for (int64_t h = 0; h < KVH; ++h) {
           const int64_t index = cache.length(seq_list[i], li, h) - seq_new[i] + j;
-          slots[static_cast<size_t>(t * KVH + h)] = cache.slot(seq_list[i], li, h, index);
+          slots[static_cast<size_t>((li * T + t) * KVH + h)] = cache.slot(seq_list[i], li, h, index);
         }
       }
     }
     cache.build_csr(seq_list, li, csr);
-    kernels::PagedKv kv = cache.pool_view();
-    kv.indptr = upload(indptr_, csr.indptr);
-    kv.indices = upload(indices_, csr.indices);
-    kv.lengths = upload(lengths_, csr.lengths);
-    const int32_t* d_slots = upload(slots_, slots);
+    indices_at[static_cast<size_t>(li)] = indices.size();
+    indptr.insert(indptr.end(), csr.indptr.begin(), csr.indptr.end());
+    indices.insert(indices.end(), csr.indices.begin(), csr.indices.end());
+    lengths.insert(lengths.end(), csr.lengths.begin(), csr.lengths.end());
+  }
+  const int32_t* d_indptr = indptr_.upload(indptr);
+  const int32_t* d_indices = indices_.upload(indices);
+  const int32_t* d_lengths = lengths_.upload(lengths);
+  const int32_t* d_all_slots = slots_.upload(slots);
 
-    backend_.rmsnorm(x, L.attn_norm, T, hidden, c.rms_norm_eps, xn);
-    backend_.matmul(xn, T, L.q, L.q_bias, q);
-    backend_.matmul(xn, T, L.k, L.k_bias, k);
-    backend_.matmul(xn, T, L.v, L.v_bias, v);
-    backend_.rope(q, T, H, D, d_pos, inv_freq_, model_.weights.rope_style);
-    backend_.rope(k, T, KVH, D, d_pos, inv_freq_, model_.weights.rope_style);
+  backend_.embedding(embed_.get(), d_tokens, T, x);
+  for (int64_t li = 0; li < c.num_layers; ++li) {
+    const Layer& L = layers_[static_cast<size_t>(li)];
+    kernels::PagedKv kv = cache.pool_view();
+    kv.indptr = d_indptr + li * (csr_rows + 1);
+    kv.indices = d_indices + indices_at[static_cast<size_t>(li)];
+    kv.lengths = d_lengths + li * csr_rows;
+    const int32_t* d_slots = d_all_slots + li * T * KVH;
+
+    backend_.rmsnorm(x, vec(L.attn_norm), T, hidden, c.rms_norm_eps, xn);
+    backend_.matmul(xn, T, L.q.get(), vec(L.q_bias), q);
+    backend_.matmul(xn, T, L.k.get(), vec(L.k_bias), k);
+    backend_.matmul(xn, T, L.v.get(), vec(L.v_bias), v);
+    backend_.rope(q, T, H, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
+    backend_.rope(k, T, KVH, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
     backend_.kv_write(kv, k, v, T, d_slots, d_pos);
     backend_.paged_attention(ab, q, kv, attn);
-    backend_.matmul(attn, T, L.o, L.o_bias, tmp);
+    backend_.matmul(attn, T, L.o.get(), vec(L.o_bias), tmp);
     backend_.add(x, tmp, T * hidden);
 
-    backend_.rmsnorm(x, L.ffn_norm, T, hidden, c.rms_norm_eps, xn);
-    backend_.matmul(xn, T, L.gate, nullptr, gate);
-    backend_.matmul(xn, T, L.up, nullptr, up);
+    backend_.rmsnorm(x, vec(L.ffn_norm), T, hidden, c.rms_norm_eps, xn);
+    backend_.matmul(xn, T, L.gate.get(), nullptr, gate);
+    backend_.matmul(xn, T, L.up.get(), nullptr, up);
     backend_.swiglu(gate, up, T * c.intermediate_size, gate);
-    backend_.matmul(gate, T, L.down, nullptr, tmp);
+    backend_.matmul(gate, T, L.down.get(), nullptr, tmp);
     backend_.add(x, tmp, T * hidden);
   }
 
@@ -208,15 +191,15 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
     check_weights_intact(model_.weights);
     return;
   }
-  float* rows = buffer<float>(rows_, static_cast<size_t>(R * hidden));
+  float* rows = rows_.get<float>(static_cast<size_t>(R * hidden));
   for (int64_t r = 0; r < R; ++r) {
     const int64_t src = batch.logit_rows[static_cast<size_t>(r)];
     if (src < 0 || src >= T) fail("forward", "logit row {} is outside the batch of {}", src, T);
     backend_.copy(rows + r * hidden, x + src * hidden, static_cast<size_t>(hidden) * sizeof(float));
   }
-  backend_.rmsnorm(rows, final_norm_, R, hidden, c.rms_norm_eps, xn);
-  float* d_logits = buffer<float>(logits_, static_cast<size_t>(R * c.vocab_size));
-  backend_.matmul(xn, R, lm_head_, nullptr, d_logits);
+  backend_.rmsnorm(rows, vec(final_norm_), R, hidden, c.rms_norm_eps, xn);
+  float* d_logits = logits_.get<float>(static_cast<size_t>(R * c.vocab_size));
+  backend_.matmul(xn, R, lm_head_.get().data != nullptr ? lm_head_.get() : embed_.get(), nullptr, d_logits);
   // A weight file that shrank under its mapping read as zeros in this pass: stop here, before
   // anyone uses these logits (mapping_guard.h).
   check_weights_intact(model_.weights);

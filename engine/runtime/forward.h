@@ -2,9 +2,12 @@
 // One forward pass of a Llama-family model over a batch of tokens from many sequences, reading
 // and appending their KV through the paged cache. Backend-agnostic: it only calls ops.
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "engine/model/model.h"
+#include "engine/runtime/backend_buffer.h"
+#include "engine/runtime/backend_matrix.h"
 #include "engine/runtime/kv_cache.h"
 #include "kernels/backend.h"
 
@@ -37,41 +40,38 @@ class Forward {
   // The same, leaving the logits in backend memory: logits() + r * vocab is row r until the
   // next run. Sampling there (Backend::sample) brings only the token id to the host.
   void run(const ForwardBatch& batch, KvCache& cache);
-  const float* logits() const { return static_cast<const float*>(logits_.ptr); }
+  const float* logits() const { return logits_.as<const float>(); }
 
   const Model& model() const { return model_; }
 
  private:
-  struct DeviceBuffer {
-    void* ptr = nullptr;
-    size_t bytes = 0;
-  };
-  template <typename T>
-  T* buffer(DeviceBuffer& b, size_t count);
-  template <typename T>
-  T* upload(DeviceBuffer& b, const std::vector<T>& host);
-  const float* upload_vector(const std::vector<float>& host);
+  // Every piece of backend memory Forward uses is owned (BackendMatrix, BackendBuffer): a failed
+  // allocation half-way through leaks nothing and frees nothing twice.
+  const float* upload_vector(BackendBuffer& b, const std::vector<float>& host);
 
   const Model& model_;
   kernels::Backend& backend_;
   struct Layer {
-    kernels::Matrix q, k, v, o, gate, up, down;
-    const float* attn_norm = nullptr;
-    const float* ffn_norm = nullptr;
-    const float* q_bias = nullptr;
-    const float* k_bias = nullptr;
-    const float* v_bias = nullptr;
-    const float* o_bias = nullptr;
+    BackendMatrix q, k, v, o, gate, up, down;
+    BackendBuffer attn_norm, ffn_norm, q_bias, k_bias, v_bias, o_bias;
+    explicit Layer(kernels::Backend& b)
+        : attn_norm(b, "norm weights"), ffn_norm(b, "norm weights"), q_bias(b, "bias"), k_bias(b, "bias"),
+          v_bias(b, "bias"), o_bias(b, "bias") {}
   };
-  std::vector<Layer> layers_;
-  kernels::Matrix embed_, lm_head_;
-  const float* final_norm_ = nullptr;
-  const float* inv_freq_ = nullptr;
-  std::vector<void*> owned_;  // uploaded vectors
+  std::deque<Layer> layers_;  // a deque: a Layer is not movable (its buffers are not)
+  BackendMatrix embed_, lm_head_;  // lm_head_ empty when tied to the embedding
+  BackendBuffer final_norm_{backend_, "norm weights"}, inv_freq_{backend_, "RoPE frequencies"};
 
   // Activations and per-step tables, grown on demand.
-  DeviceBuffer x_, xn_, q_, k_, v_, attn_, tmp_, gate_, up_, rows_, logits_;
-  DeviceBuffer tokens_, positions_, token_row_, observe_, slots_, indptr_, indices_, lengths_;
+  static constexpr const char* kActivations = "forward activations";
+  static constexpr const char* kTables = "forward block tables";
+  BackendBuffer x_{backend_, kActivations}, xn_{backend_, kActivations}, q_{backend_, kActivations},
+      k_{backend_, kActivations}, v_{backend_, kActivations}, attn_{backend_, kActivations},
+      tmp_{backend_, kActivations}, gate_{backend_, kActivations}, up_{backend_, kActivations},
+      rows_{backend_, kActivations}, logits_{backend_, "logits"};
+  BackendBuffer tokens_{backend_, kTables}, positions_{backend_, kTables}, token_row_{backend_, kTables},
+      observe_{backend_, kTables}, slots_{backend_, kTables}, indptr_{backend_, kTables}, indices_{backend_, kTables},
+      lengths_{backend_, kTables};
 };
 
 }  // namespace kvwb

@@ -1,20 +1,13 @@
 #include "engine/runtime/generator.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "engine/core/error.h"
 #include "engine/runtime/forward.h"
 #include "engine/runtime/kv_cache.h"
+#include "profiler/clock.h"
 
 namespace kvwb {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
 
 GenerationResult generate(const Model& model, kernels::Backend& backend, std::span<const int32_t> prompt,
                           const GenerationOptions& options, const std::function<void(int32_t)>& on_token) {
@@ -39,7 +32,7 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
   result.prompt_tokens = static_cast<int64_t>(prompt.size());
   ForwardBatch batch;
   std::vector<float> logits;
-  auto start = std::chrono::steady_clock::now();
+  double start = now_seconds();
   for (size_t begin = 0; begin < prompt.size(); begin += static_cast<size_t>(options.prefill_chunk)) {
     const size_t end = std::min(prompt.size(), begin + static_cast<size_t>(options.prefill_chunk));
     batch.clear();
@@ -52,12 +45,12 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
   // reads them where they are, like every later step's.
   result.first_logits = logits;
   const float* logits_at = forward.logits();
-  result.prefill_seconds = seconds_since(start);
+  result.prefill_seconds = now_seconds() - start;
 
   SamplerRng rng(options.seed);
   const kernels::SamplingParams params{options.temperature, options.top_p};
   const std::vector<int32_t>& eos = model.tokenizer ? model.tokenizer->eos_ids() : c.eos_token_ids;
-  start = std::chrono::steady_clock::now();
+  start = now_seconds();
   int32_t position = static_cast<int32_t>(prompt.size());
   for (int64_t n = 0; n < options.max_new_tokens; ++n) {
     const int32_t next = backend.sample(logits_at, c.vocab_size, params, rng.next());
@@ -73,7 +66,7 @@ GenerationResult generate(const Model& model, kernels::Backend& backend, std::sp
     forward.run(batch, cache);  // decode: logits stay on the backend, sampled there
     logits_at = forward.logits();
   }
-  result.decode_seconds = seconds_since(start);
+  result.decode_seconds = now_seconds() - start;
   return result;
 }
 

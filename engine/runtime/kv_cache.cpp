@@ -22,23 +22,19 @@ KvCache::KvCache(kernels::Backend& backend, const KvCacheShape& shape)
   }
   const size_t slots = static_cast<size_t>(shape.num_blocks * shape.block_size);
   const size_t kv_bytes = slots * static_cast<size_t>(shape.head_dim) * sizeof(float);
-  k_pool_ = static_cast<float*>(backend_.alloc(kv_bytes));
-  v_pool_ = static_cast<float*>(backend_.alloc(kv_bytes));
-  slot_pos_ = static_cast<int32_t*>(backend_.alloc(slots * sizeof(int32_t)));
-  att_sum_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
-  att_sq_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
-  n_obs_ = static_cast<float*>(backend_.alloc(slots * sizeof(float)));
+  k_pool_ = k_mem_.get<float>(kv_bytes / sizeof(float));
+  v_pool_ = v_mem_.get<float>(kv_bytes / sizeof(float));
+  // Positions and the three statistics of every slot, one allocation: [4][slots] of 4 bytes.
+  static_assert(sizeof(int32_t) == sizeof(float));
+  float* meta = slot_mem_.get<float>(4 * slots);
+  slot_pos_ = reinterpret_cast<int32_t*>(meta);
+  att_sum_ = meta + slots;
+  att_sq_ = meta + 2 * slots;
+  n_obs_ = meta + 3 * slots;
   // Hand out low block ids first (pop from the back).
   block_limit_ = shape.num_blocks;
   free_list_.resize(static_cast<size_t>(shape.num_blocks));
   for (int64_t b = 0; b < shape.num_blocks; ++b) free_list_[static_cast<size_t>(b)] = static_cast<int32_t>(shape.num_blocks - 1 - b);
-}
-
-KvCache::~KvCache() {
-  for (void* p : {static_cast<void*>(k_pool_), static_cast<void*>(v_pool_), static_cast<void*>(slot_pos_),
-                  static_cast<void*>(att_sum_), static_cast<void*>(att_sq_), static_cast<void*>(n_obs_)}) {
-    if (p != nullptr) backend_.free(p);
-  }
 }
 
 void KvCache::set_block_limit(int64_t blocks) {
@@ -111,33 +107,59 @@ KvCache::HeadTable& KvCache::table(int32_t seq, int64_t layer, int64_t head) {
 }
 
 int64_t KvCache::evict(int32_t seq, int64_t layer, int64_t head, std::span<const int64_t> indices) {
+  std::vector<std::vector<int64_t>> victims(static_cast<size_t>(layer * shape_.num_kv_heads + head + 1));
+  victims.back().assign(indices.begin(), indices.end());
+  return evict_rows(seq, victims);
+}
+
+int64_t KvCache::evict_rows(int32_t seq, std::span<const std::vector<int64_t>> victims) {
   ScopedSpan span("compact", Category::compaction);
-  HeadTable& h = table(seq, layer, head);
-  std::vector<uint8_t> drop(static_cast<size_t>(h.length), 0);
-  for (int64_t i : indices) {
-    if (i < 0 || i >= h.length) fail("kv cache", "evict index {} outside the head's {} slots", i, h.length);
-    if (drop[static_cast<size_t>(i)] != 0) fail("kv cache", "evict index {} given twice", i);
-    drop[static_cast<size_t>(i)] = 1;
-  }
-  // Stable compaction: the k-th retained slot moves to index k.
-  std::vector<int32_t> src, dst;
-  int64_t kept = 0;
-  for (int64_t i = 0; i < h.length; ++i) {
-    if (drop[static_cast<size_t>(i)] != 0) continue;
-    if (kept != i) {
-      src.push_back(slot(seq, layer, head, i));
-      dst.push_back(slot(seq, layer, head, kept));
+  const int64_t H = shape_.num_kv_heads;
+  if (static_cast<int64_t>(victims.size()) > shape_.num_layers * H) fail("kv cache", "evict: more rows than layers x heads");
+  // Every row is checked before any moves: a bad index leaves the cache as it was.
+  std::vector<std::vector<uint8_t>> drop(victims.size());
+  for (size_t r = 0; r < victims.size(); ++r) {
+    if (victims[r].empty()) continue;
+    const HeadTable& h = table(seq, static_cast<int64_t>(r) / H, static_cast<int64_t>(r) % H);
+    drop[r].assign(static_cast<size_t>(h.length), 0);
+    for (int64_t i : victims[r]) {
+      if (i < 0 || i >= h.length) fail("kv cache", "evict index {} outside the head's {} slots", i, h.length);
+      if (drop[r][static_cast<size_t>(i)] != 0) fail("kv cache", "evict index {} given twice", i);
+      drop[r][static_cast<size_t>(i)] = 1;
     }
-    ++kept;
+  }
+  // Stable compaction: the k-th retained slot of a row moves to index k. Rows own disjoint
+  // blocks, so their moves go to the backend as one list.
+  std::vector<int32_t> src, dst;
+  std::vector<int64_t> kept(victims.size(), 0);
+  int64_t evicted = 0;
+  for (size_t r = 0; r < victims.size(); ++r) {
+    if (victims[r].empty()) continue;
+    const int64_t layer = static_cast<int64_t>(r) / H, head = static_cast<int64_t>(r) % H;
+    const int64_t length = table(seq, layer, head).length;
+    for (int64_t i = 0; i < length; ++i) {
+      if (drop[r][static_cast<size_t>(i)] != 0) continue;
+      if (kept[r] != i) {
+        src.push_back(slot(seq, layer, head, i));
+        dst.push_back(slot(seq, layer, head, kept[r]));
+      }
+      ++kept[r];
+    }
+    evicted += length - kept[r];
   }
   if (!src.empty()) backend_.kv_move(pool_view(), src.data(), dst.data(), static_cast<int64_t>(src.size()));
-  span.arg("evicted", h.length - kept).arg("moved", static_cast<int64_t>(src.size()));
-  h.length = kept;
-  const size_t blocks_needed = static_cast<size_t>((kept + shape_.block_size - 1) / shape_.block_size);
-  const int64_t freed = static_cast<int64_t>(h.blocks.size() - blocks_needed);
-  while (h.blocks.size() > blocks_needed) {
-    free_list_.push_back(h.blocks.back());
-    h.blocks.pop_back();
+  span.arg("evicted", evicted).arg("moved", static_cast<int64_t>(src.size()));
+  int64_t freed = 0;
+  for (size_t r = 0; r < victims.size(); ++r) {
+    if (victims[r].empty()) continue;
+    HeadTable& h = table(seq, static_cast<int64_t>(r) / H, static_cast<int64_t>(r) % H);
+    h.length = kept[r];
+    const size_t blocks_needed = static_cast<size_t>((kept[r] + shape_.block_size - 1) / shape_.block_size);
+    freed += static_cast<int64_t>(h.blocks.size() - blocks_needed);
+    while (h.blocks.size() > blocks_needed) {
+      free_list_.push_back(h.blocks.back());
+      h.blocks.pop_back();
+    }
   }
   return freed;
 }

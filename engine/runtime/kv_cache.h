@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/runtime/backend_buffer.h"
 #include "kernels/backend.h"
 
 namespace kvwb {
@@ -43,7 +44,6 @@ struct LayerCsr {
 class KvCache {
  public:
   KvCache(kernels::Backend& backend, const KvCacheShape& shape);
-  ~KvCache();
   KvCache(const KvCache&) = delete;
   KvCache& operator=(const KvCache&) = delete;
 
@@ -71,6 +71,10 @@ class KvCache {
   // (seq, layer, head): the retained slots move up in their order (so positions stay sorted)
   // and blocks no longer needed return to the pool. Returns the number of blocks freed.
   int64_t evict(int32_t seq, int64_t layer, int64_t head, std::span<const int64_t> indices);
+  // The same for every (layer, head) row of seq at once (row = layer * num_kv_heads + head;
+  // victims.size() rows, an empty list leaves its row alone), moving all their slots in one
+  // backend call. Checks every row before changing any. Returns the number of blocks freed.
+  int64_t evict_rows(int32_t seq, std::span<const std::vector<int64_t>> victims);
 
   int64_t length(int32_t seq, int64_t layer, int64_t head) const;
   // Physical slot id (block * block_size + offset) of the index-th slot of (seq, layer, head).
@@ -102,6 +106,10 @@ class KvCache {
 
   kernels::Backend& backend_;
   KvCacheShape shape_;
+  // The pool's memory, owned (a failed allocation leaks none of the others); the pointers
+  // below view it.
+  BackendBuffer k_mem_{backend_, "KV pool (keys)"}, v_mem_{backend_, "KV pool (values)"},
+      slot_mem_{backend_, "KV pool (slot positions and statistics)"};
   float* k_pool_ = nullptr;
   float* v_pool_ = nullptr;
   int32_t* slot_pos_ = nullptr;

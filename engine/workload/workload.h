@@ -1,5 +1,5 @@
 #pragma once
-// Workloads: requests with reference answers, one JSON object per line (DESIGN.md "Contracts").
+// Workloads: requests with reference answers, one JSON object per line (docs/architecture.md; the fields in docs/user-guide.md).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // The points of a budget sweep: every policy x compression budget x prefill chunk at the base
-// config's fixed KV pool (DESIGN.md: sweeps vary the compression budget, never the pool), after
+// config's fixed KV pool (docs/sweeps.md: sweeps vary the compression budget, never the pool), after
 // one full-KV reference run that accuracy is measured against.
 #include <cstdint>
 #include <string>

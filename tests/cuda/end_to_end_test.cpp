@@ -1,4 +1,4 @@
-// The whole model on the GPU against the CPU (DESIGN.md "Exactness"): with f32 weights the
+// The whole model on the GPU against the CPU (docs/architecture.md, "Invariants"): with f32 weights the
 // greedy tokens of the demo model and of the GQA fixture are the CPU's except at near-ties
 // (reference top-2 margin < 1e-3); with bf16 weights (bf16 GEMM operands) the top-1 agreement
 // rate with the CPU's f32 tokens, teacher-forced, is printed and must stay above a floor.

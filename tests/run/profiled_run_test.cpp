@@ -62,7 +62,7 @@ ProfiledResult run_profiled(bool profile, bool snapshots = true) {
   ProfiledResult r;
   while (!run.done()) {
     if (snapshots) run.engine().request_retention_snapshot();
-    r.steps.push_back(run.step());
+    r.steps.push_back(run.step().stats);
   }
   r.trace = run.take_trace();
   r.results = run.results();

@@ -100,7 +100,7 @@ TEST_F(SweepResume, StoppedSweepResumesWithoutRerunningRecordedPoints) {
 
   // The fixture's random model scores nothing: accuracy is fidelity to full KV. The reference
   // matches itself; a budget above every context (prompt <= 56 tokens + 10) keeps everything,
-  // so its tokens are full KV's (DESIGN.md invariant).
+  // so its tokens are full KV's (an invariant, docs/architecture.md).
   EXPECT_EQ(resumed.accuracy_basis, "fidelity");
   EXPECT_DOUBLE_EQ(resumed.rows[0].accuracy, 1.0);
   for (const SweepRow& r : resumed.rows) {

@@ -31,7 +31,7 @@ struct Reference {
   std::vector<double> margins;  // top-1 minus top-2 logit at each step
 };
 
-// Each prompt alone, greedy, recording margins so near-ties can be excused (DESIGN.md).
+// Each prompt alone, greedy, recording margins so near-ties can be excused (the exactness rule, docs/architecture.md).
 std::vector<Reference> run_alone(const Model& model, kernels::Backend& backend,
                                  const std::vector<std::vector<int32_t>>& prompts, int64_t max_new) {
   std::vector<Reference> refs;

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the golden tests (HF fixtures, GGUF fixtures, SmolLM2): the logits a model gives
-// at every prompt position, and the DESIGN.md exactness rule for greedy continuations.
+// at every prompt position, and the exactness rule (docs/architecture.md, "Invariants") for greedy continuations.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The KV budget invariant (DESIGN.md): blocks in use never exceed the budget, at any step,
+// The KV budget invariant (docs/architecture.md, "Invariants"): blocks in use never exceed the budget, at any step,
 // under any policy, also while the pool and the compression budget change live. Debug and
 // sanitizer builds also check it inside the engine at every step (engine/core/invariant.h);
 // these tests check it from outside in every build, and that the inside check fires.

@@ -120,6 +120,36 @@ TEST(KvCompaction, EvictRejectsBadIndices) {
   EXPECT_EQ(cache.length(s, 0, 0), 5);
 }
 
+// Evicting many rows at once (one backend call) leaves the same cache as evicting them one by
+// one, and a bad index in any row leaves every row as it was.
+TEST(KvCompaction, EvictRowsEqualsRowByRowAndChecksEveryRowFirst) {
+  auto backend = kernels::make_cpu_backend(1);
+  KvCacheShape shape{2, 2, kHeadDim, 4, 64};
+  KvCache together(*backend, shape), one_by_one(*backend, shape);
+  const int32_t a = together.add_sequence(), b = one_by_one.add_sequence();
+  append_tokens(*backend, together, a, 0, 11);
+  append_tokens(*backend, one_by_one, b, 0, 11);
+  const std::vector<std::vector<int64_t>> victims{{0, 5, 6}, {}, {10, 1, 2, 3, 4}, {7}};
+  int64_t freed = 0;
+  for (size_t r = 0; r < victims.size(); ++r) {
+    if (!victims[r].empty()) freed += one_by_one.evict(b, static_cast<int64_t>(r) / 2, static_cast<int64_t>(r) % 2, victims[r]);
+  }
+  EXPECT_EQ(together.evict_rows(a, victims), freed);
+  EXPECT_EQ(together.used_blocks(), one_by_one.used_blocks());
+  for (int64_t layer = 0; layer < 2; ++layer) {
+    for (int64_t head = 0; head < 2; ++head) {
+      EXPECT_EQ(together.positions(a, layer, head), one_by_one.positions(b, layer, head)) << layer << "," << head;
+      EXPECT_EQ(together.keys(a, layer, head), one_by_one.keys(b, layer, head)) << layer << "," << head;
+    }
+  }
+  const std::vector<std::vector<int64_t>> bad{{0}, {1}, {2}, {99}};
+  const int64_t used = together.used_blocks();
+  EXPECT_THROW(together.evict_rows(a, bad), Error);
+  EXPECT_EQ(together.used_blocks(), used);
+  EXPECT_EQ(together.length(a, 0, 0), 8);
+  EXPECT_EQ(together.length(a, 0, 1), 11);
+}
+
 TEST(KvCompaction, EvictingEverythingFreesAllBlocks) {
   auto backend = kernels::make_cpu_backend(1);
   KvCacheShape shape{1, 1, kHeadDim, 4, 8};

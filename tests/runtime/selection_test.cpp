@@ -1,10 +1,34 @@
-// The eviction arithmetic on hand-computed cases.
+// The eviction arithmetic on hand-computed cases: the kernels' reference (kernels/eviction.h)
+// through vector-shaped adapters, and the policies' cross-head arithmetic (selection.h).
 #include "engine/runtime/policies/selection.h"
 
 #include <gtest/gtest.h>
 
 namespace kvwb {
 namespace {
+
+using kernels::block_groups_to_evict;
+
+std::vector<float> slot_scores(const HeadSlots& s, ScoreKind kind) {
+  std::vector<float> out(s.size());
+  kernels::raw_slot_scores(s.positions.data(), s.att_sum.data(), s.att_sq.data(), s.n_obs.data(),
+                           static_cast<int64_t>(s.size()), kind, out.data());
+  return out;
+}
+
+void pool_scores(std::vector<float>& scores, int64_t kernel, PoolKind kind) {
+  kernels::pool_slot_scores(scores.data(), static_cast<int64_t>(scores.size()), kernel, kind);
+}
+
+std::vector<uint8_t> protected_slots(const HeadSlots& s, int64_t sinks, int64_t recent, int64_t context_length) {
+  std::vector<uint8_t> prot(s.size(), 0);
+  kernels::protect_slots(s.positions.data(), static_cast<int64_t>(s.size()), sinks, recent, context_length, prot.data());
+  return prot;
+}
+
+std::vector<int64_t> lowest_to_evict(const std::vector<float>& scores, const std::vector<uint8_t>& prot, int64_t keep) {
+  return kernels::lowest_to_evict(scores.data(), prot.data(), static_cast<int64_t>(scores.size()), keep);
+}
 
 HeadSlots slots(std::vector<int32_t> pos, std::vector<float> sum, std::vector<float> sq, std::vector<float> n) {
   HeadSlots s;

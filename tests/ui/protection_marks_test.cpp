@@ -42,7 +42,7 @@ TEST(ProtectionMarks, EqualWhatThePolicyKeepsWhenItKeepsOnlyWhatItProtects) {
     std::vector<StepStats> steps;
     while (!run.done()) {
       run.engine().request_retention_snapshot();
-      StepStats s = run.step();
+      StepStats s = run.step().stats;
       session.retention.push_back({s.step, s.retention});
       steps.push_back(std::move(s));
     }

@@ -39,7 +39,7 @@ inline RecordedRun record_run(const RunConfig& config, const std::string& db, bo
   RecordingOptions options;
   options.retention_every = 1;
   RunRecording recording(run, db, options);
-  while (!run.done()) out.steps.push_back(run.step());
+  while (!run.done()) out.steps.push_back(run.step().stats);
   out.summary = run.summary();
   recording.finish();
   out.session_id = recording.session_id();

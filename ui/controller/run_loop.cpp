@@ -1,13 +1,13 @@
 #include "ui/controller/run_loop.h"
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
 #include <utility>
 
 #include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "engine/workload/workload.h"
+#include "profiler/clock.h"
 #include "ui/controller/config_diff.h"
 
 namespace kvwb {
@@ -20,9 +20,6 @@ RunLoop::RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopEv
       generated_rate_(options.rate_window_seconds),
       total_rate_(options.rate_window_seconds) {}
 
-double RunLoop::now_seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 void RunLoop::set_state(RunState state, int64_t steps_done) {
   if (events_.state) events_.state(state, steps_done);
@@ -58,14 +55,10 @@ void RunLoop::run() {
   set_state(RunState::Loading, 0);
   std::unique_ptr<Run> run;
   try {
-    // Per-task totals for the accuracy table ("3 of 8 done"); the Run reads the file again.
-    if (!config_.workload.empty()) {
-      Workload w = load_workload(config_.workload);
-      size_t n = w.requests.size();
-      if (config_.max_requests) n = std::min(n, static_cast<size_t>(*config_.max_requests));
-      for (size_t i = 0; i < n; ++i) ++task_totals_[w.requests[i].task];
-    }
-    run = std::make_unique<Run>(config_, models_->get(config_.model));
+    // The workload is read once: per-task totals for the accuracy table ("3 of 8 done"), then the run.
+    std::vector<Request> requests = load_run_requests(config_);
+    for (const Request& r : requests) ++task_totals_[r.task];
+    run = std::make_unique<Run>(config_, std::move(requests), models_->get(config_.model));
   } catch (const std::exception& e) {
     if (events_.failed) events_.failed(e.what());
     set_state(RunState::Failed, 0);
@@ -79,9 +72,9 @@ void RunLoop::run() {
         run->engine().request_retention_snapshot();
         last_retention_ = now;
       }
-      const StepStats stats = run->step();
+      RunStep step = run->step();
       ++steps_done_;
-      record_step(*run, stats);
+      record_step(*run, std::move(step));
       if (now_seconds() - last_emit_ >= 1.0 / options_.max_snapshots_per_second) emit_snapshot(*run);
     }
   } catch (const std::exception& e) {
@@ -125,7 +118,8 @@ bool RunLoop::between_steps(Run& run) {
   return true;
 }
 
-void RunLoop::record_step(Run& run, const StepStats& s) {
+void RunLoop::record_step(Run& run, RunStep step) {
+  const StepStats& s = step.stats;
   const StepPoint p = step_point(s, generated_rate_, total_rate_);
   const double end = p.t;
   pending_.points.push_back(p);
@@ -141,8 +135,7 @@ void RunLoop::record_step(Run& run, const StepStats& s) {
     pending_.retention = summarize_retention(s, static_cast<int>(m.num_layers), static_cast<int>(m.num_kv_heads));
     pending_.retention_snapshots.push_back(std::make_shared<const RetentionSnapshot>(RetentionSnapshot{s.step, s.retention}));
   }
-  const auto& results = run.results();
-  for (; results_reported_ < results.size(); ++results_reported_) pending_.finished.push_back(results[results_reported_]);
+  for (RequestResult& r : step.finished) pending_.finished.push_back(std::move(r));
 }
 
 void RunLoop::emit_snapshot(Run& run) {

@@ -50,10 +50,9 @@ class RunLoop {
   enum class Command { None, Stop };
   // Applies pending commands; returns false when the loop must end. May block while paused.
   bool between_steps(Run& run);
-  void record_step(Run& run, const StepStats& stats);
+  void record_step(Run& run, RunStep step);
   void emit_snapshot(Run& run);
   void set_state(RunState state, int64_t steps_done);
-  double now_seconds() const;
 
   RunConfig config_;
   std::shared_ptr<ModelCache> models_;
@@ -70,7 +69,6 @@ class RunLoop {
   RunSnapshot pending_;
   std::optional<ConfigMark> mark_waiting_for_step_;  // filled with the next step's time
   RateWindow generated_rate_, total_rate_;
-  size_t results_reported_ = 0;
   int64_t steps_done_ = 0;
   double last_emit_ = -1e9;
   double last_retention_ = -1e9;

@@ -1,21 +1,17 @@
 #include "ui/controller/sweep_runner.h"
 
-#include <chrono>
 #include <exception>
 
 #include <QMetaObject>
 #include <QThread>
 
 #include "run/sweep/sweep.h"
+#include "profiler/clock.h"
 
 namespace kvwb {
 namespace {
 
 struct Cancelled {};
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -51,7 +47,7 @@ struct SweepRunner::Job {
       };
       callbacks.progress = [&](int64_t done, int64_t total) {
         if (cancel->load()) throw Cancelled{};  // abandons the point: its recording is cut off
-        const double now = seconds_now();
+        const double now = now_seconds();
         if (now - last_progress < 1.0 / 20) return;
         last_progress = now;
         post([done, total](SweepRunner* r) { emit r->progress(done, total); });

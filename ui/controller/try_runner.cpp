@@ -1,23 +1,18 @@
 #include "ui/controller/try_runner.h"
 
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <exception>
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <utility>
 
 #include <QMetaObject>
 #include <QThread>
-#include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
 #include "engine/runtime/generator.h"
-#include "engine/workload/workload.h"
-#include "run/run.h"
 #include "engine/workload/fidelity.h"
+#include "engine/workload/workload.h"
+#include "profiler/clock.h"
+#include "run/run.h"
 
 namespace kvwb {
 namespace {
@@ -25,36 +20,6 @@ namespace {
 constexpr const char* kTryId = "try";
 
 struct Cancelled {};
-
-// A one-request workload file for the Run (removed again once the Run has read it).
-class TempWorkload {
- public:
-  TempWorkload(const TryRequest& r, int generation) {
-    static std::atomic<int> counter{0};
-    path_ = (std::filesystem::temp_directory_path() /
-             ("kvwb-try-" + std::to_string(getpid()) + "-" + std::to_string(generation) + "-" +
-              std::to_string(counter++) + ".jsonl"))
-                .string();
-    nlohmann::json line = {{"id", kTryId}, {"max_new_tokens", r.max_new_tokens}};
-    if (r.chat) line["messages"] = nlohmann::json::array({{{"role", "user"}, {"content", r.prompt}}});
-    else line["prompt"] = r.prompt;
-    std::ofstream out(path_);
-    out << line.dump() << "\n";
-    if (!out) fail(path_, "cannot write the Try prompt file");
-  }
-  ~TempWorkload() {
-    std::error_code ec;
-    std::filesystem::remove(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -88,20 +53,24 @@ struct TryRunner::Job {
     }
   }
 
-  std::vector<int32_t> run_compressed(const std::shared_ptr<const Model>& model) const {
-    TempWorkload file(request, generation);
-    RunConfig c = request.config;
-    c.workload = file.path();
-    c.max_requests.reset();
-    c.record.clear();
-    c.trace_sequences = {kTryId};
-    Run run(c, model);
-    const ModelConfig& m = model->config;
+  // The prompt as a one-request workload.
+  Request as_request() const {
     Request req;
     req.id = kTryId;
+    req.max_new_tokens = request.max_new_tokens;
     req.prompt = request.chat ? "" : request.prompt;
     if (request.chat) req.messages.push_back({"user", request.prompt});
+    return req;
+  }
+
+  std::vector<int32_t> run_compressed(const std::shared_ptr<const Model>& model) const {
+    RunConfig c = request.config;
+    c.record.clear();
+    c.trace_sequences = {kTryId};
+    const Request req = as_request();
     const auto prompt_tokens = static_cast<int64_t>(request_tokens(*model, req).size());
+    Run run(c, {req}, model);
+    const ModelConfig& m = model->config;
     post([prompt_tokens, layers = static_cast<int>(m.num_layers), heads = static_cast<int>(m.num_kv_heads)](TryRunner* r) {
       emit r->started(prompt_tokens, layers, heads);
     });
@@ -109,15 +78,18 @@ struct TryRunner::Job {
     int64_t prefilled = 0, generated = 0, evicted = 0;
     EvictionBatch batch;
     double last_post = 0;
+    std::optional<RequestResult> answer;
     while (!run.done()) {
       if (cancel->load()) throw Cancelled{};
-      StepStats s = run.step();
+      RunStep step = run.step();
+      if (!step.finished.empty()) answer = std::move(step.finished.front());
+      StepStats& s = step.stats;
       const bool was_prefilling = prefilled < prompt_tokens;
       prefilled += s.prefill_tokens;
       generated += s.decode_tokens + (was_prefilling && prefilled >= prompt_tokens ? 1 : 0);
       evicted += s.evicted_slots;
       for (EvictionRecord& e : s.evictions) batch.records.push_back(std::move(e));
-      const double now = seconds_now();
+      const double now = now_seconds();
       if (now - last_post >= 1.0 / 30 || run.done()) {  // the GUI needs no more than a frame's worth
         last_post = now;
         post([step = s.step, prefilled, generated, evicted, b = std::exchange(batch, {})](TryRunner* r) {
@@ -126,19 +98,15 @@ struct TryRunner::Job {
         });
       }
     }
-    if (run.results().empty()) fail("try", "the run finished without an answer");
-    const RequestResult& result = run.results().front();
+    if (!answer) fail("try", "the run finished without an answer");
+    const RequestResult& result = *answer;
     post([text = QString::fromStdString(result.output_text), n = static_cast<qint64>(result.output_tokens.size())](
              TryRunner* r) { emit r->policyAnswer(text, n); });
     return result.output_tokens;
   }
 
   std::vector<int32_t> run_full(const Model& model) const {
-    Request req;
-    req.id = kTryId;
-    req.prompt = request.chat ? "" : request.prompt;
-    if (request.chat) req.messages.push_back({"user", request.prompt});
-    const std::vector<int32_t> prompt = request_tokens(model, req);
+    const std::vector<int32_t> prompt = request_tokens(model, as_request());
     std::unique_ptr<kernels::Backend> backend = make_named_backend(request.config.backend, request.config.threads);
     GenerationOptions o;
     o.max_new_tokens = request.max_new_tokens;

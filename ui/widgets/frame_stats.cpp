@@ -3,10 +3,11 @@
 #include <time.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
+
+#include "profiler/clock.h"
 
 namespace kvwb {
 namespace {
@@ -28,7 +29,7 @@ double nearest_rank(std::vector<double> s, double p) {
 }  // namespace
 
 double wall_clock_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return 1e3 * now_seconds();
 }
 
 double thread_cpu_ms() {

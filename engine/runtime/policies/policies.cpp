@@ -1,6 +1,6 @@
-// The named policies: `full`, and the evicting ones as traits of ScoredPolicy. Sources of each
-// rule are in shared/papers.md; choices where a paper is silent are documented in
-// docs/policies.md.
+// The named policies of the registry (engine/config/policy_names.h): `full`, and the evicting
+// ones as traits of ScoredPolicy. docs/policies.md gives each rule's source and the choices made
+// where a paper is silent.
 #include "engine/core/error.h"
 #include "engine/runtime/policies/scored_policy.h"
 #include "engine/runtime/policy.h"

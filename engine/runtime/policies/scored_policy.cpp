@@ -160,12 +160,13 @@ EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const A
     for (int64_t h = 0; h < H; ++h) {
       const size_t r = static_cast<size_t>(l * H + h);
       if (victims[r].empty()) continue;
+      // Traces read positions and scores before the compaction below moves them.
       if (context.trace != nullptr) record_eviction(seq, cache, selector, context, l, h, victims[r]);
-      stats.freed_blocks += cache.evict(seq.cache_seq, l, h, victims[r]);
       stats.evicted_slots += static_cast<int64_t>(victims[r].size());
       stats.per_head[r] += static_cast<int64_t>(victims[r].size());
     }
   }
+  stats.freed_blocks += cache.evict_rows(seq.cache_seq, victims);  // one backend call for the sequence
   return stats;
 }
 

@@ -6,27 +6,6 @@
 
 namespace kvwb {
 
-std::vector<float> slot_scores(const HeadSlots& s, ScoreKind kind) {
-  std::vector<float> out(s.size());
-  kernels::raw_slot_scores(s.positions.data(), s.att_sum.data(), s.att_sq.data(), s.n_obs.data(),
-                           static_cast<int64_t>(s.size()), kind, out.data());
-  return out;
-}
-
-void pool_scores(std::vector<float>& scores, int64_t kernel, PoolKind kind) {
-  kernels::pool_slot_scores(scores.data(), static_cast<int64_t>(scores.size()), kernel, kind);
-}
-
-std::vector<uint8_t> protected_slots(const HeadSlots& s, int64_t sinks, int64_t recent, int64_t context_length) {
-  std::vector<uint8_t> prot(s.size(), 0);
-  kernels::protect_slots(s.positions.data(), static_cast<int64_t>(s.size()), sinks, recent, context_length, prot.data());
-  return prot;
-}
-
-std::vector<int64_t> lowest_to_evict(const std::vector<float>& scores, const std::vector<uint8_t>& prot, int64_t keep) {
-  return kernels::lowest_to_evict(scores.data(), prot.data(), static_cast<int64_t>(scores.size()), keep);
-}
-
 std::vector<int64_t> allocate_keep_across_heads(const std::vector<std::vector<float>>& scores,
                                                 const std::vector<std::vector<uint8_t>>& prot, int64_t total_keep,
                                                 int64_t floor_per_head) {
@@ -56,11 +35,6 @@ std::vector<int64_t> allocate_keep_across_heads(const std::vector<std::vector<fl
   std::stable_sort(pool.begin(), pool.end(), [](const Entry& a, const Entry& b) { return a.score > b.score; });
   for (size_t i = 0; i < pool.size() && left > 0; ++i, --left) ++keep[pool[i].head];
   return keep;
-}
-
-std::vector<int64_t> block_groups_to_evict(const std::vector<std::vector<float>>& scores, int64_t block_size,
-                                           int64_t evict_tokens) {
-  return kernels::block_groups_to_evict(scores, block_size, evict_tokens);
 }
 
 std::vector<int64_t> pyramid_budgets(int64_t budget, int64_t num_layers, double beta) {

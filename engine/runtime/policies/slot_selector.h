@@ -16,8 +16,9 @@ namespace kvwb {
 class SlotSelector {
  public:
   explicit SlotSelector(kernels::Backend& backend)
-      : backend_(&backend), indptr_(backend), indices_(backend), lengths_dev_(backend), offsets_dev_(backend),
-        scores_(backend), keep_(backend), retained_(backend), kept_(backend) {}
+      : backend_(&backend), indptr_(backend, kScratch), indices_(backend, kScratch), lengths_dev_(backend, kScratch),
+        offsets_dev_(backend, kScratch), scores_(backend, kScratch), keep_(backend, kScratch),
+        retained_(backend, kScratch), kept_(backend, kScratch) {}
   SlotSelector(const SlotSelector&) = delete;
   SlotSelector& operator=(const SlotSelector&) = delete;
 
@@ -39,6 +40,7 @@ class SlotSelector {
 
   kernels::Backend* backend_ = nullptr;
   std::vector<int32_t> lengths_, offsets_;
+  static constexpr const char* kScratch = "eviction scratch";
   BackendBuffer indptr_, indices_, lengths_dev_, offsets_dev_, scores_, keep_, retained_, kept_;
 };
 
