@@ -16,6 +16,7 @@
 #include "kernels/backend.h"
 #include "kernels/kv_dtype.h"
 #include "kernels/quant.h"
+#include "tests/runtime/fixtures.h"
 
 namespace kvwb {
 namespace {
@@ -179,6 +180,33 @@ TEST(KvDtypeCache, H2oOverQ8_0KeysKeepsWhatF32Keeps) {
   const std::vector<int32_t> expected{0, 3, 5, 8, 11, 13, 17, 20, 21, 22, 23};
   EXPECT_EQ(h2o_keeps(DType::F32), expected);
   EXPECT_EQ(h2o_keeps(DType::Q8_0), expected);
+}
+
+// The engine on a q8_0 pool (llama3-rope: head_dim 32): bytes and slots reported per step are
+// the blocks in use at the q8_0 block size and the cached tokens of every (layer, KV head); the
+// dtype is fixed for the engine's life.
+TEST(KvDtypeCache, EngineReportsBytesAndSlotsOfItsDtype) {
+  const auto model = load_model(testing_support::fixture_dir("llama3-rope"));
+  const ModelConfig& c = model->config;
+  auto backend = kernels::make_cpu_backend(1);
+  EngineOptions o;
+  o.kv_dtype = DType::Q8_0;
+  o.block_size = 4;
+  o.num_blocks = 256;
+  o.stop_at_eos = false;
+  Engine engine(*model, *backend, o);
+  engine.submit("r", {1, 2, 3, 4, 5, 6, 7}, 3);
+  const StepStats first = engine.step();  // the whole prompt: 7 tokens cached, 2 blocks per head
+  const int64_t heads = c.num_layers * c.num_kv_heads;
+  EXPECT_EQ(first.kv_slots_used, 7 * heads);
+  EXPECT_EQ(first.blocks_used, 2 * heads);
+  EXPECT_EQ(first.kv_bytes_used, first.blocks_used * kv_bytes_per_block(32, 4, DType::Q8_0));
+  EXPECT_EQ(kv_bytes_per_block(32, 4, DType::Q8_0), 4 * (2 * 34 + 16));
+  const StepStats second = engine.step();  // one decode token
+  EXPECT_EQ(second.kv_slots_used, 8 * heads);
+  EngineOptions other = o;
+  other.kv_dtype = DType::F16;
+  EXPECT_EQ(error_of([&] { engine.update(other); }), "kv_dtype: cannot change during a run");
 }
 
 }  // namespace
