@@ -13,6 +13,7 @@
 
 #include "kernels/dtype.h"
 #include "kernels/eviction.h"
+#include "kernels/kv_dtype.h"
 
 namespace kvwb::kernels {
 
@@ -31,8 +32,11 @@ enum class RopeStyle : uint8_t {
 };
 
 // The paged KV cache of one layer (FlashInfer-style CSR). Block b of the pool holds
-// `block_size` slots of one KV head: K at k_pool[(b * block_size + s) * head_dim], V likewise.
-// Every slot has its original token position and the attention statistics policies read.
+// `block_size` slots of one KV head. K and V are byte pools of rows in `dtype` (kernels/kv_dtype.h:
+// f32, f16, bf16, q8_0 or q4_0): slot s's K row is the kv_row_bytes(dtype, head_dim) bytes at
+// k_pool + s * row_bytes() (s = b * block_size + offset), V likewise; kv_write rounds each row on
+// its own, attention reads the rows in that dtype. Every slot has its original token position
+// and the attention statistics policies read (f32 whatever the dtype).
 // Row r = seq * num_kv_heads + head of the CSR lists that (sequence, head)'s blocks in order:
 // indices[indptr[r] .. indptr[r+1]) with lengths[r] slots in use (slots are filled in order,
 // block by block; the last block may be partial).
@@ -40,8 +44,8 @@ struct PagedKv {
   int32_t num_kv_heads = 0;
   int32_t head_dim = 0;
   int32_t block_size = 0;
-  float* k_pool = nullptr;       // [num_blocks, block_size, head_dim]
-  float* v_pool = nullptr;       // [num_blocks, block_size, head_dim]
+  void* k_pool = nullptr;        // [num_blocks, block_size] rows of row_bytes()
+  void* v_pool = nullptr;        // [num_blocks, block_size] rows of row_bytes()
   int32_t* slot_pos = nullptr;   // [num_blocks, block_size] original token position
   float* att_sum = nullptr;      // [num_blocks, block_size] sum of attention probabilities received
   float* att_sq = nullptr;       // [num_blocks, block_size] sum of their squares
@@ -49,6 +53,12 @@ struct PagedKv {
   const int32_t* indptr = nullptr;   // [num_rows + 1]
   const int32_t* indices = nullptr;  // [indptr[num_rows]] physical block ids
   const int32_t* lengths = nullptr;  // [num_rows] slots in use per (seq, head)
+  DType dtype = DType::F32;          // of the K and V rows; head_dim a multiple of its block
+
+  size_t row_bytes() const { return kv_row_bytes(dtype, head_dim); }
+  // Slot s's K / V row.
+  uint8_t* k_row(int64_t s) const { return static_cast<uint8_t*>(k_pool) + static_cast<size_t>(s) * row_bytes(); }
+  uint8_t* v_row(int64_t s) const { return static_cast<uint8_t*>(v_pool) + static_cast<size_t>(s) * row_bytes(); }
 };
 
 // The queries of one step: tokens of possibly many sequences (a prefill chunk is several
@@ -102,22 +112,21 @@ class Backend {
   // x[i] += y[i] for i < n.
   virtual void add(float* x, const float* y, int64_t n) = 0;
 
-  // Writes token t's K and V rows of head h ([num_tokens, num_kv_heads, head_dim]) into slot
-  // dst_slot[t * num_kv_heads + h] (= block * block_size + offset) of the pool, records its
-  // position pos[t] and clears its statistics.
+  // Writes token t's K and V rows of head h ([num_tokens, num_kv_heads, head_dim], f32) into
+  // slot dst_slot[t * num_kv_heads + h] (= block * block_size + offset) of the pool, rounded to
+  // kv.dtype as quantize_row (kernels/quant.h) does, records its position pos[t] and clears its
+  // statistics.
   virtual void kv_write(const PagedKv& kv, const float* k, const float* v, int64_t num_tokens,
                         const int32_t* dst_slot, const int32_t* pos) = 0;
   // Compaction: for i < n, copies slot src[i] (K, V, position and statistics) to slot dst[i].
   // Host arrays; applied in order, so a slot may be a destination after it was a source. The
   // default goes through the host one slot at a time; backends override it with one kernel.
   virtual void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n) {
-    const size_t row = static_cast<size_t>(kv.head_dim) * sizeof(float);
     for (int64_t i = 0; i < n; ++i) {
-      const size_t s = static_cast<size_t>(src[i]), d = static_cast<size_t>(dst[i]);
+      const int64_t s = src[i], d = dst[i];
       if (s == d) continue;
-      const size_t hd = static_cast<size_t>(kv.head_dim);
-      copy(kv.k_pool + d * hd, kv.k_pool + s * hd, row);
-      copy(kv.v_pool + d * hd, kv.v_pool + s * hd, row);
+      copy(kv.k_row(d), kv.k_row(s), kv.row_bytes());
+      copy(kv.v_row(d), kv.v_row(s), kv.row_bytes());
       copy(kv.slot_pos + d, kv.slot_pos + s, sizeof(int32_t));
       copy(kv.att_sum + d, kv.att_sum + s, sizeof(float));
       copy(kv.att_sq + d, kv.att_sq + s, sizeof(float));
@@ -125,7 +134,8 @@ class Backend {
     }
   }
   // out[t, h, :] = softmax(q[t, h] · Kᵀ · scale) · V over the slots of (token_seq[t], h / group)
-  // whose position <= token_pos[t]. q, out: [num_tokens, num_heads, head_dim].
+  // whose position <= token_pos[t]. q, out: [num_tokens, num_heads, head_dim] f32; K and V are
+  // read in kv.dtype (the values dequantize_row gives), never copied to f32 as a whole.
   // Where observe[t], adds every visible slot's probability (summed over the group's query
   // heads) to att_sum, its square to att_sq, and the group size to n_obs.
   virtual void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv& kv,

@@ -71,4 +71,11 @@ inline uint16_t f32_to_f16(float f) {
   return sign | static_cast<uint16_t>(r >> 13);
 }
 
+// f32_to_f16 that clamps to ±65504 (the largest finite f16) instead of overflowing to inf;
+// NaN stays NaN. The KV cache stores values this way (as the CUDA conversion does).
+inline uint16_t f32_to_f16_saturate(float f) {
+  constexpr float kMax = 65504.0f;
+  return f32_to_f16(f > kMax ? kMax : (f < -kMax ? -kMax : f));
+}
+
 }  // namespace kvwb

@@ -64,4 +64,15 @@ static_assert(sizeof(BlockQ6_K) == dtype_info(DType::Q6_K).block_bytes);
 // otherwise. (Implemented in kernels/cpu/quant.cpp.)
 void dequantize_row(DType dtype, const void* src, float* dst, int64_t n);
 
+// dst = the n values of src rounded to `dtype`: F32 (copied), F16, BF16, Q8_0 or Q4_0 (the KV
+// cache's types, kernels/kv_dtype.h). n must be a multiple of the block size; dst needs no
+// alignment. Throws std::invalid_argument for another dtype or a partial block. Rounding, with
+// round() = to nearest, halves away from zero, of the f32 quotient x / d:
+//   f16:  nearest even, saturating at ±65504 (a large value never becomes inf); bf16: nearest even
+//   q8_0: d = f16(amax / 127) over the block, q = clamp(round(x / d), -127, 127)
+//   q4_0: m = the block's value of largest magnitude, sign kept; d = f16(m / -8),
+//         q = clamp(round(x / d), -8, 7), stored as the nibble q + 8
+//   (a block of zeros gets d = 0 and q = 0).
+void quantize_row(DType dtype, const float* src, void* dst, int64_t n);
+
 }  // namespace kvwb::kernels

@@ -84,7 +84,9 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
 
   std::vector<std::vector<int32_t>> prompts;
   int64_t full_kv_bytes = 0;  // what every request at once would need without compression
-  const int64_t block_bytes = kv_bytes_per_block(model_->config.head_dim, config_.block_size);
+  const kernels::DType kv_dtype = parse_kv_dtype(config_.kv_dtype);
+  check_kv_dtype(kv_dtype, model_->config.head_dim);  // before sizing the pool: the clearer error
+  const int64_t block_bytes = kv_bytes_per_block(model_->config.head_dim, config_.block_size, kv_dtype);
   for (const Request& r : requests_) {
     prompts.push_back(request_tokens(*model_, r));
     const int64_t tokens = static_cast<int64_t>(prompts.back().size()) + r.max_new_tokens;
@@ -112,10 +114,11 @@ Run::~Run() = default;
 EngineOptions Run::engine_options(const RunConfig& c) const {
   EngineOptions o;
   o.block_size = c.block_size;
-  o.num_blocks = blocks_for_pool_bytes(kv_pool_bytes_, model_->config, c.block_size);
+  o.kv_dtype = parse_kv_dtype(c.kv_dtype);
+  o.num_blocks = blocks_for_pool_bytes(kv_pool_bytes_, model_->config, c.block_size, o.kv_dtype);
   if (o.num_blocks < 1) {
     fail("kv_pool_bytes", "{} holds no KV block of this model ({} bytes each)", format_bytes(kv_pool_bytes_),
-         kv_bytes_per_block(model_->config.head_dim, c.block_size));
+         kv_bytes_per_block(model_->config.head_dim, c.block_size, o.kv_dtype));
   }
   o.prefill_chunk = c.prefill_chunk;
   o.max_batch = c.max_batch;
@@ -287,6 +290,9 @@ void Run::update_config(const RunConfig& config) {
     std::string keys;
     for (const ConfigField* f : change.deferred) keys += (keys.empty() ? "" : ", ") + std::string(f->key);
     fail(keys, "cannot change during a run (it takes effect when a new run starts)");
+  }
+  if (config.kv_dtype != config_.kv_dtype) {
+    fail("kv_dtype", "the KV dtype is fixed for a run (start a new run to change it)");
   }
   engine_->update(engine_options(config));
   config_ = config;

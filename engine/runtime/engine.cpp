@@ -19,6 +19,7 @@ KvCacheShape cache_shape(const ModelConfig& c, const EngineOptions& o) {
   s.head_dim = c.head_dim;
   s.block_size = o.block_size;
   s.num_blocks = o.num_blocks;
+  s.kv_dtype = o.kv_dtype;
   return s;
 }
 
@@ -31,8 +32,8 @@ void check_options(const EngineOptions& o) {
 
 }  // namespace
 
-int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size) {
-  return bytes / kv_bytes_per_block(model.head_dim, block_size);
+int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size, kernels::DType kv_dtype) {
+  return bytes / kv_bytes_per_block(model.head_dim, block_size, kv_dtype);
 }
 
 Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options)
@@ -253,7 +254,9 @@ void Engine::run_step(StepStats& stats) {
   stats.blocks_used = cache_.used_blocks();
   stats.blocks_free = cache_.free_blocks();
   stats.blocks_total = cache_.block_limit();
-  stats.kv_bytes_used = stats.blocks_used * kv_bytes_per_block(cache_.shape().head_dim, cache_.shape().block_size);
+  const KvCacheShape& shape = cache_.shape();
+  stats.kv_bytes_used = stats.blocks_used * kv_bytes_per_block(shape.head_dim, shape.block_size, shape.kv_dtype);
+  stats.kv_slots_used = cache_.used_slots();
   stats.wall_seconds = now() - t0;
   if constexpr (kInvariantsChecked) check_kv_budget(stats.blocks_used, stats.blocks_total, stats.step, "end of step");
 }
@@ -313,6 +316,7 @@ void Engine::update(const EngineOptions& options) {
   // Check everything before changing anything: a rejected update leaves the run as it was.
   check_options(options);
   if (options.block_size != options_.block_size) fail("block_size", "cannot change during a run");
+  if (options.kv_dtype != options_.kv_dtype) fail("kv_dtype", "cannot change during a run");
   if (options.num_blocks > cache_.shape().num_blocks) {
     fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
   }

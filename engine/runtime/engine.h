@@ -26,6 +26,7 @@ namespace kvwb {
 struct EngineOptions {
   int64_t num_blocks = 0;
   int64_t block_size = 16;
+  kernels::DType kv_dtype = kernels::DType::F32;  // K/V storage (kernels/kv_dtype.h); fixed for a run
   int64_t prefill_chunk = 128;
   int64_t max_batch = 64;
   int64_t max_tokens_per_step = 512;
@@ -35,8 +36,9 @@ struct EngineOptions {
   std::vector<std::string> trace_ids;  // requests whose every eviction decision is reported
 };
 
-// Blocks a pool of `bytes` holds for this model (K and V of one KV head per block).
-int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size);
+// Blocks a pool of `bytes` holds for this model (K and V of one KV head per block, in kv_dtype,
+// with each slot's metadata: kv_bytes_per_block).
+int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size, kernels::DType kv_dtype);
 
 struct FinishedRequest {
   std::string id;

@@ -1,16 +1,34 @@
 #include "engine/runtime/kv_cache.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "engine/core/error.h"
+#include "kernels/quant.h"
 #include "profiler/scoped_span.h"
 
 namespace kvwb {
 
-int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size) {
-  return block_size * (2 * head_dim * static_cast<int64_t>(sizeof(float)) + sizeof(int32_t) +
-                       3 * static_cast<int64_t>(sizeof(float)));
+int64_t kv_bytes_per_slot(int64_t head_dim, kernels::DType kv_dtype) {
+  constexpr int64_t metadata = sizeof(int32_t) + 3 * sizeof(float);  // slot_pos, att_sum, att_sq, n_obs
+  return 2 * static_cast<int64_t>(kernels::kv_row_bytes(kv_dtype, head_dim)) + metadata;
+}
+
+int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size, kernels::DType kv_dtype) {
+  return block_size * kv_bytes_per_slot(head_dim, kv_dtype);
+}
+
+kernels::DType parse_kv_dtype(std::string_view name) {
+  const std::optional<kernels::DType> t = kernels::kv_dtype_from_name(name);
+  if (!t) fail("kv_dtype", "unknown '{}' (one of {})", name, kernels::kv_dtype_names());
+  return *t;
+}
+
+void check_kv_dtype(kernels::DType kv_dtype, int64_t head_dim) {
+  const std::string problem = kernels::kv_dtype_problem(kv_dtype, head_dim);
+  if (!problem.empty()) fail("kv_dtype", "{}", problem);
 }
 
 KvCache::KvCache(kernels::Backend& backend, const KvCacheShape& shape)
@@ -20,10 +38,11 @@ KvCache::KvCache(kernels::Backend& backend, const KvCacheShape& shape)
     fail("kv cache", "invalid shape (layers {}, kv heads {}, head_dim {}, block_size {}, blocks {})",
          shape.num_layers, shape.num_kv_heads, shape.head_dim, shape.block_size, shape.num_blocks);
   }
+  check_kv_dtype(shape.kv_dtype, shape.head_dim);
   const size_t slots = static_cast<size_t>(shape.num_blocks * shape.block_size);
-  const size_t kv_bytes = slots * static_cast<size_t>(shape.head_dim) * sizeof(float);
-  k_pool_ = k_mem_.get<float>(kv_bytes / sizeof(float));
-  v_pool_ = v_mem_.get<float>(kv_bytes / sizeof(float));
+  const size_t kv_bytes = slots * kernels::kv_row_bytes(shape.kv_dtype, shape.head_dim);
+  k_pool_ = k_mem_.get<uint8_t>(kv_bytes);
+  v_pool_ = v_mem_.get<uint8_t>(kv_bytes);
   // Positions and the three statistics of every slot, one allocation: [4][slots] of 4 bytes.
   static_assert(sizeof(int32_t) == sizeof(float));
   float* meta = slot_mem_.get<float>(4 * slots);
@@ -68,6 +87,7 @@ void KvCache::free_sequence(int32_t seq) {
   Sequence& s = sequences_[static_cast<size_t>(seq)];
   for (HeadTable& h : s.heads) {
     free_list_.insert(free_list_.end(), h.blocks.rbegin(), h.blocks.rend());
+    used_slots_ -= h.length;
   }
   s.heads.clear();
   s.live = false;
@@ -89,6 +109,7 @@ bool KvCache::append(int32_t seq, int64_t n) {
   if (blocks_to_append(seq, n) > free_blocks()) return false;
   for (HeadTable& h : sequences_[static_cast<size_t>(seq)].heads) {
     h.length += n;
+    used_slots_ += n;
     while (static_cast<int64_t>(h.blocks.size()) * shape_.block_size < h.length) {  // checked above
       h.blocks.push_back(free_list_.back());
       free_list_.pop_back();
@@ -149,6 +170,7 @@ int64_t KvCache::evict_rows(int32_t seq, std::span<const std::vector<int64_t>> v
   }
   if (!src.empty()) backend_.kv_move(pool_view(), src.data(), dst.data(), static_cast<int64_t>(src.size()));
   span.arg("evicted", evicted).arg("moved", static_cast<int64_t>(src.size()));
+  used_slots_ -= evicted;
   int64_t freed = 0;
   for (size_t r = 0; r < victims.size(); ++r) {
     if (victims[r].empty()) continue;
@@ -196,6 +218,7 @@ kernels::PagedKv KvCache::pool_view() const {
   kv.num_kv_heads = static_cast<int32_t>(shape_.num_kv_heads);
   kv.head_dim = static_cast<int32_t>(shape_.head_dim);
   kv.block_size = static_cast<int32_t>(shape_.block_size);
+  kv.dtype = shape_.kv_dtype;
   kv.k_pool = k_pool_;
   kv.v_pool = v_pool_;
   kv.slot_pos = slot_pos_;
@@ -248,13 +271,15 @@ void KvCache::read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out
 std::vector<float> KvCache::keys(int32_t seq, int64_t layer, int64_t head) const {
   const HeadTable& h = table(seq, layer, head);
   const size_t hd = static_cast<size_t>(shape_.head_dim);
+  const kernels::PagedKv kv = pool_view();
   std::vector<float> out(static_cast<size_t>(h.length) * hd);
+  std::vector<uint8_t> row(kv.row_bytes());
   ScopedSpan span("read_keys");  // one span, not one per slot (as read_head)
   span.arg("slots", h.length);
   const CurrentProfiler untimed(nullptr);
   for (int64_t i = 0; i < h.length; ++i) {
-    backend_.copy_to_host(&out[static_cast<size_t>(i) * hd], k_pool_ + static_cast<size_t>(slot(seq, layer, head, i)) * hd,
-                          hd * sizeof(float));
+    backend_.copy_to_host(row.data(), kv.k_row(slot(seq, layer, head, i)), row.size());
+    kernels::dequantize_row(kv.dtype, row.data(), &out[static_cast<size_t>(i) * hd], shape_.head_dim);
   }
   return out;
 }

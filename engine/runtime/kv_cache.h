@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "engine/runtime/backend_buffer.h"
@@ -19,10 +20,18 @@ struct KvCacheShape {
   int64_t head_dim = 0;
   int64_t block_size = 16;
   int64_t num_blocks = 0;
+  kernels::DType kv_dtype = kernels::DType::F32;  // of the K and V rows (kernels/kv_dtype.h)
 };
 
-// Bytes one block costs: K and V (f32) plus position and three statistics per slot.
-int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size);
+// Bytes one slot costs: its K and V rows in kv_dtype plus its position and three statistics.
+int64_t kv_bytes_per_slot(int64_t head_dim, kernels::DType kv_dtype);
+// Bytes one block costs: block_size slots.
+int64_t kv_bytes_per_block(int64_t head_dim, int64_t block_size, kernels::DType kv_dtype);
+// The KV dtype named `name` (RunConfig kv_dtype); throws Error("kv_dtype: unknown 'x' (one of
+// f32, f16, ...)") for any other name.
+kernels::DType parse_kv_dtype(std::string_view name);
+// Throws Error("kv_dtype: ...") unless the pool can store kv_dtype at this head_dim.
+void check_kv_dtype(kernels::DType kv_dtype, int64_t head_dim);
 
 // Host copy of one head's slots in order: positions and attention statistics.
 struct HeadSlots {
@@ -52,6 +61,9 @@ class KvCache {
   // Blocks that may still be taken: the pool's free blocks below the current limit.
   int64_t free_blocks() const { return std::max<int64_t>(0, block_limit_ - used_blocks()); }
   int64_t used_blocks() const { return shape_.num_blocks - static_cast<int64_t>(free_list_.size()); }
+  // Slots in use over every (sequence, layer, KV head): cached tokens, each counted once per
+  // layer and KV head that holds it.
+  int64_t used_slots() const { return used_slots_; }
   // Caps the blocks in use (a smaller KV budget mid-run) without reallocating; at most the
   // allocated pool. Blocks already in use above the limit stay until freed.
   void set_block_limit(int64_t blocks);
@@ -89,7 +101,8 @@ class KvCache {
   std::vector<int32_t> positions(int32_t seq, int64_t layer, int64_t head) const;
   // Host copy of the positions and statistics of (seq, layer, head), block by block.
   void read_head(int32_t seq, int64_t layer, int64_t head, HeadSlots& out) const;
-  // Host copy of the keys of (seq, layer, head): [length, head_dim].
+  // Host copy of the keys of (seq, layer, head) as f32 (the values the pool's dtype holds):
+  // [length, head_dim].
   std::vector<float> keys(int32_t seq, int64_t layer, int64_t head) const;
 
  private:
@@ -110,14 +123,15 @@ class KvCache {
   // below view it.
   BackendBuffer k_mem_{backend_, "KV pool (keys)"}, v_mem_{backend_, "KV pool (values)"},
       slot_mem_{backend_, "KV pool (slot positions and statistics)"};
-  float* k_pool_ = nullptr;
-  float* v_pool_ = nullptr;
+  void* k_pool_ = nullptr;  // [num_blocks * block_size] rows of kv_row_bytes(kv_dtype, head_dim)
+  void* v_pool_ = nullptr;
   int32_t* slot_pos_ = nullptr;
   float* att_sum_ = nullptr;
   float* att_sq_ = nullptr;
   float* n_obs_ = nullptr;
   std::vector<int32_t> free_list_;
   int64_t block_limit_ = 0;
+  int64_t used_slots_ = 0;
   std::vector<Sequence> sequences_;
   std::vector<int32_t> free_seq_ids_;
 };

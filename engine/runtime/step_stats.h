@@ -43,7 +43,8 @@ struct StepStats {
   int64_t blocks_free = 0;
   int64_t blocks_total = 0;
   int64_t peak_blocks_used = 0;  // highest usage inside the step (after appends, before eviction)
-  int64_t kv_bytes_used = 0;
+  int64_t kv_bytes_used = 0;   // blocks_used x bytes per block (K/V in the run's kv_dtype + slot metadata)
+  int64_t kv_slots_used = 0;   // cached tokens after the step, counted once per (layer, KV head) holding them
   std::vector<int64_t> evictions_per_head;  // [layer * kv_heads + head] slots evicted this step
   std::vector<EvictionRecord> evictions;    // every decision on traced requests
   std::vector<SequenceLengths> retained;    // every step: each admitted sequence, before finished ones leave

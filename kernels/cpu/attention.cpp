@@ -12,6 +12,12 @@
 // exact softmax per query over its row of S; (3) out = P·V block by block; (4) where observed,
 // the normalised probabilities go into the slot statistics. Keeping S for the whole tile
 // (32 x slots floats, 1 MiB at 8k slots) makes step 4 free instead of a second pass over K.
+//
+// K and V blocks of another dtype than f32 are widened one block at a time into a per-thread
+// buffer (block_size x head_dim floats, in L1) right before the block's dot products and P·V
+// (dequantize_row_fast: the values dequantize_row defines). The cache is never copied to f32 as
+// a whole, and the arithmetic after the widening is the f32 kernel's, so a quantized pool gives
+// exactly what the f32 kernel gives on its dequantized values.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,6 +25,7 @@
 
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/quant_fast.h"
 
 namespace kvwb::kernels::cpu {
 namespace {
@@ -51,6 +58,7 @@ int32_t validate(const AttentionBatch& batch, const PagedKv& kv) {
     op_error("paged_attention", "invalid cache shape (kv heads " + std::to_string(kv.num_kv_heads) + ", head_dim " +
                                     std::to_string(kv.head_dim) + ", block_size " + std::to_string(kv.block_size) + ")");
   }
+  check_kv_dtype("paged_attention", kv);
   if (batch.num_heads <= 0 || batch.num_heads % kv.num_kv_heads != 0) {
     op_error("paged_attention", std::to_string(batch.num_heads) + " query heads are not a multiple of " +
                                     std::to_string(kv.num_kv_heads) + " KV heads");
@@ -101,7 +109,19 @@ struct StatsSink {
 struct Scratch {
   std::vector<float> scores;   // [tile queries, row length]
   std::vector<float> inv_sum;  // [tile queries] 1 / softmax denominator
+  std::vector<float> rows;     // [block_size, head_dim] a K or V block widened to f32
 };
+
+// The first `count` rows of block `block` of a pool as f32: in place for an f32 pool, otherwise
+// widened into scratch.rows.
+const float* block_rows(const PagedKv& kv, const void* pool, int64_t block, int64_t count, Scratch& scratch) {
+  const int64_t first = block * kv.block_size;
+  const auto* bytes = static_cast<const uint8_t*>(pool) + static_cast<size_t>(first) * kv.row_bytes();
+  if (kv.dtype == DType::F32) return reinterpret_cast<const float*>(bytes);
+  scratch.rows.resize(static_cast<size_t>(kv.block_size) * static_cast<size_t>(kv.head_dim));
+  dequantize_row_fast(kv.dtype, bytes, scratch.rows.data(), count * kv.head_dim);
+  return scratch.rows.data();
+}
 
 // Attention for one tile of queries against one row.
 void attend_tile(const AttentionBatch& batch, const float* q, const PagedKv& kv, const Row& row,
@@ -120,7 +140,7 @@ void attend_tile(const AttentionBatch& batch, const float* q, const PagedKv& kv,
   for (int64_t b = 0, j0 = 0; j0 < len; ++b, j0 += bs) {
     const int64_t block = row.blocks[b];
     const int64_t count = std::min(bs, len - j0);
-    const float* k = kv.k_pool + block * bs * D;
+    const float* k = block_rows(kv, kv.k_pool, block, count, scratch);
     const int32_t* spos = kv.slot_pos + block * bs;
     const int32_t block_max = *std::max_element(spos, spos + count);
     int64_t i = 0;
@@ -144,7 +164,7 @@ void attend_tile(const AttentionBatch& batch, const float* q, const PagedKv& kv,
   for (int64_t i = 0; i < nq; ++i) std::fill_n(output(i), D, 0.0f);
   for (int64_t b = 0, j0 = 0; j0 < len; ++b, j0 += bs) {
     const int64_t count = std::min(bs, len - j0);
-    const float* v = kv.v_pool + row.blocks[b] * bs * D;
+    const float* v = block_rows(kv, kv.v_pool, row.blocks[b], count, scratch);
     int64_t i = 0;
     for (; i + 2 <= nq; i += 2) {
       accumulate_rows2(scores.data() + i * len + j0, scores.data() + (i + 1) * len + j0, v, count, D, output(i),

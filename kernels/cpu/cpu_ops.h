@@ -36,7 +36,8 @@ void add(float* x, const float* y, int64_t n, int threads);
 void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos,
           const float* inv_freq, RopeStyle style, int threads);
 
-// kv_ops.cpp
+// kv_ops.cpp. check_kv_dtype: op_error unless kv.dtype is a KV dtype that tiles head_dim.
+void check_kv_dtype(const char* op, const PagedKv& kv);
 void kv_write(const PagedKv& kv, const float* k, const float* v, int64_t num_tokens,
               const int32_t* dst_slot, const int32_t* pos, int threads);
 void kv_move(const PagedKv& kv, const int32_t* src, const int32_t* dst, int64_t n);

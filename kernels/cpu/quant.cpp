@@ -1,5 +1,7 @@
 // The reference dequantization of kernels/quant.h: one block at a time, copied out of the
 // source first so that unaligned blocks (GGUF only aligns whole tensors) are read safely.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -103,14 +105,83 @@ void dequantize_blocks(const uint8_t* src, float* dst, int64_t blocks, int64_t b
   for (int64_t i = 0; i < blocks; ++i) Dequantize(load_block<Block>(src, i), dst + i * block_elems);
 }
 
-}  // namespace
+// round(x / d) of quant.h: the f32 quotient rounded to nearest, halves away from zero, then
+// clamped to [lo, hi].
+inline int round_clamped(float x, float d, int lo, int hi) {
+  const float r = std::round(x / d);
+  return r < static_cast<float>(lo) ? lo : (r > static_cast<float>(hi) ? hi : static_cast<int>(r));
+}
 
-void dequantize_row(DType dtype, const void* src, float* dst, int64_t n) {
+BlockQ8_0 quantize_q8_0(const float* x) {
+  float amax = 0.0f;
+  for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+  BlockQ8_0 b{};
+  b.d = f32_to_f16_saturate(amax / 127.0f);
+  const float d = f16_to_f32(b.d);
+  for (int i = 0; i < 32; ++i) b.qs[i] = static_cast<int8_t>(d == 0.0f ? 0 : round_clamped(x[i], d, -127, 127));
+  return b;
+}
+
+BlockQ4_0 quantize_q4_0(const float* x) {
+  float m = 0.0f;
+  for (int i = 0; i < 32; ++i) {
+    if (std::fabs(x[i]) > std::fabs(m)) m = x[i];
+  }
+  BlockQ4_0 b{};
+  b.d = f32_to_f16_saturate(m / -8.0f);
+  const float d = f16_to_f32(b.d);
+  for (int i = 0; i < 16; ++i) {
+    const int lo = d == 0.0f ? 0 : round_clamped(x[i], d, -8, 7);
+    const int hi = d == 0.0f ? 0 : round_clamped(x[i + 16], d, -8, 7);
+    b.qs[i] = static_cast<uint8_t>((lo + 8) | ((hi + 8) << 4));
+  }
+  return b;
+}
+
+template <typename Block, Block (*Quantize)(const float*)>
+void quantize_blocks(const float* src, uint8_t* dst, int64_t blocks) {
+  for (int64_t i = 0; i < blocks; ++i) {
+    const Block b = Quantize(src + i * 32);
+    std::memcpy(dst + static_cast<size_t>(i) * sizeof(Block), &b, sizeof(Block));
+  }
+}
+
+// Throws unless n is a whole number of dtype's blocks.
+void check_whole_blocks(const char* op, DType dtype, int64_t n) {
   const DTypeInfo info = dtype_info(dtype);
   if (n < 0 || n % info.block_elems != 0) {
-    throw std::invalid_argument("dequantize_row: " + std::to_string(n) + " values are not whole " +
+    throw std::invalid_argument(std::string(op) + ": " + std::to_string(n) + " values are not whole " +
                                 std::string(info.name) + " blocks of " + std::to_string(info.block_elems));
   }
+}
+
+}  // namespace
+
+void quantize_row(DType dtype, const float* src, void* dst, int64_t n) {
+  check_whole_blocks("quantize_row", dtype, n);
+  auto* d = static_cast<uint8_t*>(dst);
+  switch (dtype) {
+    case DType::F32:
+      std::memcpy(d, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::F16:
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = dtype == DType::F16 ? f32_to_f16_saturate(src[i]) : f32_to_bf16(src[i]);
+        std::memcpy(d + 2 * i, &h, 2);
+      }
+      return;
+    case DType::Q8_0: return quantize_blocks<BlockQ8_0, quantize_q8_0>(src, d, n / 32);
+    case DType::Q4_0: return quantize_blocks<BlockQ4_0, quantize_q4_0>(src, d, n / 32);
+    default: break;
+  }
+  throw std::invalid_argument("quantize_row: cannot round to " + std::string(dtype_info(dtype).name) +
+                              " (f32, f16, bf16, q8_0 or q4_0 only)");
+}
+
+void dequantize_row(DType dtype, const void* src, float* dst, int64_t n) {
+  check_whole_blocks("dequantize_row", dtype, n);
+  const DTypeInfo info = dtype_info(dtype);
   const auto* s = static_cast<const uint8_t*>(src);
   const int64_t blocks = n / info.block_elems;
   switch (dtype) {

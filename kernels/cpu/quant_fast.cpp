@@ -62,6 +62,14 @@ void q8_0_rows(const uint8_t* src, float* y, int64_t blocks) {
   }
 }
 
+// f16 / bf16 widen exactly, so the vector conversion equals the reference bit for bit.
+void half_rows(const uint8_t* src, float* y, int64_t n, bool bf16) {
+  const auto* h = reinterpret_cast<const uint16_t*>(src);  // load8 reads unaligned
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load8(h + i, bf16));
+  if (i < n) dequantize_row(bf16 ? DType::BF16 : DType::F16, src + 2 * i, y + i, n - i);
+}
+
 #endif  // KVWB_CPU_AVX2
 
 }  // namespace
@@ -69,6 +77,7 @@ void q8_0_rows(const uint8_t* src, float* y, int64_t blocks) {
 void dequantize_row_fast(DType dtype, const void* src, float* dst, int64_t n) {
 #if KVWB_CPU_AVX2
   const auto* s = static_cast<const uint8_t*>(src);
+  if (dtype == DType::F16 || dtype == DType::BF16) return half_rows(s, dst, n, dtype == DType::BF16);
   if (n % 32 == 0) {
     switch (dtype) {
       case DType::Q4_1: return q4_1_rows(s, dst, n / 32);

@@ -114,19 +114,22 @@ void CudaBackend::require(const void* p, size_t bytes, const char* op, const cha
 }
 
 int64_t CudaBackend::pool_slots(const PagedKv& kv, const char* op) const {
-  const int64_t D = kv.head_dim;
-  if (D <= 0 || kv.num_kv_heads <= 0 || kv.block_size <= 0) {
+  if (kv.head_dim <= 0 || kv.num_kv_heads <= 0 || kv.block_size <= 0) {
     throw std::runtime_error(std::string(op) + ": invalid cache shape (kv heads " + std::to_string(kv.num_kv_heads) +
                              ", head_dim " + std::to_string(kv.head_dim) + ", block_size " +
                              std::to_string(kv.block_size) + ")");
   }
+  if (const std::string problem = kv_dtype_problem(kv.dtype, kv.head_dim); !problem.empty()) {
+    throw std::runtime_error(std::string(op) + ": kv dtype " + problem);
+  }
+  const int64_t row = static_cast<int64_t>(kv.row_bytes());
   const std::pair<const void*, const char*> arrays[] = {{kv.k_pool, "k_pool"},   {kv.v_pool, "v_pool"},
                                                        {kv.slot_pos, "slot_pos"}, {kv.att_sum, "att_sum"},
                                                        {kv.att_sq, "att_sq"},     {kv.n_obs, "n_obs"}};
   int64_t slots = INT64_MAX;
   for (const auto& [p, name] : arrays) require(p, 1, op, name);
-  slots = std::min(slots, capacity<float>(kv.k_pool) / D);
-  slots = std::min(slots, capacity<float>(kv.v_pool) / D);
+  slots = std::min(slots, capacity<uint8_t>(kv.k_pool) / row);
+  slots = std::min(slots, capacity<uint8_t>(kv.v_pool) / row);
   slots = std::min(slots, capacity<int32_t>(kv.slot_pos));
   slots = std::min(slots, capacity<float>(kv.att_sum));
   slots = std::min(slots, capacity<float>(kv.att_sq));

@@ -157,13 +157,16 @@ void CudaBackend::kv_move(const PagedKv& kv, const int32_t* src, const int32_t* 
   index.insert(index.end(), to.begin(), to.end());
   int32_t* d_index = scratch<int32_t>(move_index_, index.size());
   check_cuda(cudaMemcpyAsync(d_index, index.data(), index.size() * kI, cudaMemcpyHostToDevice, ctx_.stream), "kv_move");
-  const int64_t D = kv.head_dim;
-  float* stage = scratch<float>(move_stage_, sz(count * (2 * D + 4)));
-  SlotFields pool{kv.k_pool, kv.v_pool, kv.slot_pos, kv.att_sum, kv.att_sq, kv.n_obs};
-  SlotFields staged{stage, stage + count * D, reinterpret_cast<int32_t*>(stage + 2 * count * D),
-                    stage + 2 * count * D + count, stage + 2 * count * D + 2 * count, stage + 2 * count * D + 3 * count};
-  launch_copy_slots(ctx_, pool, staged, d_index, nullptr, count, D);
-  launch_copy_slots(ctx_, staged, pool, nullptr, d_index + count, count, D);
+  // Staging: the four 4-byte fields first (aligned), then the K rows and the V rows.
+  const int64_t row = static_cast<int64_t>(kv.row_bytes());
+  auto* stage = scratch<uint8_t>(move_stage_, sz(count * (2 * row + 16)));
+  auto* meta = reinterpret_cast<float*>(stage);
+  SlotFields pool{static_cast<uint8_t*>(kv.k_pool), static_cast<uint8_t*>(kv.v_pool), kv.slot_pos, kv.att_sum,
+                  kv.att_sq, kv.n_obs};
+  SlotFields staged{stage + 16 * count, stage + 16 * count + row * count, reinterpret_cast<int32_t*>(meta),
+                    meta + count, meta + 2 * count, meta + 3 * count};
+  launch_copy_slots(ctx_, pool, staged, d_index, nullptr, count, row);
+  launch_copy_slots(ctx_, staged, pool, nullptr, d_index + count, count, row);
   // `index` is pageable host memory: cudaMemcpyAsync has staged it before returning.
 }
 

@@ -39,16 +39,17 @@ void launch_kv_write(const OpContext& ctx, const PagedKv& kv, int64_t pool_slots
 
 // kv_move.cu: the fields of `count` slots, gathered (from[i] -> i) or scattered (i -> to[i]).
 struct SlotFields {
-  float* k = nullptr;     // [slots, head_dim]
-  float* v = nullptr;     // [slots, head_dim]
+  uint8_t* k = nullptr;   // [slots] rows of row_bytes (any KV dtype: copied as bytes)
+  uint8_t* v = nullptr;   // [slots] rows of row_bytes
   int32_t* pos = nullptr; // [slots]
   float* att_sum = nullptr;
   float* att_sq = nullptr;
   float* n_obs = nullptr;
 };
 // dst slot (to ? to[i] : i) = src slot (from ? from[i] : i) for i < count, every field.
+// row_bytes is even (every KV row size is).
 void launch_copy_slots(const OpContext& ctx, const SlotFields& src, const SlotFields& dst, const int32_t* from,
-                       const int32_t* to, int64_t count, int64_t head_dim);
+                       const int32_t* to, int64_t count, int64_t row_bytes);
 
 // score_slots.cu: Backend::score_slots; offsets checked on the host, block ids outside
 // [0, pool_blocks) reported. raw: [offsets[rows]] f32, pos: [offsets[rows]] int32 (scratch).

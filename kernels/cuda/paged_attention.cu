@@ -2,7 +2,7 @@
 // eviction policies read.
 //
 //   q, out:      [num_tokens, num_heads, head_dim]          f32
-//   k/v_pool:    [num_blocks, block_size, head_dim]         f32
+//   k/v_pool:    [num_blocks, block_size] rows of row_bytes in dtype (f32, f16, bf16, q8_0, q4_0)
 //   slot_pos, att_sum, att_sq, n_obs: [num_blocks, block_size]
 //   indptr:      [rows + 1], indices: [indptr[rows]], lengths: [rows]; row = seq * kv_heads + head
 //   token_seq, token_pos, observe: [num_tokens]
@@ -17,7 +17,9 @@
 // Per tile of 32 slots: (1) slot ids and positions from the block table, every block id
 // checked against the pool; a tile no query of the CTA can see is skipped; (2) K and V rows
 // to shared memory with cp.async (missing slots zero-filled, so poisoned memory beyond a row's
-// length is never read); (3) scores q·k·scale, -inf where slot_pos > token_pos; (4) online
+// length is never read); rows of another dtype are widened to f32 on the way (kv_rows.cuh: the
+// values the CPU's dequantize_row gives), so everything after the load is the f32 kernel;
+// (3) scores q·k·scale, -inf where slot_pos > token_pos; (4) online
 // softmax (running max m, sum l, and the factor that rescales the accumulator); (5) acc += P·V.
 //
 // Statistics need each slot's normalised probability, which split rows only know after the
@@ -32,6 +34,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_utils.cuh"
+#include "kernels/cuda/kv_rows.cuh"
 #include "kernels/cuda/paged_attention.h"
 
 namespace kvwb::kernels::cuda {
@@ -50,15 +53,17 @@ static_assert(kTile == 32, "the softmax step maps one slot to one lane");
 struct Params {
   int32_t num_tokens, num_heads, num_kv_heads, head_dim, block_size;
   int32_t group, heads_per_cta, head_chunks, tokens_per_item, queries_per_cta, dot_lanes, num_splits;
-  bool vec4;  // head_dim % 4 == 0: rows move in 16-byte pieces
+  bool vec4;  // f32 rows, head_dim % 4 == 0: rows move in 16-byte pieces
+  DType dtype;
+  int64_t row_bytes;
   float scale;
   const float* q;
   float* out;
   const int32_t* token_seq;
   const int32_t* token_pos;
   const uint8_t* observe;
-  const float* k_pool;
-  const float* v_pool;
+  const uint8_t* k_pool;
+  const uint8_t* v_pool;
   const int32_t* slot_pos;
   float* att_sum;
   float* att_sq;
@@ -119,23 +124,32 @@ __host__ __device__ inline SmemLayout smem_layout(int nq, int D, bool vec4, bool
   return L;
 }
 
-// Rows of the tile's slots into shared memory (stride `stride` floats); missing slots (-1)
-// become zero rows.
-__device__ inline void load_rows(float* dst, int stride, const float* __restrict__ pool, const int* slot_s, int D,
-                                 bool vec4) {
-  if (vec4) {
+// Rows of the tile's slots into shared memory as f32 (stride `stride` floats); missing slots
+// (-1) become zero rows. f32 rows go by cp.async, other dtypes by plain loads widened on the way.
+__device__ inline void load_rows(float* dst, int stride, const uint8_t* __restrict__ pool, const int* slot_s, int D,
+                                 const Params& p) {
+  if (p.dtype != DType::F32) {
+    for (int u = threadIdx.x; u < kTile * D; u += kThreads) {
+      const int j = u / D, c = u - j * D;
+      const int slot = slot_s[j];
+      dst[j * stride + c] = slot >= 0 ? kv_element(pool + slot * p.row_bytes, c, p.dtype) : 0.0f;
+    }
+    return;
+  }
+  const auto* fpool = reinterpret_cast<const float*>(pool);
+  if (p.vec4) {
     const int per_row = D / 4;
     for (int u = threadIdx.x; u < kTile * per_row; u += kThreads) {
       const int j = u / per_row, c = u - j * per_row;
       const int slot = slot_s[j];
-      const float* src = slot >= 0 ? pool + static_cast<int64_t>(slot) * D + c * 4 : pool;
+      const float* src = slot >= 0 ? fpool + static_cast<int64_t>(slot) * D + c * 4 : fpool;
       cp_async_16(dst + j * stride + c * 4, src, slot >= 0);
     }
   } else {
     for (int u = threadIdx.x; u < kTile * D; u += kThreads) {
       const int j = u / D, c = u - j * D;
       const int slot = slot_s[j];
-      const float* src = slot >= 0 ? pool + static_cast<int64_t>(slot) * D + c : pool;
+      const float* src = slot >= 0 ? fpool + static_cast<int64_t>(slot) * D + c : fpool;
       cp_async_4(dst + j * stride + c, src, slot >= 0);
     }
   }
@@ -277,8 +291,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const Params p) {
     if (!__syncthreads_or(visible)) continue;  // causal: no query here sees any of these slots
 
     // (3) K (and V) rows.
-    load_rows(k_s, ks, p.k_pool, slot_s, D, p.vec4);
-    if (!kStats) load_rows(v_s, D, p.v_pool, slot_s, D, p.vec4);
+    load_rows(k_s, ks, p.k_pool, slot_s, D, p);
+    if (!kStats) load_rows(v_s, D, p.v_pool, slot_s, D, p);
     cp_async_wait_all();
     __syncthreads();
 
@@ -406,11 +420,11 @@ size_t smem_bytes(int nq, int D, bool vec4, bool stats) {
   return static_cast<size_t>(smem_layout(nq, D, vec4, stats).words) * sizeof(float);
 }
 
-// K/V rows can move as 16-byte pieces when head_dim is a multiple of 4 and the pools are
+// f32 K/V rows can move as 16-byte pieces when head_dim is a multiple of 4 and the pools are
 // 16-byte aligned (cudaMalloc gives 256).
 bool rows_move_in_16_bytes(const PagedKv& kv) {
   const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  return kv.head_dim % 4 == 0 && aligned(kv.k_pool) && aligned(kv.v_pool);
+  return kv.dtype == DType::F32 && kv.head_dim % 4 == 0 && aligned(kv.k_pool) && aligned(kv.v_pool);
 }
 
 [[noreturn]] void shape_error(const std::string& problem) { throw std::runtime_error("paged_attention: " + problem); }
@@ -501,8 +515,10 @@ void launch_paged_attention(const OpContext& ctx, const AttentionBatch& batch, c
   p.token_seq = batch.token_seq;
   p.token_pos = batch.token_pos;
   p.observe = batch.observe;
-  p.k_pool = kv.k_pool;
-  p.v_pool = kv.v_pool;
+  p.dtype = kv.dtype;
+  p.row_bytes = static_cast<int64_t>(kv.row_bytes());
+  p.k_pool = static_cast<const uint8_t*>(kv.k_pool);
+  p.v_pool = static_cast<const uint8_t*>(kv.v_pool);
   p.slot_pos = kv.slot_pos;
   p.att_sum = kv.att_sum;
   p.att_sq = kv.att_sq;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cuda_test_util.h"
+#include "tests/kernels/kv_dtype_pool.h"
 #include "tests/kernels/paged_scenario.h"
 
 namespace kvwb::kernels::test {
@@ -79,8 +80,12 @@ inline AttentionResult run_on_cpu(PagedScenario s, bool observe) {
   return r;
 }
 
-inline AttentionResult run_on_cuda(const PagedScenario& s, bool observe) {
-  DeviceBuffer k = DeviceBuffer::from(s.k), v = DeviceBuffer::from(s.v), pos = DeviceBuffer::from(s.slot_pos);
+// With `stored`, K and V come from its byte pools in its dtype (tests/kernels/kv_dtype_pool.h)
+// and the result's k, v stay empty.
+inline AttentionResult run_on_cuda(const PagedScenario& s, bool observe, const StoredPool* stored = nullptr) {
+  DeviceBuffer k = stored ? DeviceBuffer::from(stored->k) : DeviceBuffer::from(s.k);
+  DeviceBuffer v = stored ? DeviceBuffer::from(stored->v) : DeviceBuffer::from(s.v);
+  DeviceBuffer pos = DeviceBuffer::from(s.slot_pos);
   DeviceBuffer sum = DeviceBuffer::from(s.att_sum), sq = DeviceBuffer::from(s.att_sq), nobs = DeviceBuffer::from(s.n_obs);
   DeviceBuffer indptr = DeviceBuffer::from(s.indptr), indices = DeviceBuffer::from(s.indices);
   DeviceBuffer lengths = DeviceBuffer::from(s.lengths);
@@ -91,6 +96,7 @@ inline AttentionResult run_on_cuda(const PagedScenario& s, bool observe) {
   PagedKv kv{s.num_kv_heads, s.head_dim, s.block_size, k.as<float>(), v.as<float>(), pos.as<int32_t>(),
              sum.as<float>(), sq.as<float>(), nobs.as<float>(), indptr.as<int32_t>(), indices.as<int32_t>(),
              lengths.as<int32_t>()};
+  if (stored) kv.dtype = stored->dtype;
   AttentionBatch b = s.batch();
   b.token_seq = seq.as<int32_t>();
   b.token_pos = tpos.as<int32_t>();
@@ -101,8 +107,10 @@ inline AttentionResult run_on_cuda(const PagedScenario& s, bool observe) {
   r.att_sum = sum.to_host<float>();
   r.att_sq = sq.to_host<float>();
   r.n_obs = nobs.to_host<float>();
-  r.k = k.to_host<float>();
-  r.v = v.to_host<float>();
+  if (!stored) {
+    r.k = k.to_host<float>();
+    r.v = v.to_host<float>();
+  }
   r.slot_pos = pos.to_host<int32_t>();
   return r;
 }
