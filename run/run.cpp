@@ -90,9 +90,15 @@ Run::Run(const RunConfig& config, std::shared_ptr<const Model> model) : config_(
     const auto available = static_cast<double>(available_memory_bytes());
     kv_pool_bytes_ = std::min(static_cast<int64_t>(available * config_.kv_pool_auto_fraction), full_kv_bytes);
   }
+  for (size_t i = 0; i < requests_.size(); ++i) request_index_[requests_[i].id] = i;
   engine_ = std::make_unique<Engine>(*model_, *profiled_backend_, engine_options(config_));
+  for (const std::string& id : engine_options(config_).trace_ids) {
+    auto it = request_index_.find(id);
+    if (it == request_index_.end() || traced_prompts_.count(id) != 0) continue;  // not in this workload
+    traced_ids_.push_back(id);
+    traced_prompts_[id] = prompts[it->second];
+  }
   for (size_t i = 0; i < requests_.size(); ++i) {
-    request_index_[requests_[i].id] = i;
     prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
     engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens);
   }
@@ -122,6 +128,12 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
 }
 
 bool Run::done() const { return engine_->done(); }
+
+const std::vector<int32_t>& Run::prompt_of(const std::string& request_id) const {
+  auto it = traced_prompts_.find(request_id);
+  if (it == traced_prompts_.end()) fail(request_id, "not a traced request of this run");
+  return it->second;
+}
 
 StepStats Run::step() {
   StepStats s = profiler_ ? profiled_step() : engine_->step();

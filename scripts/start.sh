@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs what is needed, fetches SmolLM2, builds the two programs, and opens
-# the kvwb window on SmolLM2 with its quick RULER workload, running. When SmolLM2 cannot be
+# the kvwb window on SmolLM2 with its quick RULER workload, running the default compressed config
+# and, beside it, the full-KV reference (so "% of full" fills as both finish requests; the
+# default is ui/controller/default_run.cpp, chosen in docs/workbench.md). When SmolLM2 cannot be
 # fetched it opens the committed demo model instead (and says so); without a graphical display
 # it runs the same workload in the terminal with kvwb-cli. Extra arguments go to kvwb
 # (e.g. --policy kv-compress --budget-tokens 128, or --help).
@@ -28,4 +30,4 @@ if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" && -z "${QT_QPA_PLATFORM:-}
 fi
 
 echo "start: opening kvwb on $model with $workload"
-exec "$build_dir/app/kvwb" --model "$model" --workload "$workload" --autostart "$@"
+exec "$build_dir/app/kvwb" --model "$model" --workload "$workload" --autostart --reference "$@"

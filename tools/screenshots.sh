@@ -18,10 +18,11 @@ shot() {
 }
 
 readme() {
-  # What scripts/start.sh opens (SmolLM2, data/ruler-quick.jsonl, Batch-Max at 256 tokens), with
-  # the reference run and a live budget change to 512 tokens after 20 s.
-  shot --model smollm2 --workload data/ruler-quick.jsonl --max-requests 8 --autostart --reference \
-    --retune 20:512 --screenshot "$out/workbench.png"
+  # What scripts/start.sh opens (SmolLM2, data/ruler-quick.jsonl, the default config of
+  # ui/controller/default_run.cpp) with its full-KV reference; the Live tab's token view shows
+  # the first traced request, a needle. The Model field says "smollm2", never a path.
+  shot --model smollm2 --workload data/ruler-quick.jsonl --autostart --reference \
+    --screenshot "$out/workbench.png"
 }
 dark() {
   # KV-Compress on the demo model: the retained tokens differ per head; dark palette.

@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
       {"sessions", "open on the Sessions tab with this session database", "db"},
       {"reopen", "with --sessions: reopen this session (with --screenshot: shot when it is shown)", "id"},
       {"compare", "with --sessions: compare these two sessions, e.g. 3,4 (with --screenshot: shot when shown)", "a,b"},
-      {"view", "with --reopen or --compare: show this view (run, comparison, timeline)", "name"},
+      {"view", "with --reopen or --compare: show this view (run, comparison, timeline, tokens)", "name"},
+      {"live-view", "the Live tab's side view: tokens (the token view, the default) or heads (retention map)", "name"},
   });
   parser.process(app);
 
@@ -150,6 +151,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (parser.value("live-view") == "heads") window.live_side_tabs()->setCurrentIndex(1);
   if (parser.isSet("autostart")) {
     QTimer::singleShot(0, &window, [&window, reference = parser.isSet("reference")] {
       window.start_run();
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
       if (view == "run") sessions->views()->setCurrentIndex(0);
       if (view == "comparison") sessions->views()->setCurrentIndex(1);
       if (view == "timeline") sessions->views()->setCurrentIndex(2);
+      if (view == "tokens") sessions->views()->setCurrentIndex(3);
     });
     if (pair.size() == 2) sessions->compare(pair[0].toLongLong(), pair[1].toLongLong());
     else if (parser.isSet("reopen")) sessions->reopen(parser.value("reopen").toLongLong());

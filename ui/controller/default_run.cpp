@@ -79,17 +79,25 @@ RunConfig default_run_config() {
     return {};
   };
   const std::string demo_quick = find([](const std::string& n) { return n == "demo-quick.jsonl"; });
+  c.policy.name = "batch-max";
+  c.policy.budget_tokens = 256;
   if (resolves("smollm2")) {
     c.model = "smollm2";
     std::string ruler = find([](const std::string& n) { return n.rfind("ruler-", 0) == 0 && n.find("quick") != std::string::npos; });
     if (ruler.empty()) ruler = find([](const std::string& n) { return n.rfind("ruler-", 0) == 0; });
     c.workload = ruler.empty() ? demo_quick : ruler;
+    // The first run that shows the trade-off (docs/workbench.md, "The first run": the sweep that
+    // chose it). A fixed pool in which full KV runs at most half of max_batch at once, so that
+    // compression can raise the batch; the first 8 requests (two per task) as measured.
+    c.kv_pool_bytes = int64_t{128} << 20;
+    c.max_batch = 16;
+    c.max_requests = 8;
+    c.prefill_chunk = 64;
+    c.policy.budget_tokens = 448;
   } else {
     c.model = "demo";
     c.workload = demo_quick;
   }
-  c.policy.name = "batch-max";
-  c.policy.budget_tokens = 256;
   return c;
 }
 

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "engine/workload/workload.h"
+#include "run/session_recording.h"
 #include "ui/controller/config_diff.h"
 
 namespace kvwb {
@@ -72,6 +73,13 @@ void RunLoop::run() {
   }
   set_state(RunState::Running, 0);
   try {
+    for (const std::string& id : run->traced_ids()) {
+      RequestResult prompt_only;  // the prompt's tokens with their text, before any output
+      prompt_only.id = id;
+      prompt_only.prompt_ids = run->prompt_of(id);
+      const Request& r = run->request(id);
+      pending_.traced.push_back({request_tokens_of(prompt_only, *run->model().tokenizer), r.task, r.answers, false});
+    }
     while (between_steps(*run) && !run->done()) {
       const double now = now_seconds();
       if (now - last_retention_ >= options_.retention_interval_seconds) {
@@ -150,14 +158,24 @@ void RunLoop::record_step(Run& run, const StepStats& s) {
     pending_.retention = summarize_retention(s, static_cast<int>(m.num_layers), static_cast<int>(m.num_kv_heads));
     pending_.retention_snapshots.push_back(std::make_shared<const RetentionSnapshot>(RetentionSnapshot{s.step, s.retention}));
   }
+  for (const EvictionRecord& e : s.evictions) pending_.evictions.push_back(e);
   const auto& results = run.results();
-  for (; results_reported_ < results.size(); ++results_reported_) pending_.finished.push_back(results[results_reported_]);
+  const std::vector<std::string>& traced = run.traced_ids();
+  for (; results_reported_ < results.size(); ++results_reported_) {
+    const RequestResult& r = results[results_reported_];
+    pending_.finished.push_back(r);
+    if (std::find(traced.begin(), traced.end(), r.id) != traced.end()) {
+      pending_.traced.push_back({request_tokens_of(r, *run.model().tokenizer), r.task, r.answers, true});
+    }
+  }
 }
 
 void RunLoop::emit_snapshot(Run& run) {
   last_emit_ = now_seconds();
   pending_.summary = run.summary();
   pending_.config = run.config();
+  pending_.layers = static_cast<int>(run.model().config.num_layers);
+  pending_.kv_heads = static_cast<int>(run.model().config.num_kv_heads);
   if (first_snapshot_) {
     pending_.task_totals = task_totals_;
     first_snapshot_ = false;
