@@ -26,7 +26,11 @@ if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" && -z "${QT_QPA_PLATFORM:-}
   echo "start: no graphical display (DISPLAY and WAYLAND_DISPLAY are unset), so the kvwb window cannot" \
        "open here. From a desktop session run: $build_dir/app/kvwb --model $model --workload $workload" \
        "--autostart (or use ssh -X). Running the same workload in the terminal instead:" >&2
-  exec "$build_dir/app/kvwb-cli" run --model "$model" --workload "$workload" --policy batch-max --budget-tokens 256
+  # The window's default run (ui/controller/default_run.cpp; on the demo model its pool is auto).
+  flags=(--policy batch-max --budget-tokens 256)
+  [[ "$model" == smollm2 ]] && flags=(--kv-pool 72MiB --max-batch 16 --max-requests 8 --prefill-chunk 64
+                                      --policy batch-max --budget-tokens 512)
+  exec "$build_dir/app/kvwb-cli" run --model "$model" --workload "$workload" "${flags[@]}"
 fi
 
 echo "start: opening kvwb on $model with $workload"

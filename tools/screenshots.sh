@@ -22,7 +22,7 @@ readme() {
   # ui/controller/default_run.cpp) with its full-KV reference; the Live tab's token view shows
   # the first traced request, a needle. The Model field says "smollm2", never a path.
   shot --model smollm2 --workload data/ruler-quick.jsonl --autostart --reference \
-    --screenshot "$out/workbench.png"
+    --token-request quick-niah_single-1024-01 --screenshot "$out/workbench.png"
 }
 dark() {
   # KV-Compress on the demo model: the retained tokens differ per head; dark palette.

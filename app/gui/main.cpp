@@ -20,6 +20,7 @@
 #include "ui/widgets/session_panel.h"
 #include "ui/widgets/try_panel.h"
 #include "ui/widgets/time_plots.h"
+#include "ui/widgets/token_view.h"
 
 namespace {
 
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
       {"compare", "with --sessions: compare these two sessions, e.g. 3,4 (with --screenshot: shot when shown)", "a,b"},
       {"view", "with --reopen or --compare: show this view (run, comparison, timeline, tokens)", "name"},
       {"live-view", "the Live tab's side view: tokens (the token view, the default) or heads (retention map)", "name"},
+      {"token-request", "the traced request the Live tab's token view shows once it is there", "id"},
   });
   parser.process(app);
 
@@ -152,6 +154,7 @@ int main(int argc, char** argv) {
     }
   }
   if (parser.value("live-view") == "heads") window.live_side_tabs()->setCurrentIndex(1);
+  if (parser.isSet("token-request")) window.token_view()->prefer_request(parser.value("token-request"));
   if (parser.isSet("autostart")) {
     QTimer::singleShot(0, &window, [&window, reference = parser.isSet("reference")] {
       window.start_run();

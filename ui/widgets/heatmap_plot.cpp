@@ -59,7 +59,7 @@ HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const Q
   auto* group = new QCPMarginGroup(plot_);
   plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
   scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-  layout->addWidget(plot_);
+  layout->addWidget(plot_, 1);  // the legend under it takes only its line
   legend_ = new QLabel(this);
   legend_->hide();
   layout->addWidget(legend_);

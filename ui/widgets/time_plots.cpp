@@ -127,9 +127,9 @@ void TimePlots::build() {
   plots_[Memory]->yAxis2->setVisible(true);
   plots_[Memory]->yAxis2->setLabel(tr("MiB"));
   plots_[Accuracy]->yAxis->setRange(0, 1.05);
-  // The overall lines and one or two per task: the legend in columns of four, not one tall one.
-  plots_[Accuracy]->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  plots_[Accuracy]->legend->setWrap(4);
+  // The overall lines and one per task: the legend in rows of three, not one tall column.
+  plots_[Accuracy]->legend->setFillOrder(QCPLayoutGrid::foRowsFirst);
+  plots_[Accuracy]->legend->setWrap(3);
 
   // The main series' graphs first (graph_points() indexes them), then the overlay's, which stay
   // out of the legend until an overlay is set.
@@ -317,6 +317,7 @@ bool TimePlots::update_task_lines() {
         QCPGraph* graph = p->addGraph(p->xAxis, p->yAxis);
         const QString name = QString::fromStdString(task.empty() ? std::string("(no task)") : task);
         graph->setName(fraction ? tr("%1: of full").arg(name) : name);
+        if (fraction) graph->removeFromLegend();  // the task's dashed twin: its colour names it
         task_lines_.push_back({task, fraction, graph, task_index});
         style_task_line(task_lines_.back(), plot_colors(palette()));
         line = task_lines_.end() - 1;

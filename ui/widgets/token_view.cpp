@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -46,6 +47,7 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(bar);
 
   legend_ = new QLabel(this);
+  legend_->setWordWrap(true);  // never what sets the window's width
   layout->addWidget(legend_);
 
   text_ = new TokenTextArea(model_, this);
@@ -125,7 +127,12 @@ void TokenView::clear() { set_traces({}); }
 
 void TokenView::set_traces(std::vector<TokenTrace> traces) {
   traces_ = std::move(traces);
-  const QString current = request_->currentText();
+  QString current = request_->currentText();
+  if (!preferred_.isEmpty() && std::any_of(traces_.begin(), traces_.end(), [&](const TokenTrace& t) {
+        return QString::fromStdString(t.request_id) == preferred_;
+      })) {
+    current = std::exchange(preferred_, QString());
+  }
   {
     const QSignalBlocker block(request_);
     request_->clear();
@@ -134,6 +141,11 @@ void TokenView::set_traces(std::vector<TokenTrace> traces) {
     request_->setCurrentIndex(keep >= 0 ? keep : 0);
   }
   show_request(request_->currentIndex());
+}
+
+void TokenView::prefer_request(const QString& request_id) {
+  if (request_->findText(request_id) >= 0) return select_request(request_id);
+  preferred_ = request_id;
 }
 
 void TokenView::select_request(const QString& request_id) {

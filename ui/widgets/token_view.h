@@ -35,6 +35,8 @@ class TokenView : public QWidget {
   void set_traces(std::vector<TokenTrace> traces);
   void clear();
   void select_request(const QString& request_id);
+  // Selects this request as soon as the traces hold it (a live run sends it later).
+  void prefer_request(const QString& request_id);
   void set_step(int64_t step);
   void set_row(int row);  // -1: every head; else layer * kv_heads + head
   void click_token(int64_t position);  // what a click does: the map centred on it
@@ -72,6 +74,7 @@ class TokenView : public QWidget {
   QWidget* trace_bar_ = nullptr;
   std::vector<int64_t> steps_;  // the slider's stops: steps that evicted something, then the last
   int64_t focused_ = -1;
+  QString preferred_;
 };
 
 }  // namespace kvwb
