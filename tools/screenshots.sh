@@ -28,7 +28,7 @@ first_run() {
   # The sweep that chose the default (docs/workbench.md "The first run"), recorded into a fresh
   # database named relative to the checkout (the Sessions tab shows the name, not a machine
   # path), then its full-KV session (#1) and the default's (#2) compared in the window.
-  local cli=${KVWB_BUILD_DIR:-build}/app/kvwb-cli db=first-run-screenshots.db
+  local cli=${KVWB_BUILD_DIR:-build}/app/kvwb-cli db=${KVWB_BUILD_DIR:-build}/first-run-screenshots.db
   rm -f "$db" "$db-wal" "$db-shm"
   "$cli" sweep --model smollm2 --workload data/ruler-quick.jsonl --max-requests 8 --threads 1 \
     --kv-pool 72MiB --max-batch 16 --prefill-chunk 64 --policies batch-max --budget-tokens 512,480 \

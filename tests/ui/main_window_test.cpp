@@ -213,5 +213,15 @@ TEST(MainWindow, AModelThatCannotLoadIsShownInTheWindow) {
   EXPECT_TRUE(window.status_text().contains("failed")) << window.status_text().toStdString();
 }
 
+TEST(MainWindow, ARequestChosenForTracingJoinsTheDefaultTracedOnesInTheNextRunsConfig) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  MainWindow window(window_config(dir));
+  EXPECT_TRUE(window.current_config().trace_sequences.empty());  // the engine's default: the first two
+  window.trace_request(QStringLiteral("r5"));
+  window.trace_request(QStringLiteral("r5"));  // once only
+  EXPECT_EQ(window.current_config().trace_sequences, (std::vector<std::string>{"r0", "r1", "r5"}));
+}
+
 }  // namespace
 }  // namespace kvwb
