@@ -178,7 +178,7 @@ TEST(MainWindow, ClickingTheLiveRetentionMapOpensThatHeadsEvictionMapUpdatingLiv
   const QString hover = view->plot()->hover_text(0, 0);
   EXPECT_TRUE(hover.contains("layer 1, KV head 0, position 0")) << hover.toStdString();
   if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) {
-    window.grab().save(QString(out) + "/live-eviction-map.png");
+    window.live_side_tabs()->grab().save(QString(out) + "/live-eviction-map.png");  // no fixture path
   }
 }
 
