@@ -1,5 +1,6 @@
 #include "ui/models/token_traces.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "engine/workload/workload.h"
@@ -67,6 +68,15 @@ std::vector<TokenTrace> session_token_traces(const Session& session, int layers,
     // Moved or edited since the recording: the view shows no expected answers.
   }
   for (const Request& r : workload.requests) requests[r.id] = &r;
+  if (layers <= 0 || kv_heads <= 0) {
+    // No retention snapshots to size the grid: the heads the maps name (those that evicted).
+    for (const EvictionMap& m : session.eviction_maps) {
+      for (const HeadEvictions& h : m.heads) {
+        layers = std::max(layers, h.layer + 1);
+        kv_heads = std::max(kv_heads, h.head + 1);
+      }
+    }
+  }
   std::vector<TokenTrace> out;
   for (const EvictionMap& m : session.eviction_maps) {
     TokenTrace t;

@@ -50,7 +50,8 @@ class LiveTokenTraces {
 };
 
 // The traced requests of a recorded session (those with an eviction map); the expected
-// answers come from the session's workload file when it can still be read.
+// answers come from the session's workload file when it can still be read. A grid of 0 x 0
+// (no retention snapshots recorded) is sized from the heads the maps name.
 std::vector<TokenTrace> session_token_traces(const Session& session, int layers, int kv_heads);
 
 }  // namespace kvwb
