@@ -166,7 +166,7 @@ void expect_trace_matches_engine(const TokenTrace& trace, const std::vector<Step
 TEST(TokenTraces, LiveTracesFromTheRunLoopMatchTheEngine) {
   TempDir dir;
   RunConfig config = ui_test::evicting_config(dir, "batch-max", 16);
-  config.trace_sequences = {"r1"};
+  config.trace_sequences = {"r1", "not-in-the-workload"};  // the second traces nothing
   LiveTokenTraces traces;
   std::vector<StepStats> steps;  // an independent run of the same config, for the expectation
   std::vector<RequestResult> results;
