@@ -101,9 +101,17 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
     const auto available = static_cast<double>(available_memory_bytes());
     kv_pool_bytes_ = std::min(static_cast<int64_t>(available * config_.kv_pool_auto_fraction), full_kv_bytes);
   }
-  engine_ = std::make_unique<Engine>(*model_, *profiled_backend_, engine_options(config_));
   for (size_t i = 0; i < requests_.size(); ++i) {
     if (!request_index_.emplace(requests_[i].id, i).second) fail(requests_[i].id, "two requests have this id");
+  }
+  engine_ = std::make_unique<Engine>(*model_, *profiled_backend_, engine_options(config_));
+  for (const std::string& id : engine_options(config_).trace_ids) {
+    auto it = request_index_.find(id);
+    if (it == request_index_.end() || traced_prompts_.count(id) != 0) continue;  // not in this workload
+    traced_ids_.push_back(id);
+    traced_prompts_[id] = prompts[it->second];
+  }
+  for (size_t i = 0; i < requests_.size(); ++i) {
     prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
     engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens);
   }
@@ -134,6 +142,12 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
 }
 
 bool Run::done() const { return engine_->done(); }
+
+const std::vector<int32_t>& Run::prompt_of(const std::string& request_id) const {
+  auto it = traced_prompts_.find(request_id);
+  if (it == traced_prompts_.end()) fail(request_id, "not a traced request of this run");
+  return it->second;
+}
 
 int64_t Run::add_step_observer(StepObserver observer) {
   step_observers_.emplace_back(next_observer_id_, std::move(observer));

@@ -119,6 +119,11 @@ class Run {
   const std::vector<RequestResult>& results() const { return results_; }
   RunSummary summary() const;
   int64_t total_requests() const { return static_cast<int64_t>(requests_.size()); }
+  // The requests of the workload whose eviction decisions the engine reports (trace_sequences;
+  // by default the first two), and their prompt tokens as fed to the model.
+  const std::vector<std::string>& traced_ids() const { return traced_ids_; }
+  const std::vector<int32_t>& prompt_of(const std::string& request_id) const;
+  const Request& request(const std::string& request_id) const { return requests_.at(request_index_.at(request_id)); }
   Engine& engine() { return *engine_; }
 
  private:
@@ -135,6 +140,8 @@ class Run {
   std::unique_ptr<Engine> engine_;
   std::vector<Request> requests_;
   std::map<std::string, size_t> request_index_;
+  std::vector<std::string> traced_ids_;
+  std::map<std::string, std::vector<int32_t>> traced_prompts_;  // by traced request id
   std::vector<RequestResult> results_;
   int64_t kv_pool_bytes_ = 0;
   // Accumulated step statistics for the summary.

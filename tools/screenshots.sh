@@ -18,10 +18,23 @@ shot() {
 }
 
 readme() {
-  # What scripts/start.sh opens (SmolLM2, data/ruler-quick.jsonl, Batch-Max at 256 tokens), with
-  # the reference run and a live budget change to 512 tokens after 20 s.
-  shot --model smollm2 --workload data/ruler-quick.jsonl --max-requests 8 --autostart --reference \
-    --retune 20:512 --screenshot "$out/workbench.png"
+  # What scripts/start.sh opens (SmolLM2, data/ruler-quick.jsonl, the default config of
+  # ui/controller/default_run.cpp) with its full-KV reference; the Live tab's token view shows
+  # the first traced request, a needle. The Model field says "smollm2", never a path.
+  shot --model smollm2 --workload data/ruler-quick.jsonl --autostart --reference \
+    --token-request quick-niah_single-1024-01 --screenshot "$out/workbench.png"
+}
+first_run() {
+  # The sweep that chose the default (docs/workbench.md "The first run"), recorded into a fresh
+  # database named relative to the checkout (the Sessions tab shows the name, not a machine
+  # path), then its full-KV session (#1) and the default's (#2) compared in the window.
+  local cli=${KVWB_BUILD_DIR:-build}/app/kvwb-cli db=${KVWB_BUILD_DIR:-build}/first-run-screenshots.db
+  rm -f "$db" "$db-wal" "$db-shm"
+  "$cli" sweep --model smollm2 --workload data/ruler-quick.jsonl --max-requests 8 --threads 1 \
+    --kv-pool 72MiB --max-batch 16 --prefill-chunk 64 --policies batch-max --budget-tokens 512,480 \
+    --db "$db" --quiet
+  shot --sessions "$db" --compare 1,2 --screenshot "$out/first-run-compare.png"
+  rm -f "$db" "$db-wal" "$db-shm"
 }
 dark() {
   # KV-Compress on the demo model: the retained tokens differ per head; dark palette.
@@ -54,10 +67,10 @@ tests() {
 }
 
 names=("$@")
-((${#names[@]} > 0)) || names=(readme dark try tests)
+((${#names[@]} > 0)) || names=(readme first_run dark try tests)
 for n in "${names[@]}"; do
-  [[ "$n" == readme || "$n" == dark || "$n" == try || "$n" == tests || "$n" == tune ]] ||
-    { echo "screenshots: unknown shot '$n' (readme, dark, try, tests, tune)" >&2; exit 1; }
+  [[ "$n" == readme || "$n" == first_run || "$n" == dark || "$n" == try || "$n" == tests || "$n" == tune ]] ||
+    { echo "screenshots: unknown shot '$n' (readme, first_run, dark, try, tests, tune)" >&2; exit 1; }
   echo "screenshots: $n"
   "$n"
 done

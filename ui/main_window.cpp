@@ -1,8 +1,12 @@
 #include "ui/main_window.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <QFileInfo>
+#include <QGuiApplication>
+#include <QScreen>
+#include <QTimer>
 #include <QHeaderView>
 #include <QLabel>
 #include <QScrollArea>
@@ -13,11 +17,13 @@
 #include <QVBoxLayout>
 
 #include "engine/core/error.h"
+#include "engine/workload/workload.h"
 #include "ui/controller/default_run.h"
 #include "ui/controller/run_controller.h"
 #include "ui/controller/sweep_runner.h"
 #include "ui/controller/try_runner.h"
 #include "ui/models/budget_form_model.h"
+#include "ui/models/retention_budget.h"
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/budget_panel.h"
 #include "ui/widgets/heatmap_plot.h"
@@ -26,6 +32,7 @@
 #include "ui/widgets/session_panel.h"
 #include "ui/widgets/sweep_panel.h"
 #include "ui/widgets/time_plots.h"
+#include "ui/widgets/token_view.h"
 #include "ui/widgets/try_panel.h"
 
 namespace kvwb {
@@ -97,16 +104,32 @@ void MainWindow::build() {
   accuracy_view_->verticalHeader()->hide();
   accuracy_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   accuracy_view_->setAlternatingRowColors(true);
+  // The retention map's scale spans the cells' own range (relative to the budget), so heads that
+  // keep more or less than their share stand out; a uniform budget reads as one middle colour.
   retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
-  retention_->set_scale_from_zero(true);
-  retention_->setToolTip(tr("Mean KV entries kept per (layer, KV head) over the running sequences; "
-                            "click a cell to open that head's live eviction map"));
+  retention_->set_hover_text([this](int head, int layer, double) {
+    if (!last_retention_) return QString();
+    return QString::fromStdString(retention_cell_text(*last_retention_, retention_policy_, layer, head)) +
+           tr("\nclick: this head's live eviction map");
+  });
   live_eviction_ = new LiveEvictionView(this);
   connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { live_eviction_->open(layer, head); });
+  auto* heads = new QSplitter(Qt::Vertical, this);
+  heads->addWidget(retention_);
+  heads->addWidget(live_eviction_);
+  token_view_ = new TokenView(this);
+  connect(token_view_, &TokenView::traceRequested, this, &MainWindow::trace_request);
+  token_timer_ = new QTimer(this);
+  token_timer_->setSingleShot(true);
+  token_timer_->setInterval(250);
+  connect(token_timer_, &QTimer::timeout, this, [this] { token_view_->set_traces(traces_.traces()); });
+  side_tabs_ = new QTabWidget(this);
+  side_tabs_->addTab(token_view_, tr("Tokens"));
+  side_tabs_->addTab(heads, tr("Heads"));
   auto* side = new QSplitter(Qt::Vertical, this);
   side->addWidget(accuracy_view_);
-  side->addWidget(retention_);
-  side->addWidget(live_eviction_);
+  side->addWidget(side_tabs_);
+  side->setStretchFactor(1, 1);
   auto* live = new QSplitter(Qt::Horizontal, this);
   live->addWidget(plots_);
   live->addWidget(side);
@@ -165,10 +188,49 @@ void MainWindow::build() {
   for (QLabel* l : {state_label_, step_label_, batch_label_, memory_label_, rate_label_, requests_label_}) {
     statusBar()->addPermanentWidget(l);
   }
-  resize(1400, 860);
+  // As large as the work needs, never larger than the screen it opens on.
+  QSize size(1400, 900);
+  if (const QScreen* screen = QGuiApplication::primaryScreen()) {
+    const QSize available = screen->availableGeometry().size();
+    size = size.boundedTo(QSize(available.width() * 95 / 100, available.height() * 90 / 100));
+  }
+  resize(size);
+  refresh_workload_ids(initial_.workload);
 }
 
-RunConfig MainWindow::current_config() const { return budget_->apply_to(run_panel_->fill(initial_)); }
+void MainWindow::refresh_workload_ids(const std::string& workload) {
+  workload_ids_.clear();
+  try {
+    if (!workload.empty()) {
+      for (const Request& r : load_workload(workload).requests) workload_ids_ << QString::fromStdString(r.id);
+    }
+  } catch (const Error&) {
+    // A bad file is reported when the run starts; the token view offers nothing to trace.
+  }
+  token_view_->set_traceable(workload_ids_, requested_traces_);
+}
+
+void MainWindow::trace_request(const QString& request_id) {
+  if (!requested_traces_.contains(request_id)) requested_traces_ << request_id;
+  token_view_->set_traceable(workload_ids_, requested_traces_);
+}
+
+RunConfig MainWindow::current_config() const {
+  RunConfig c = budget_->apply_to(run_panel_->fill(initial_));
+  if (!requested_traces_.isEmpty()) {
+    if (c.trace_sequences.empty()) {  // the default first two stay traced
+      for (int i = 0; i < std::min<int>(2, static_cast<int>(workload_ids_.size())); ++i) {
+        c.trace_sequences.push_back(workload_ids_[i].toStdString());
+      }
+    }
+    for (const QString& id : requested_traces_) {
+      if (std::find(c.trace_sequences.begin(), c.trace_sequences.end(), id.toStdString()) == c.trace_sequences.end()) {
+        c.trace_sequences.push_back(id.toStdString());
+      }
+    }
+  }
+  return c;
+}
 
 void MainWindow::start_run() {
   RunConfig config;
@@ -182,6 +244,11 @@ void MainWindow::start_run() {
   series_.clear();
   accuracy_->clear();
   live_eviction_->clear();
+  traces_.clear();
+  token_timer_->stop();
+  token_view_->clear();
+  last_retention_.reset();
+  refresh_workload_ids(config.workload);
   requests_total_ = 0;
   plots_->set_following(true);
   plots_->refresh_now();
@@ -218,11 +285,15 @@ void MainWindow::on_snapshot(const RunSnapshot& s) {
   series_.add(s);
   if (!s.finished.empty()) {
     accuracy_->add_results(s.finished);
-    const TaskAccuracyModel::Row& all = accuracy_->overall();
-    if (!std::isnan(all.score)) series_.add_accuracy(s.elapsed_seconds, all.score, all.fraction_of_full);
+    add_accuracy_points(s.elapsed_seconds);
   }
+  if (traces_.add(s) && !token_timer_->isActive()) token_timer_->start();
   if (s.retention) {
-    retention_->set_cells(s.retention->kv_heads, s.retention->layers, s.retention->mean_retained);
+    last_retention_ = s.retention;
+    retention_policy_ = s.config.policy;
+    const RetentionCells cells = retention_vs_budget(*s.retention, s.config.policy);
+    retention_->set_scale_label(QString::fromStdString(cells.unit));
+    retention_->set_cells(s.retention->kv_heads, s.retention->layers, cells.values);
   }
   const ProtectedSpan protection = protected_span(s.config.policy);
   for (const auto& snapshot : s.retention_snapshots) live_eviction_->add_snapshot(*snapshot, protection);
@@ -236,9 +307,16 @@ void MainWindow::on_snapshot(const RunSnapshot& s) {
 void MainWindow::on_reference_snapshot(const RunSnapshot& s) {
   if (s.finished.empty()) return;
   accuracy_->add_reference_results(s.finished);
-  const TaskAccuracyModel::Row& all = accuracy_->overall();
-  if (!std::isnan(all.score) && series_.has_points()) {
-    series_.add_accuracy(series_.last_time(), all.score, all.fraction_of_full);
+  if (series_.has_points()) add_accuracy_points(series_.last_time());
+}
+
+void MainWindow::add_accuracy_points(double t) {
+  for (const TaskAccuracyModel::Row& row : accuracy_->rows()) {
+    if (&row == &accuracy_->overall()) {
+      if (!std::isnan(row.score)) series_.add_accuracy(t, row.score, row.fraction_of_full);
+    } else {
+      series_.add_task_accuracy(t, row.task, row.score, row.fraction_of_full);
+    }
   }
 }
 

@@ -21,6 +21,7 @@
 #include "ui/widgets/session_panel.h"
 #include "ui/widgets/try_panel.h"
 #include "ui/widgets/time_plots.h"
+#include "ui/widgets/token_view.h"
 
 namespace {
 
@@ -98,7 +99,9 @@ int main(int argc, char** argv) {
       {"sessions", "open on the Sessions tab with this session database", "db"},
       {"reopen", "with --sessions: reopen this session (with --screenshot: shot when it is shown)", "id"},
       {"compare", "with --sessions: compare these two sessions, e.g. 3,4 (with --screenshot: shot when shown)", "a,b"},
-      {"view", "with --reopen or --compare: show this view (run, comparison, timeline)", "name"},
+      {"view", "with --reopen or --compare: show this view (run, comparison, timeline, tokens)", "name"},
+      {"live-view", "the Live tab's side view: tokens (the token view, the default) or heads (retention map)", "name"},
+      {"token-request", "the traced request the Live tab's token view shows once it is there", "id"},
   });
   parser.process(app);
 
@@ -133,6 +136,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (parser.value("live-view") == "heads") window.live_side_tabs()->setCurrentIndex(1);
+  if (parser.isSet("token-request")) window.token_view()->prefer_request(parser.value("token-request"));
   if (parser.isSet("autostart")) {
     QTimer::singleShot(0, &window, [&window, reference = parser.isSet("reference")] {
       window.start_run();
@@ -165,6 +170,7 @@ int main(int argc, char** argv) {
       if (view == "run") sessions->views()->setCurrentIndex(0);
       if (view == "comparison") sessions->views()->setCurrentIndex(1);
       if (view == "timeline") sessions->views()->setCurrentIndex(2);
+      if (view == "tokens") sessions->views()->setCurrentIndex(3);
     });
     if (pair.size() == 2) sessions->compare(pair[0].toLongLong(), pair[1].toLongLong());
     else if (parser.isSet("reopen")) sessions->reopen(parser.value("reopen").toLongLong());

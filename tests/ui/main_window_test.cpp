@@ -11,6 +11,7 @@
 
 #include <QImage>
 #include <QPixmap>
+#include <QTabWidget>
 #include <QTest>
 #include <qcustomplot.h>
 
@@ -22,6 +23,7 @@
 #include "ui/widgets/live_eviction_view.h"
 #include "ui/models/session_replay.h"
 #include "ui/widgets/time_plots.h"
+#include "ui/widgets/token_view.h"
 
 namespace kvwb {
 namespace {
@@ -73,7 +75,25 @@ TEST(MainWindow, AShortRunFillsThePlotsAndTheWindowGrabsToPng) {
   EXPECT_EQ(window.accuracy()->overall().total, 16);
   EXPECT_GT(window.retention_plot()->filled_cells(), 0);
   EXPECT_EQ(window.retention_plot()->cells_y(), 2);  // layers of the fixture model
-  EXPECT_EQ(window.retention_plot()->scale_lower(), 0.0);
+  // Relative to the budget in force (12 tokens after the change), the scale spanning the
+  // cells' own range so that heads keeping more or less than their share stand out.
+  EXPECT_EQ(window.retention_plot()->scale_label(), QStringLiteral("% of the 12-token budget"));
+  double lowest = 1e300;
+  for (int layer = 0; layer < 2; ++layer) {
+    for (int head = 0; head < window.retention_plot()->cells_x(); ++head) {
+      const double v = window.retention_plot()->value(head, layer);
+      if (!std::isnan(v)) lowest = std::min(lowest, v);
+    }
+  }
+  EXPECT_LE(window.retention_plot()->scale_lower(), lowest);
+  // One accuracy line per task (the workload's even and odd requests), as many points as the
+  // overall line had updates while that task had scored requests, at most.
+  EXPECT_GT(plots->task_points("even", false), 0);
+  EXPECT_GT(plots->task_points("odd", false), 0);
+  EXPECT_LE(plots->task_points("even", false), plots->graph_points(TimePlots::Accuracy, 0));
+  EXPECT_EQ(plots->task_points("even", true), -1);  // no reference run: no share of full KV
+  // The token view holds the two traced requests (the default), finished.
+  ASSERT_TRUE(wait_until([&] { return window.token_view()->traces().size() == 2 && window.token_view()->traces()[1].finished; }));
   // The status bar shows the last step the plots drew.
   const StepPoint last = window.series().last_point();
   EXPECT_TRUE(window.status_text().contains(QStringLiteral("step %1 |").arg(last.step))) << window.status_text().toStdString();
@@ -116,6 +136,7 @@ TEST(MainWindow, ClickingTheLiveRetentionMapOpensThatHeadsEvictionMapUpdatingLiv
   config.workload = ui_test::write_workload(dir, 2000, 30, 40);
   MainWindow window(config, nullptr, RunLoopOptions{30, 0.0, 1.0});
   window.resize(1400, 900);
+  window.live_side_tabs()->setCurrentIndex(1);  // Heads: the retention map (Tokens comes first)
   window.show();
   window.start_run();
   RunController* controller = window.controller();
@@ -157,7 +178,7 @@ TEST(MainWindow, ClickingTheLiveRetentionMapOpensThatHeadsEvictionMapUpdatingLiv
   const QString hover = view->plot()->hover_text(0, 0);
   EXPECT_TRUE(hover.contains("layer 1, KV head 0, position 0")) << hover.toStdString();
   if (const char* out = std::getenv("KVWB_SCREENSHOT_DIR")) {
-    window.grab().save(QString(out) + "/live-eviction-map.png");
+    window.live_side_tabs()->grab().save(QString(out) + "/live-eviction-map.png");  // no fixture path
   }
 }
 
@@ -190,6 +211,16 @@ TEST(MainWindow, AModelThatCannotLoadIsShownInTheWindow) {
   ASSERT_TRUE(wait_until([&] { return window.controller()->state() == RunState::Failed; }));
   EXPECT_TRUE(window.message().contains("missing-model")) << window.message().toStdString();
   EXPECT_TRUE(window.status_text().contains("failed")) << window.status_text().toStdString();
+}
+
+TEST(MainWindow, ARequestChosenForTracingJoinsTheDefaultTracedOnesInTheNextRunsConfig) {
+  ui_test::app();
+  ui_test::TempDir dir;
+  MainWindow window(window_config(dir));
+  EXPECT_TRUE(window.current_config().trace_sequences.empty());  // the engine's default: the first two
+  window.trace_request(QStringLiteral("r5"));
+  window.trace_request(QStringLiteral("r5"));  // once only
+  EXPECT_EQ(window.current_config().trace_sequences, (std::vector<std::string>{"r0", "r1", "r5"}));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "engine/core/error.h"
 #include "engine/model/model_paths.h"
+#include "engine/workload/workload.h"
 
 namespace kvwb {
 namespace fs = std::filesystem;
@@ -79,17 +80,34 @@ RunConfig default_run_config() {
     return {};
   };
   const std::string demo_quick = find([](const std::string& n) { return n == "demo-quick.jsonl"; });
+  c.policy.name = "batch-max";
+  c.policy.budget_tokens = 256;
   if (resolves("smollm2")) {
     c.model = "smollm2";
     std::string ruler = find([](const std::string& n) { return n.rfind("ruler-", 0) == 0 && n.find("quick") != std::string::npos; });
     if (ruler.empty()) ruler = find([](const std::string& n) { return n.rfind("ruler-", 0) == 0; });
     c.workload = ruler.empty() ? demo_quick : ruler;
+    // The first run that shows the trade-off (docs/workbench.md, "The first run": the sweep that
+    // chose it). A fixed pool in which full KV runs far below max_batch, so that compression
+    // can raise the batch; the first 8 requests (two per task) as measured, all traced, so the
+    // token view can show any of them.
+    c.kv_pool_bytes = int64_t{72} << 20;
+    c.max_batch = 16;
+    c.max_requests = 8;
+    c.prefill_chunk = 64;
+    c.policy.budget_tokens = 512;
+    try {
+      const Workload w = load_workload(c.workload);
+      for (size_t i = 0; i < w.requests.size() && static_cast<int64_t>(i) < *c.max_requests; ++i) {
+        c.trace_sequences.push_back(w.requests[i].id);
+      }
+    } catch (const Error&) {
+      // A broken workload file is reported when the run starts; the default tracing applies.
+    }
   } else {
     c.model = "demo";
     c.workload = demo_quick;
   }
-  c.policy.name = "batch-max";
-  c.policy.budget_tokens = 256;
   return c;
 }
 

@@ -17,8 +17,10 @@ std::string find_data_dir();
 std::vector<std::string> list_workloads(const std::string& dir);
 // Model shorthands that resolve on this machine (smollm2 first when it is downloaded).
 std::vector<std::string> available_models();
-// The config the window opens with: the default model and workload, Batch-Max at a budget that
-// compresses the quick workloads' prompts, auto KV pool.
+// The config the window opens with: the default model and workload and an evicting policy. On
+// SmolLM2, the config chosen by the sweep in docs/workbench.md ("The first run"): a fixed KV
+// pool that limits full KV's batch, Batch-Max at a budget that keeps most of full KV's accuracy
+// at a larger batch. On the demo model, Batch-Max at 256 tokens with the auto pool.
 RunConfig default_run_config();
 
 }  // namespace kvwb

@@ -8,6 +8,7 @@
 #include "engine/core/error.h"
 #include "engine/workload/workload.h"
 #include "profiler/clock.h"
+#include "run/session_recording.h"
 #include "ui/controller/config_diff.h"
 
 namespace kvwb {
@@ -66,6 +67,13 @@ void RunLoop::run() {
   }
   set_state(RunState::Running, 0);
   try {
+    for (const std::string& id : run->traced_ids()) {
+      RequestResult prompt_only;  // the prompt's tokens with their text, before any output
+      prompt_only.id = id;
+      prompt_only.prompt_ids = run->prompt_of(id);
+      const Request& r = run->request(id);
+      pending_.traced.push_back({request_tokens_of(prompt_only, *run->model().tokenizer), r.task, r.answers, false});
+    }
     while (between_steps(*run) && !run->done()) {
       const double now = now_seconds();
       if (now - last_retention_ >= options_.retention_interval_seconds) {
@@ -135,13 +143,22 @@ void RunLoop::record_step(Run& run, RunStep step) {
     pending_.retention = summarize_retention(s, static_cast<int>(m.num_layers), static_cast<int>(m.num_kv_heads));
     pending_.retention_snapshots.push_back(std::make_shared<const RetentionSnapshot>(RetentionSnapshot{s.step, s.retention}));
   }
-  for (RequestResult& r : step.finished) pending_.finished.push_back(std::move(r));
+  for (const EvictionRecord& e : s.evictions) pending_.evictions.push_back(e);
+  const std::vector<std::string>& traced = run.traced_ids();
+  for (RequestResult& r : step.finished) {
+    if (std::find(traced.begin(), traced.end(), r.id) != traced.end()) {
+      pending_.traced.push_back({request_tokens_of(r, *run.model().tokenizer), r.task, r.answers, true});
+    }
+    pending_.finished.push_back(std::move(r));
+  }
 }
 
 void RunLoop::emit_snapshot(Run& run) {
   last_emit_ = now_seconds();
   pending_.summary = run.summary();
   pending_.config = run.config();
+  pending_.layers = static_cast<int>(run.model().config.num_layers);
+  pending_.kv_heads = static_cast<int>(run.model().config.num_kv_heads);
   if (first_snapshot_) {
     pending_.task_totals = task_totals_;
     first_snapshot_ = false;

@@ -56,6 +56,15 @@ struct ConfigMark {
   std::string text;  // e.g. "policy h2o -> snapkv, budget_tokens 512 -> 256"
 };
 
+// A traced request (trace_sequences) as the token view shows it: its tokens with their text
+// (the prompt at first; prompt and output once it finished), task and reference answers.
+struct TracedRequest {
+  RequestTokens tokens;
+  std::string task;
+  std::vector<std::string> answers;
+  bool finished = false;
+};
+
 struct RunSnapshot {
   std::vector<StepPoint> points;          // every step since the previous snapshot
   std::vector<RequestResult> finished;    // requests that completed since the previous snapshot
@@ -67,6 +76,10 @@ struct RunSnapshot {
   RunSummary summary;                     // the run so far
   RunConfig config;                       // the config in force now
   std::map<std::string, int64_t> task_totals;  // requests per task in the workload (first snapshot)
+  // The traced requests: each once with its prompt (first snapshot), again when it finished.
+  std::vector<TracedRequest> traced;
+  std::vector<EvictionRecord> evictions;  // every decision on a traced request since the previous snapshot
+  int layers = 0, kv_heads = 0;           // the model's grid (every snapshot)
   double elapsed_seconds = 0;             // engine time at the last step
 };
 

@@ -14,6 +14,8 @@ RunSeries::RunSeries(size_t capacity, size_t recent, size_t max_marks)
       blocks_total(capacity, recent),
       accuracy(capacity, recent),
       fraction_of_full(capacity, recent),
+      capacity_(capacity),
+      recent_(recent),
       max_marks_(max_marks) {}
 
 void RunSeries::add(const RunSnapshot& s) {
@@ -37,7 +39,15 @@ void RunSeries::add_accuracy(double t, double mean_score, double fraction) {
   if (std::isfinite(fraction)) fraction_of_full.append(t, fraction);
 }
 
+void RunSeries::add_task_accuracy(double t, const std::string& task, double mean_score, double fraction) {
+  if (std::isnan(mean_score)) return;
+  task_accuracy.try_emplace(task, capacity_, recent_).first->second.append(t, mean_score);
+  if (std::isfinite(fraction)) task_fraction_of_full.try_emplace(task, capacity_, recent_).first->second.append(t, fraction);
+}
+
 void RunSeries::clear() {
+  task_accuracy.clear();
+  task_fraction_of_full.clear();
   for (TimeSeries* s : {&generated_per_second, &total_per_second, &running, &waiting, &blocks_used, &blocks_total,
                         &accuracy, &fraction_of_full}) {
     s->clear();

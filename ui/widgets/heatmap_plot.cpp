@@ -5,7 +5,9 @@
 #include <limits>
 
 #include <QEvent>
+#include <QLabel>
 #include <QMouseEvent>
+#include <QStringList>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -57,7 +59,10 @@ HeatmapPlot::HeatmapPlot(const QString& x_label, const QString& y_label, const Q
   auto* group = new QCPMarginGroup(plot_);
   plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
   scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-  layout->addWidget(plot_);
+  layout->addWidget(plot_, 1);  // the legend under it takes only its line
+  legend_ = new QLabel(this);
+  legend_->hide();
+  layout->addWidget(legend_);
   plot_->setMouseTracking(true);
   connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
     int x = 0, y = 0;
@@ -122,8 +127,8 @@ void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
   }
   if (filled_ == 0) lo = 0, hi = 1;
   if (from_zero_) lo = std::min(lo, 0.0);
-  if (hi <= lo) hi = lo + 1;
-  if (fixed_) lo = fixed_lo_, hi = fixed_hi_;
+  if (hi <= lo) lo -= 1, hi += 1;  // one value everywhere: the scale's middle, with its number beside
+  if (!categories_.empty()) lo = -0.5, hi = static_cast<double>(categories_.size()) - 0.5;
   map_->setDataRange(QCPRange(lo, hi));
   plot_->xAxis->setRange(-0.5, std::max(nx_, 1) - 0.5);
   plot_->yAxis->setRange(-0.5, std::max(ny_, 1) - 0.5);
@@ -132,7 +137,66 @@ void HeatmapPlot::set_cells(int nx, int ny, const std::vector<double>& values) {
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+std::vector<HeatmapPlot::Category> eviction_state_categories() {
+  return {{QObject::tr("evicted"), QColor(217, 95, 2)},
+          {QObject::tr("kept"), QColor(27, 158, 119)},
+          {QObject::tr("protected (sink or recent window)"), QColor(117, 112, 179)}};
+}
+
 double HeatmapPlot::scale_lower() const { return map_->dataRange().lower; }
+double HeatmapPlot::scale_upper() const { return map_->dataRange().upper; }
+
+QString HeatmapPlot::scale_label() const { return scale_->label(); }
+
+void HeatmapPlot::set_scale_label(const QString& label) {
+  scale_->setLabel(label);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void HeatmapPlot::set_categories(std::vector<Category> categories) {
+  categories_ = std::move(categories);
+  const auto n = static_cast<double>(categories_.size());
+  // Value i sits in the middle of band [i / n, (i + 1) / n] of the gradient: two stops of the
+  // same colour per band make it flat, so no value between bands ever blends two categories.
+  QCPColorGradient gradient;
+  gradient.clearColorStops();
+  for (size_t i = 0; i < categories_.size(); ++i) {
+    gradient.setColorStopAt(static_cast<double>(i) / n + 1e-6, categories_[i].color);
+    gradient.setColorStopAt(static_cast<double>(i + 1) / n - 1e-6, categories_[i].color);
+  }
+  gradient.setNanHandling(QCPColorGradient::nhTransparent);
+  map_->setGradient(gradient);
+  if (!categories_.empty() && scale_->visible()) {  // the legend names the colours instead
+    scale_->setVisible(false);
+    plot_->plotLayout()->take(scale_);
+    plot_->plotLayout()->simplify();
+  }
+  QString html;
+  for (const Category& c : categories_) {
+    html += QStringLiteral("<span style=\"color:%1\">&#9632;</span>&nbsp;%2&nbsp;&nbsp; ").arg(c.color.name(), c.name.toHtmlEscaped());
+  }
+  legend_->setText(html);
+  legend_->setVisible(!categories_.empty());
+  set_cells(nx_, ny_, std::vector<double>(values_));
+}
+
+QString HeatmapPlot::legend_text() const {
+  QStringList names;
+  for (const Category& c : categories_) names << c.name;
+  return names.join(QStringLiteral(" · "));
+}
+
+void HeatmapPlot::focus_x(double center, double half_width) {
+  if (focus_line_ == nullptr) {
+    focus_line_ = new QCPItemStraightLine(plot_);
+    focus_line_->setSelectable(false);
+  }
+  focus_line_->setPen(QPen(plot_colors(palette()).mark, 1.5, Qt::DashLine));
+  focus_line_->point1->setCoords(center, 0);
+  focus_line_->point2->setCoords(center, 1);
+  plot_->xAxis->setRange(center - half_width, center + half_width);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
 
 void HeatmapPlot::changeEvent(QEvent* event) {
   if (event->type() == QEvent::PaletteChange) apply_theme();

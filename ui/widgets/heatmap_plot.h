@@ -1,10 +1,15 @@
 #pragma once
 // A QCPColorMap with its colour scale (STYLE.md: setCell, no interpolation, data range from the
 // data). Used for the layer x KV-head retention map and the eviction maps. NaN cells are drawn
-// transparent (the eviction map's "kept" slots). Hovering a cell shows its numbers; clicking
-// one emits cellClicked (the retention map opens that head's eviction map).
+// transparent (positions not in the context). Hovering a cell shows its numbers; clicking one
+// emits cellClicked (the retention map opens that head's eviction map). With categories (the
+// eviction maps' evicted / kept / protected), each value 0, 1, ... is one flat colour named in
+// a legend under the plot instead of a colour scale.
 #include <functional>
+#include <utility>
 #include <vector>
+
+#include <QColor>
 
 #include <QString>
 #include <QWidget>
@@ -12,6 +17,8 @@
 class QCustomPlot;
 class QCPColorMap;
 class QCPColorScale;
+class QCPItemStraightLine;
+class QLabel;
 
 namespace kvwb {
 
@@ -30,14 +37,20 @@ class HeatmapPlot : public QWidget {
   // Colour scale from 0 instead of from the smallest value: counts (retained tokens) read
   // as amounts, so a uniform budget shows as one bright colour, not as the scale's dark end.
   void set_scale_from_zero(bool on) { from_zero_ = on; }
-  // A colour scale fixed to [lo, hi] whatever the data holds (the eviction maps' 0 / 1 / 2
-  // states keep their colours when one of them is absent).
-  void set_fixed_range(double lo, double hi) {
-    fixed_ = true;
-    fixed_lo_ = lo;
-    fixed_hi_ = hi;
-  }
+  // Cells hold category indices 0 .. n - 1, drawn in these colours and named in a legend.
+  struct Category {
+    QString name;
+    QColor color;
+  };
+  void set_categories(std::vector<Category> categories);
+  const std::vector<Category>& categories() const { return categories_; }
+  QString legend_text() const;  // the legend's names, in order ("" without categories)
+  // Shows x around `center` (±half_width cells) and marks it with a vertical line.
+  void focus_x(double center, double half_width);
+  void set_scale_label(const QString& label);
+  QString scale_label() const;
   double scale_lower() const;
+  double scale_upper() const;
   QCustomPlot* plot() const { return plot_; }
 
   // The value of cell (x, y) (NaN outside or where empty), and the cell under a widget point
@@ -60,13 +73,18 @@ class HeatmapPlot : public QWidget {
   QCustomPlot* plot_ = nullptr;
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
+  QCPItemStraightLine* focus_line_ = nullptr;
+  QLabel* legend_ = nullptr;
+  std::vector<Category> categories_;
   std::function<QString(int, int, double)> hover_text_;
   QString x_label_, y_label_;
   std::vector<double> values_;
   int nx_ = 0, ny_ = 0, filled_ = 0;
   bool from_zero_ = false;
-  bool fixed_ = false;
-  double fixed_lo_ = 0, fixed_hi_ = 1;
 };
+
+// The eviction maps' categories, in HeadTimeline's order (kEvicted 0, kKept 1, kProtected 2):
+// orange, teal, purple, told apart by the colour-blind and visible on light and dark themes.
+std::vector<HeatmapPlot::Category> eviction_state_categories();
 
 }  // namespace kvwb

@@ -28,8 +28,8 @@ LiveEvictionView::LiveEvictionView(QWidget* parent, size_t max_snapshots)
   bar->addWidget(sequence_);
   bar->addStretch(1);
   layout->addLayout(bar);
-  plot_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("0 evicted · 1 kept · 2 protected"), this);
-  plot_->set_fixed_range(HeadTimeline::kEvicted, HeadTimeline::kProtected);
+  plot_ = new HeatmapPlot(tr("token position"), tr("snapshot"), QString(), this);
+  plot_->set_categories(eviction_state_categories());
   plot_->set_hover_text([this](int position, int row, double v) {
     if (row < 0 || static_cast<size_t>(row) >= drawn_.steps.size()) return QString();
     // Live: no eviction scores or token text yet (the recorded session has both).

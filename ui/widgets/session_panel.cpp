@@ -34,10 +34,12 @@
 #include "ui/models/eviction_hover.h"
 #include "ui/models/session_list_model.h"
 #include "ui/models/steps_csv.h"
+#include "ui/models/token_traces.h"
 #include "ui/widgets/heatmap_plot.h"
 #include "ui/widgets/op_timeline.h"
 #include "ui/widgets/plot_export.h"
 #include "ui/widgets/time_plots.h"
+#include "ui/widgets/token_view.h"
 
 namespace kvwb {
 namespace {
@@ -184,8 +186,8 @@ void SessionPanel::build() {
   retention_->set_scale_from_zero(true);
   retention_->setToolTip(tr("Click a cell to open that head's eviction map"));
   connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { open_eviction_map(layer, head); });
-  eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), tr("0 evicted · 1 kept · 2 protected"), this);
-  eviction_->set_fixed_range(HeadTimeline::kEvicted, HeadTimeline::kProtected);
+  eviction_ = new HeatmapPlot(tr("token position"), tr("snapshot"), QString(), this);
+  eviction_->set_categories(eviction_state_categories());
   eviction_->set_hover_text([this](int position, int row, double v) {
     if (!shown_ || row < 0) return QString();
     // One head over the snapshots (row = snapshot), or every head at the scrubbed one (row =
@@ -248,6 +250,9 @@ void SessionPanel::build() {
   views_->addTab(compare_view_, tr("Comparison"));
   timeline_ = new OpTimeline(this);
   views_->addTab(timeline_, tr("Op timeline"));
+  token_view_ = new TokenView(this);
+  token_view_->set_traceable_visible(false);  // a recording shows the requests it traced
+  views_->addTab(token_view_, tr("Tokens"));
 
   auto* split = new QSplitter(Qt::Vertical, this);
   auto* top = new QWidget(this);
@@ -353,6 +358,7 @@ void SessionPanel::on_loaded(const LoadedSessionPtr& a, const LoadedSessionPtr& 
   eviction_layer_ = eviction_head_ = -1;
   eviction_->set_cells(0, 0, {});
   timeline_->set_trace(session_trace(shown_->session.events));
+  token_view_->set_traces(session_token_traces(shown_->session, shown_->replay.layers, shown_->replay.kv_heads));
   refresh_retention();
   const SessionInfo& info = shown_->session.info;
   if (b) {

@@ -2,7 +2,8 @@
 // The Sessions tab: the session browser. Opens a session database and lists its sessions with
 // their key metrics; reopens one (loaded in the background with progress and cancel) so the
 // time plots, the layer x KV-head retention map (scrubbed through the retention snapshots, for
-// the batch or one sequence) and a clicked head's eviction map show the recorded run; renames,
+// the batch or one sequence), a clicked head's eviction map and the token view of the traced
+// requests show the recorded run; renames,
 // annotates and deletes; shows its profiler events as an op timeline with per-op statistics;
 // compares two sessions side by side (overlaid time plots and the
 // comparison `kvwb-cli sessions compare` prints, as a table); exports the session, its tuned
@@ -32,6 +33,7 @@ class OpTimeline;
 class SessionListModel;
 class SessionStore;
 class TimePlots;
+class TokenView;
 
 class SessionPanel : public QWidget {
   Q_OBJECT
@@ -76,6 +78,7 @@ class SessionPanel : public QWidget {
   HeatmapPlot* retention_plot() const { return retention_; }
   HeatmapPlot* eviction_plot() const { return eviction_; }
   OpTimeline* timeline() const { return timeline_; }
+  TokenView* token_view() const { return token_view_; }
   QTabWidget* views() const { return views_; }
   QString status() const;
   QString flags() const { return flags_; }  // serving flags of the last config export
@@ -114,6 +117,7 @@ class SessionPanel : public QWidget {
   QComboBox *sequence_ = nullptr, *value_ = nullptr, *eviction_mode_ = nullptr;
   QTableView* compare_view_ = nullptr;
   OpTimeline* timeline_ = nullptr;
+  TokenView* token_view_ = nullptr;
   LoadedSessionPtr shown_, compared_;
   QString flags_;
   int eviction_layer_ = -1, eviction_head_ = -1;

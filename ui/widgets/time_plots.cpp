@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -39,6 +40,10 @@ const GraphSpec kGraphs[] = {
     {TimePlots::Accuracy, &RunSeries::accuracy, "accuracy", false, 2, Qt::SolidLine},
     {TimePlots::Accuracy, &RunSeries::fraction_of_full, "of full-KV accuracy", false, 4, Qt::SolidLine},
 };
+
+// Task lines take the hues the overall accuracy lines (2, 4) do not; a fifth task repeats a
+// hue with a dotted line.
+const int kTaskColors[] = {0, 1, 3, 5};
 
 const char* const kAxisLabels[TimePlots::PlotCount] = {"tokens / s", "sequences", "KV blocks", "accuracy"};
 
@@ -122,6 +127,9 @@ void TimePlots::build() {
   plots_[Memory]->yAxis2->setVisible(true);
   plots_[Memory]->yAxis2->setLabel(tr("MiB"));
   plots_[Accuracy]->yAxis->setRange(0, 1.05);
+  // The overall lines and one per task: the legend in rows of three, not one tall column.
+  plots_[Accuracy]->legend->setFillOrder(QCPLayoutGrid::foRowsFirst);
+  plots_[Accuracy]->legend->setWrap(3);
 
   // The main series' graphs first (graph_points() indexes them), then the overlay's, which stay
   // out of the legend until an overlay is set.
@@ -212,8 +220,10 @@ void TimePlots::apply_theme() {
   for (const Binding& b : bindings_) {
     // The overlay keeps each line's hue (the pairs read together), shifted in lightness.
     const QColor c = colors.series[b.color];
-    b.graph->setPen(QPen(b.overlay ? (colors.dark ? c.lighter(140) : c.darker(160)) : c, 1.6, b.style));
+    b.graph->setPen(QPen(b.overlay ? (colors.dark ? c.lighter(140) : c.darker(160)) : c,
+                         b.plot == Accuracy && !b.overlay ? 2.4 : 1.6, b.style));
   }
+  for (const TaskLine& line : task_lines_) style_task_line(line, colors);
   for (QCPAbstractItem* item : mark_items_) {
     if (auto* line = qobject_cast<QCPItemStraightLine*>(item)) line->setPen(QPen(colors.mark, 1, Qt::DashLine));
     if (auto* text = qobject_cast<QCPItemText*>(item)) text->setColor(colors.mark);
@@ -237,6 +247,7 @@ void TimePlots::tick() {
     changed = true;
   }
   changed |= update_data();
+  changed |= update_task_lines();
   changed |= update_marks();
   if ((changed || range_dirty_) && series_ != nullptr && following_) {
     update_ranges();
@@ -275,6 +286,59 @@ bool TimePlots::update_data() {
     changed = true;
   }
   return changed;
+}
+
+void TimePlots::style_task_line(const TaskLine& line, const PlotColors& colors) {
+  const int n = static_cast<int>(std::size(kTaskColors));
+  const Qt::PenStyle style = line.fraction ? Qt::DashLine : (line.color >= n ? Qt::DotLine : Qt::SolidLine);
+  line.graph->setPen(QPen(colors.series[kTaskColors[line.color % n]], 1.0, style));
+}
+
+bool TimePlots::update_task_lines() {
+  bool changed = false;
+  QCustomPlot* p = plots_[Accuracy];
+  // A new run (or no series): the tasks' lines go with it.
+  const size_t tasks = series_ == nullptr ? 0 : series_->task_accuracy.size();
+  if (tasks < static_cast<size_t>(std::count_if(task_lines_.begin(), task_lines_.end(), [](const TaskLine& l) { return !l.fraction; }))) {
+    for (const TaskLine& line : task_lines_) p->removeGraph(line.graph);
+    task_lines_.clear();
+    changed = true;
+  }
+  if (series_ == nullptr) return changed;
+  int task_index = 0;
+  for (const auto& [task, accuracy] : series_->task_accuracy) {
+    for (bool fraction : {false, true}) {
+      const auto& source = fraction ? series_->task_fraction_of_full : series_->task_accuracy;
+      auto s = source.find(task);
+      if (s == source.end()) continue;
+      auto line = std::find_if(task_lines_.begin(), task_lines_.end(),
+                               [&](const TaskLine& l) { return l.task == task && l.fraction == fraction; });
+      if (line == task_lines_.end()) {
+        QCPGraph* graph = p->addGraph(p->xAxis, p->yAxis);
+        const QString name = QString::fromStdString(task.empty() ? std::string("(no task)") : task);
+        graph->setName(fraction ? tr("%1: of full").arg(name) : name);
+        if (fraction) graph->removeFromLegend();  // the task's dashed twin: its colour names it
+        task_lines_.push_back({task, fraction, graph, task_index});
+        style_task_line(task_lines_.back(), plot_colors(palette()));
+        line = task_lines_.end() - 1;
+      }
+      if (line->revision == s->second.revision()) continue;
+      line->revision = s->second.revision();
+      QVector<QCPGraphData> points;
+      for (size_t i = 0; i < s->second.size(); ++i) points.append(QCPGraphData(s->second.keys()[i], s->second.values()[i]));
+      line->graph->data()->set(points, true);
+      changed = true;
+    }
+    ++task_index;
+  }
+  return changed;
+}
+
+int TimePlots::task_points(const std::string& task, bool fraction) const {
+  for (const TaskLine& line : task_lines_) {
+    if (line.task == task && line.fraction == fraction) return line.graph->data()->size();
+  }
+  return -1;
 }
 
 bool TimePlots::update_marks() {
@@ -336,6 +400,9 @@ void TimePlots::update_ranges() {
     if (source == nullptr) continue;
     double& t = top[static_cast<size_t>(b.plot * 2 + (b.right_axis ? 1 : 0))];
     t = std::max(t, (source->*b.series).max_in(begin, end, 0.0));
+  }
+  for (const auto& [task, fraction] : series_->task_fraction_of_full) {
+    top[Accuracy * 2] = std::max(top[Accuracy * 2], fraction.max_in(begin, end, 0.0));
   }
   for (int id = 0; id < PlotCount; ++id) {
     QCustomPlot* p = plots_[id];

@@ -4,6 +4,7 @@
 // queues one replot (QCustomPlot::rpQueuedReplot), never one per data point. The time axis
 // follows the newest data until the user drags or zooms it; config changes show as marks.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <QWidget>
@@ -20,6 +21,8 @@ class QCPRange;
 class QTimer;
 
 namespace kvwb {
+
+struct PlotColors;
 
 class TimePlots : public QWidget {
   Q_OBJECT
@@ -43,6 +46,9 @@ class TimePlots : public QWidget {
 
   QCustomPlot* plot(PlotId id) const { return plots_[id]; }
   int graph_points(PlotId id, int graph) const;  // graphs of the main series, then the overlay's
+  // The accuracy plot's line of one task (its mean score, or with `fraction` its share of the
+  // full-KV score): points drawn, -1 when there is no such line.
+  int task_points(const std::string& task, bool fraction) const;
   // Pixel columns the series are decimated to (models/decimate.h: at most two points per
   // column, the lowest and the highest, over the visible time range).
   int decimation_buckets(PlotId id) const;
@@ -67,9 +73,19 @@ class TimePlots : public QWidget {
     Qt::PenStyle style;
     uint64_t revision = ~uint64_t{0};
   };
+  // One task's accuracy line (the main series only): created when the task first has a point.
+  struct TaskLine {
+    std::string task;
+    bool fraction;
+    QCPGraph* graph;
+    int color;
+    uint64_t revision = ~uint64_t{0};
+  };
   void build();
   void tick();
   bool update_data();
+  bool update_task_lines();
+  void style_task_line(const TaskLine& line, const PlotColors& colors);
   bool update_marks();
   void update_ranges();
   std::pair<double, double> followed_range() const;  // the time range following shows
@@ -81,6 +97,7 @@ class TimePlots : public QWidget {
   const RunSeries* overlay_ = nullptr;
   QCustomPlot* plots_[PlotCount] = {};
   std::vector<Binding> bindings_;
+  std::vector<TaskLine> task_lines_;
   std::vector<QCPAbstractItem*> mark_items_;
   int drawn_marks_ = 0;
   double drawn_last_mark_ = -1;
