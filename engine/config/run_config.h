@@ -12,7 +12,9 @@
 
 namespace kvwb {
 
-inline constexpr int kRunConfigSchemaVersion = 1;
+// Version 2: kv_dtype defaults to f16 (a version-1 config without it reads as f32). The history
+// of the schema is in docs/config-export.md.
+inline constexpr int kRunConfigSchemaVersion = 2;
 
 struct PolicyConfig {
   std::string name = "full";  // one of policy_registry() (engine/config/policy_names.h)
@@ -45,7 +47,7 @@ struct RunConfig {
   std::string random_weights;
   std::string backend = "cpu";          // cpu | cuda
   std::string weights_dtype = "stored";  // stored | f32 | bf16 | f16
-  std::string kv_dtype = "f32";
+  std::string kv_dtype = "f16";  // one of kernels::kKvDTypes (kernels/kv_dtype.h); fixed for a run
   std::optional<int64_t> kv_pool_bytes;  // nullopt = auto
   double kv_pool_auto_fraction = 0.5;    // share of available memory after weights when auto
   int64_t block_size = 16;

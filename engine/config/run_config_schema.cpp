@@ -1,6 +1,7 @@
 #include "engine/config/run_config_schema.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -8,6 +9,7 @@
 
 #include "engine/config/policy_names.h"
 #include "engine/core/error.h"
+#include "kernels/kv_dtype.h"
 
 namespace kvwb {
 namespace {
@@ -161,6 +163,16 @@ constexpr std::string_view kCpu = "cpu", kCuda = "cuda", kStored = "stored", kF3
                            kBf16 = "bf16", kSequence = "sequence", kHead = "head", kL1Sum = "l1-sum",
                            kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg";
 
+// The KV dtypes the kernels store, by name (kernels/kv_dtype.h is the one list).
+std::span<const std::string_view> kv_dtype_choices() {
+  static const auto names = [] {
+    std::array<std::string_view, kernels::kKvDTypes.size()> out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = kernels::kv_dtype_name(kernels::kKvDTypes[i]);
+    return out;
+  }();
+  return names;
+}
+
 std::string pool_kernel_rule(const RunConfig& c) {
   const int64_t k = c.policy.pool_kernel;
   return k == 0 || (k >= 1 && k % 2 == 1) ? "" : "must be 0 (the policy's default) or an odd number >= 1";
@@ -193,8 +205,10 @@ std::vector<ConfigField> make_fields() {
       field<&R::weights_dtype>({.key = "weights_dtype", .flag = "weights-dtype", .value_name = "TEXT",
                                 .help = "Weights in memory: stored (as in the file; bf16 for --random-weights), f32, f16 or bf16",
                                 .applies = next, .choices = choices<kStored, kF32, kBf16, kF16>}),
-      field<&R::kv_dtype>({.key = "kv_dtype", .flag = "kv-dtype", .value_name = "TEXT",
-                           .help = "KV cache element type", .applies = next, .choices = choices<kF32>}),
+      field<&R::kv_dtype>({.key = "kv_dtype", .flag = "kv-dtype", .value_name = "TEXT", .unit = "",
+                           .help = "KV cache element type: f32, f16, bf16, q8_0, q4_0 (q8_0 and q4_0 store blocks of "
+                                   "32 values along head_dim, which must be a multiple of 32)",
+                           .applies = next, .choices = kv_dtype_choices}),
       with_codec<PoolBytes, &R::kv_pool_bytes>({.key = "kv_pool_bytes", .flag = "kv-pool", .value_name = "SIZE",
                                                 .unit = "bytes",
                                                 .help = "KV cache memory: bytes, a size such as 64MiB, or auto",

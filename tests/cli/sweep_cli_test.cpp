@@ -76,7 +76,7 @@ TEST_F(SweepCli, PrintsTheFrontierExportsTheRecommendationAndResumes) {
   EXPECT_GE(chosen["accuracy"].get<double>(), 0.9);
   const nlohmann::json exported = kvwb::read_json_file(best);
   EXPECT_EQ(exported, chosen["config"]);
-  EXPECT_EQ(exported["schema_version"], 1);
+  EXPECT_EQ(exported["schema_version"], kvwb::kRunConfigSchemaVersion);
   const Result rerun = cli("run --config " + best + " --quiet");
   EXPECT_EQ(rerun.code, 0) << rerun.err;
 

@@ -19,6 +19,7 @@ RunConfig all_changed() {
   c.random_weights = "bench/configs/llama-3-8b.json";
   c.backend = "cuda";
   c.weights_dtype = "bf16";
+  c.kv_dtype = "q8_0";
   c.kv_pool_bytes = 3 << 20;
   c.kv_pool_auto_fraction = 0.25;
   c.block_size = 32;
@@ -69,14 +70,13 @@ TEST(RunConfigSchema, EveryFieldRoundTripsThroughJsonOnItsOwn) {
     RunConfig c;
     f.copy(f.key == "policy.budget_ratio" ? ratio : changed, c);
     const auto differs = changed_fields(defaults, c);
-    if (differs.empty()) continue;  // a field with one allowed value (kv_dtype: f32 only)
     ++tested;
     ASSERT_EQ(differs.size(), 1u) << f.key;
     EXPECT_EQ(differs.front(), &f);
     const RunConfig back = run_config_from_json(run_config_to_json(c), "x");
     EXPECT_TRUE(changed_fields(c, back).empty()) << f.key << ": " << run_config_to_json(back).dump();
   }
-  EXPECT_GE(tested + 1, config_fields().size());
+  EXPECT_EQ(tested, config_fields().size());
 }
 
 // The flag text of a field's value (its JSON, unquoted) sets the same value.
@@ -163,6 +163,25 @@ TEST(RunConfigSchema, ALiveChangeAppliesTheTunablesAndDefersWhatDefinesTheRun) {
   ASSERT_EQ(change.deferred.size(), 2u);
   EXPECT_EQ(change.deferred[0]->key, "model");
   EXPECT_EQ(change.deferred[1]->key, "block_size");
+}
+
+// Schema version 2 made f16 the KV dtype of new configs; a version-1 config ran f32 and still does.
+TEST(RunConfigSchema, KvDtypeDefaultsToF16AndVersionOneConfigsKeepF32) {
+  EXPECT_EQ(RunConfig{}.kv_dtype, "f16");
+  EXPECT_EQ(run_config_from_json(Json::object(), "x").kv_dtype, "f16");
+  const RunConfig v1 = run_config_from_json(Json{{"schema_version", 1}, {"block_size", 8}}, "x");
+  EXPECT_EQ(v1.kv_dtype, "f32");
+  EXPECT_EQ(v1.schema_version, kRunConfigSchemaVersion);  // read into the current schema
+  EXPECT_EQ(run_config_to_json(v1)["kv_dtype"], "f32");
+  EXPECT_EQ(run_config_from_json(Json{{"schema_version", 1}, {"kv_dtype", "f32"}}, "x").kv_dtype, "f32");
+  EXPECT_EQ(run_config_from_json(Json{{"kv_dtype", "q4_0"}}, "x").kv_dtype, "q4_0");
+  try {
+    run_config_from_json(Json{{"kv_dtype", "fp8"}}, "run.json");
+    FAIL() << "accepted fp8";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "run.json: kv_dtype: must be f32, f16, bf16, q8_0 or q4_0, got 'fp8'");
+  }
+  EXPECT_EQ(config_field("kv_dtype").applies, Applies::next_start);
 }
 
 TEST(RunConfigSchema, PolicyChoicesAreTheRegistry) {

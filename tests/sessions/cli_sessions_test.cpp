@@ -86,7 +86,7 @@ TEST(CliSessions, ARecordedRunsExportedConfigReproducesItsGreedyOutputs) {
   r = cli(dir, "config export 1 --db " + db + " --out " + exported);
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json config = read_json_file(exported);
-  EXPECT_EQ(config["schema_version"], 1);
+  EXPECT_EQ(config["schema_version"], kvwb::kRunConfigSchemaVersion);
   EXPECT_EQ(config["block_size"], 8);
   EXPECT_EQ(config["max_batch"], 3);
   EXPECT_TRUE(config["record"].is_null());
