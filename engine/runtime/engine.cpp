@@ -38,13 +38,15 @@ int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t b
   return bytes / kv_bytes_per_block(model.head_dim, block_size);
 }
 
-Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options)
+Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options,
+               PolicyFactory policy_factory)
     : model_(model),
       backend_(backend),
       options_((check_options(options), options)),
+      policy_factory_(std::move(policy_factory)),
       cache_(backend, cache_shape(model.config, options)),
       forward_(model, backend),
-      policy_(make_policy(options.policy)),
+      policy_(policy_factory_(options.policy)),
       start_(steady_seconds()) {}
 
 bool Engine::traced(const std::string& id) const {
@@ -96,7 +98,7 @@ bool Engine::admit_next(int64_t tokens_left) {
   return true;
 }
 
-void Engine::plan(std::vector<Work>& work, int64_t& admitted) {
+void Engine::plan(std::vector<Work>& work, int64_t& admitted, bool admit) {
   work.clear();
   int64_t tokens_left = options_.max_tokens_per_step;
   // Decode tokens first (they are latency-bound), then prefill chunks in admission order, then
@@ -116,7 +118,7 @@ void Engine::plan(std::vector<Work>& work, int64_t& admitted) {
   for (auto& s : running_) {
     if (s->phase == SequencePhase::Prefill) add_prefill(s.get());
   }
-  while (admit_next(tokens_left)) {
+  while (admit && admit_next(tokens_left)) {
     ++admitted;
     add_prefill(running_.back().get());
   }
@@ -175,15 +177,24 @@ StepStats Engine::step() {
 
 void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
   ScopedSpan span("schedule", Category::scheduler);
-  plan(work, stats.admitted);
+  plan(work, stats.admitted, true);
   // The reservations make this rare (a shrunk pool, a policy whose estimate was low): preempt
-  // the youngest request until the step's appends fit.
+  // the youngest request until the step's appends fit. The re-plans admit nothing, so each
+  // round removes one running request and adds none: this ends within running_.size() rounds
+  // (re-admitting the request just preempted could loop forever). The oldest request is only
+  // preempted for itself: if its appends do not fit the pool alone, they never will.
   for (;;) {
     int64_t need = 0;
     for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count);
-    if (need <= cache_.free_blocks() || running_.empty()) break;
+    if (need <= cache_.free_blocks()) break;
+    if (running_.size() == 1) {
+      const SequenceState& s = *running_.front();
+      fail(s.id, "needs {} more KV blocks for its next tokens but the pool has {} free with no other request running "
+                 "(pool {} blocks, {} in use by it; policy {} estimated its peak at {} blocks)",
+           need, cache_.free_blocks(), cache_.block_limit(), cache_.used_blocks(), policy_->name(), peak_of(s));
+    }
     preempt(running_.back().get());
-    plan(work, stats.admitted);
+    plan(work, stats.admitted, false);
   }
 
   batch_.clear();
@@ -319,7 +330,7 @@ void Engine::update(const EngineOptions& options) {
   if (options.num_blocks > cache_.shape().num_blocks) {
     fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
   }
-  std::unique_ptr<CompressionPolicy> policy = make_policy(options.policy);
+  std::unique_ptr<CompressionPolicy> policy = policy_factory_(options.policy);
   auto peak_under = [&](const SequenceState& s) {
     return policy->peak_blocks(s.context_length(), s.max_new_tokens - static_cast<int64_t>(s.output.size()),
                                cache_.shape(), options.prefill_chunk);

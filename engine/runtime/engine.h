@@ -51,8 +51,11 @@ struct FinishedRequest {
 class Engine {
  public:
   using Observer = std::function<void(const StepStats&)>;
+  // Builds the policy named by a PolicyConfig (make_policy; tests pass one with wrong estimates).
+  using PolicyFactory = std::function<std::unique_ptr<CompressionPolicy>(const PolicyConfig&)>;
 
-  Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options);
+  Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options,
+         PolicyFactory policy_factory = make_policy);
 
   // Queues a request. Throws Error when it can never fit the pool (its peak exceeds it).
   void submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens);
@@ -82,8 +85,10 @@ class Engine {
   bool traced(const std::string& id) const;
   int64_t peak_of(const SequenceState& s) const;
   bool admit_next(int64_t tokens_left);
-  void plan(std::vector<Work>& work, int64_t& admitted);
-  // Plans the step's work (preempting if its appends do not fit) and builds the batch.
+  // Decode tokens, prefill chunks and (when `admit`) admissions for this step.
+  void plan(std::vector<Work>& work, int64_t& admitted, bool admit);
+  // Plans the step's work (preempting if its appends do not fit) and builds the batch. Throws
+  // Error when the oldest running request does not fit the pool even alone.
   void schedule(StepStats& stats, std::vector<Work>& work);
   void run_step(StepStats& stats);
   // Runs the policy on `seq` after `appended` tokens (0: enforce a changed budget) and adds
@@ -97,6 +102,7 @@ class Engine {
   const Model& model_;
   kernels::Backend& backend_;
   EngineOptions options_;
+  PolicyFactory policy_factory_;
   KvCache cache_;
   Forward forward_;
   std::unique_ptr<CompressionPolicy> policy_;
