@@ -55,6 +55,16 @@ bool Engine::traced(const std::string& id) const {
 
 double Engine::now() const { return steady_seconds() - start_; }
 
+int64_t Engine::blocks_held(const SequenceState& s) const {
+  int64_t blocks = 0;
+  for (int64_t l = 0; l < cache_.shape().num_layers; ++l) {
+    for (int64_t h = 0; h < cache_.shape().num_kv_heads; ++h) {
+      blocks += static_cast<int64_t>(cache_.block_table(s.cache_seq, l, h).size());
+    }
+  }
+  return blocks;
+}
+
 int64_t Engine::peak_of(const SequenceState& s) const {
   const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());
   return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk);
@@ -182,18 +192,23 @@ void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
   // the youngest request until the step's appends fit. The re-plans admit nothing, so each
   // round removes one running request and adds none: this ends within running_.size() rounds
   // (re-admitting the request just preempted could loop forever). The oldest request is only
-  // preempted for itself: if its appends do not fit the pool alone, they never will.
+  // preempted for itself, to be recomputed from scratch under the current config, once per
+  // config: if it does not fit alone a second time under the same config, it never will.
   for (;;) {
     int64_t need = 0;
     for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count);
     if (need <= cache_.free_blocks()) break;
+    SequenceState& youngest = *running_.back();
     if (running_.size() == 1) {
-      const SequenceState& s = *running_.front();
-      fail(s.id, "needs {} more KV blocks for its next tokens but the pool has {} free with no other request running "
-                 "(pool {} blocks, {} in use by it; policy {} estimated its peak at {} blocks)",
-           need, cache_.free_blocks(), cache_.block_limit(), cache_.used_blocks(), policy_->name(), peak_of(s));
+      if (youngest.preempted_alone_at == config_version_) {
+        fail(youngest.id, "needs {} more KV blocks for its next tokens but the pool has {} free with no other request "
+                          "running, also after a recompute (pool {} blocks, {} in use by it; policy {} estimated its "
+                          "peak at {} blocks)",
+             need, cache_.free_blocks(), cache_.block_limit(), cache_.used_blocks(), policy_->name(), peak_of(youngest));
+      }
+      youngest.preempted_alone_at = config_version_;
     }
-    preempt(running_.back().get());
+    preempt(&youngest);
     plan(work, stats.admitted, false);
   }
 
@@ -218,10 +233,16 @@ void Engine::run_step(StepStats& stats) {
 
   stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
   // A config update since the last step: enforce the new budget before scheduling, so the
-  // blocks it frees already serve this step's admissions.
+  // blocks it frees already serve this step's admissions. A request that still holds more than
+  // its new reservation is recomputed under the new policy: its slots cached under another
+  // policy may have no statistics this one can rank (the averaging scores keep them).
+  std::vector<SequenceState*> over_reservation;
   for (auto& s : running_) {
-    if (std::exchange(s->budget_changed, false)) evict(*s, 0, false, stats);
+    if (!std::exchange(s->budget_changed, false)) continue;
+    evict(*s, 0, false, stats);
+    if (blocks_held(*s) > s->reserved_blocks) over_reservation.push_back(s.get());
   }
+  for (SequenceState* s : over_reservation) preempt(s);
   std::vector<Work> work;
   schedule(stats, work);
   stats.batch_size = static_cast<int64_t>(work.size());
@@ -343,6 +364,7 @@ void Engine::update(const EngineOptions& options) {
   }
   policy_ = std::move(policy);
   options_ = options;
+  ++config_version_;
   for (auto& s : running_) s->budget_changed = true;
   cache_.set_block_limit(options.num_blocks);
   // Reservations were made under the old policy and pool: recompute them, then preempt the
