@@ -317,5 +317,34 @@ TEST(Engine, ARequestThatCannotFitAloneIsAnErrorNotALivelock) {
   }
 }
 
+// Slots cached under `full` carry no attention statistics, and batch-max's averaging score
+// keeps such slots: after a live switch the request would hold its whole prompt while the
+// scheduler counts its new, small reservation. The engine recomputes it under the new policy.
+TEST(Engine, ALiveSwitchToAPolicyThatCannotRankTheCachedSlotsRecomputesTheRequest) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  EngineOptions o;
+  o.num_blocks = 400;
+  o.block_size = 4;
+  o.prefill_chunk = 16;
+  o.stop_at_eos = false;
+  Engine engine(*model, *backend, o);
+  engine.submit("a", prompt_of(60, 3, model->config.vocab_size), 8);
+  for (int step = 0; step < 5; ++step) engine.step();  // four prompt chunks, then decoding
+  EngineOptions switched = o;
+  switched.policy.name = "batch-max";
+  switched.policy.budget_tokens = 8;
+  switched.policy.sinks = 2;
+  switched.policy.protected_recent = 4;
+  engine.update(switched);
+  const StepStats s = engine.step();
+  EXPECT_EQ(s.preemptions, 1) << "recomputed under batch-max";
+  EXPECT_LE(engine.cache().used_blocks(), engine.reserved_blocks());
+  while (!engine.done()) engine.step();
+  const auto finished = engine.take_finished();
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output.size(), 8u);
+}
+
 }  // namespace
 }  // namespace kvwb
