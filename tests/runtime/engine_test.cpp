@@ -28,6 +28,17 @@ std::vector<std::vector<int32_t>> make_prompts(int n, int64_t vocab) {
   return prompts;
 }
 
+// A pool of `num_blocks` blocks of `block_size` tokens, prefill in chunks of `prefill_chunk`;
+// every request runs to its max_new_tokens.
+EngineOptions paged(int64_t num_blocks, int64_t block_size, int64_t prefill_chunk) {
+  EngineOptions o;
+  o.num_blocks = num_blocks;
+  o.block_size = block_size;
+  o.prefill_chunk = prefill_chunk;
+  o.stop_at_eos = false;
+  return o;
+}
+
 struct Reference {
   std::vector<int32_t> tokens;
   std::vector<double> margins;  // top-1 minus top-2 logit at each step
@@ -168,11 +179,7 @@ TEST(Engine, PreemptionAndRecomputeGiveTheSameOutput) {
   const auto prompts = make_prompts(6, model->config.vocab_size);
   const int64_t max_new = 16;
   const auto refs = run_alone(*model, *backend, prompts, max_new);
-  EngineOptions o;
-  o.num_blocks = 2048;
-  o.block_size = 8;
-  o.prefill_chunk = 8;
-  o.stop_at_eos = false;
+  const EngineOptions o = paged(2048, 8, 8);
   Engine engine(*model, *backend, o);
   for (size_t i = 0; i < prompts.size(); ++i) engine.submit("r" + std::to_string(i), prompts[i], max_new);
   std::map<std::string, std::vector<int32_t>> out;
@@ -258,11 +265,7 @@ TEST(Engine, PreemptionMakesProgressWhenEstimatesAreLowAndThePoolShrinks) {
   const std::vector<int64_t> max_new{9, 8};
   std::vector<Reference> refs;
   for (size_t i = 0; i < prompts.size(); ++i) refs.push_back(run_alone(*model, *backend, {prompts[i]}, max_new[i])[0]);
-  EngineOptions o;
-  o.num_blocks = 32;
-  o.block_size = 8;
-  o.prefill_chunk = 8;
-  o.stop_at_eos = false;
+  const EngineOptions o = paged(32, 8, 8);
   int64_t estimates = 0;
   Engine engine(*model, *backend, o, low_estimates(&estimates));
   engine.submit("a", prompts[0], max_new[0]);
@@ -296,11 +299,7 @@ TEST(Engine, PreemptionMakesProgressWhenEstimatesAreLowAndThePoolShrinks) {
 TEST(Engine, ARequestThatCannotFitAloneIsAnErrorNotALivelock) {
   const auto model = load_model(fixture_dir("llama-untied"));
   auto backend = kernels::make_cpu_backend(1);
-  EngineOptions o;
-  o.num_blocks = 8;  // 2 blocks of 8 per head: 16 tokens
-  o.block_size = 8;
-  o.prefill_chunk = 8;
-  o.stop_at_eos = false;
+  const EngineOptions o = paged(8, 8, 8);  // 2 blocks of 8 per head: 16 tokens
   int64_t estimates = 0;
   Engine engine(*model, *backend, o, low_estimates(&estimates));
   engine.submit("long", prompt_of(24, 2, model->config.vocab_size), 4);
@@ -323,11 +322,7 @@ TEST(Engine, ARequestThatCannotFitAloneIsAnErrorNotALivelock) {
 TEST(Engine, ALiveSwitchToAPolicyThatCannotRankTheCachedSlotsRecomputesTheRequest) {
   const auto model = load_model(fixture_dir("llama-tied"));
   auto backend = kernels::make_cpu_backend(1);
-  EngineOptions o;
-  o.num_blocks = 400;
-  o.block_size = 4;
-  o.prefill_chunk = 16;
-  o.stop_at_eos = false;
+  const EngineOptions o = paged(400, 4, 16);
   Engine engine(*model, *backend, o);
   engine.submit("a", prompt_of(60, 3, model->config.vocab_size), 8);
   for (int step = 0; step < 5; ++step) engine.step();  // four prompt chunks, then decoding
