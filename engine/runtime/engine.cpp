@@ -36,13 +36,15 @@ int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t b
   return bytes / kv_bytes_per_block(model.head_dim, block_size, kv_dtype);
 }
 
-Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options)
+Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options,
+               PolicyFactory policy_factory)
     : model_(model),
       backend_(backend),
       options_((check_options(options), options)),
+      policy_factory_(std::move(policy_factory)),
       cache_(backend, cache_shape(model.config, options)),
       forward_(model, backend),
-      policy_(make_policy(options.policy)),
+      policy_(policy_factory_(options.policy)),
       start_(now_seconds()) {}
 
 bool Engine::traced(const std::string& id) const {
@@ -50,6 +52,16 @@ bool Engine::traced(const std::string& id) const {
 }
 
 double Engine::now() const { return now_seconds() - start_; }
+
+int64_t Engine::blocks_held(const SequenceState& s) const {
+  int64_t blocks = 0;
+  for (int64_t l = 0; l < cache_.shape().num_layers; ++l) {
+    for (int64_t h = 0; h < cache_.shape().num_kv_heads; ++h) {
+      blocks += static_cast<int64_t>(cache_.block_table(s.cache_seq, l, h).size());
+    }
+  }
+  return blocks;
+}
 
 int64_t Engine::peak_of(const SequenceState& s) const {
   const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());
@@ -94,7 +106,7 @@ bool Engine::admit_next(int64_t tokens_left) {
   return true;
 }
 
-void Engine::plan(std::vector<Work>& work, int64_t& admitted) {
+void Engine::plan(std::vector<Work>& work, int64_t& admitted, bool admit) {
   work.clear();
   int64_t tokens_left = options_.max_tokens_per_step;
   // Decode tokens first (they are latency-bound), then prefill chunks in admission order, then
@@ -114,7 +126,7 @@ void Engine::plan(std::vector<Work>& work, int64_t& admitted) {
   for (auto& s : running_) {
     if (s->phase == SequencePhase::Prefill) add_prefill(s.get());
   }
-  while (admit_next(tokens_left)) {
+  while (admit && admit_next(tokens_left)) {
     ++admitted;
     add_prefill(running_.back().get());
   }
@@ -173,15 +185,29 @@ StepStats Engine::step() {
 
 void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
   ScopedSpan span("schedule", Category::scheduler);
-  plan(work, stats.admitted);
+  plan(work, stats.admitted, true);
   // The reservations make this rare (a shrunk pool, a policy whose estimate was low): preempt
-  // the youngest request until the step's appends fit.
+  // the youngest request until the step's appends fit. The re-plans admit nothing, so each
+  // round removes one running request and adds none: this ends within running_.size() rounds
+  // (re-admitting the request just preempted could loop forever). The oldest request is only
+  // preempted for itself, to be recomputed from scratch under the current config, once per
+  // config: if it does not fit alone a second time under the same config, it never will.
   for (;;) {
     int64_t need = 0;
     for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count);
-    if (need <= cache_.free_blocks() || running_.empty()) break;
-    preempt(running_.back().get());
-    plan(work, stats.admitted);
+    if (need <= cache_.free_blocks()) break;
+    SequenceState& youngest = *running_.back();
+    if (running_.size() == 1) {
+      if (youngest.preempted_alone_at == config_version_) {
+        fail(youngest.id, "needs {} more KV blocks for its next tokens but the pool has {} free with no other request "
+                          "running, also after a recompute (pool {} blocks, {} in use by it; policy {} estimated its "
+                          "peak at {} blocks)",
+             need, cache_.free_blocks(), cache_.block_limit(), cache_.used_blocks(), policy_->name(), peak_of(youngest));
+      }
+      youngest.preempted_alone_at = config_version_;
+    }
+    preempt(&youngest);
+    plan(work, stats.admitted, false);
   }
 
   batch_.clear();
@@ -205,10 +231,16 @@ void Engine::run_step(StepStats& stats) {
 
   stats.evictions_per_head.assign(static_cast<size_t>(cache_.shape().num_layers * cache_.shape().num_kv_heads), 0);
   // A config update since the last step: enforce the new budget before scheduling, so the
-  // blocks it frees already serve this step's admissions.
+  // blocks it frees already serve this step's admissions. A request that still holds more than
+  // its new reservation is recomputed under the new policy: its slots cached under another
+  // policy may have no statistics this one can rank (the averaging scores keep them).
+  std::vector<SequenceState*> over_reservation;
   for (auto& s : running_) {
-    if (std::exchange(s->budget_changed, false)) evict(*s, 0, false, stats);
+    if (!std::exchange(s->budget_changed, false)) continue;
+    evict(*s, 0, false, stats);
+    if (blocks_held(*s) > s->reserved_blocks) over_reservation.push_back(s.get());
   }
+  for (SequenceState* s : over_reservation) preempt(s);
   std::vector<Work> work;
   schedule(stats, work);
   stats.batch_size = static_cast<int64_t>(work.size());
@@ -320,7 +352,7 @@ void Engine::update(const EngineOptions& options) {
   if (options.num_blocks > cache_.shape().num_blocks) {
     fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
   }
-  std::unique_ptr<CompressionPolicy> policy = make_policy(options.policy);
+  std::unique_ptr<CompressionPolicy> policy = policy_factory_(options.policy);
   auto peak_under = [&](const SequenceState& s) {
     return policy->peak_blocks(s.context_length(), s.max_new_tokens - static_cast<int64_t>(s.output.size()),
                                cache_.shape(), options.prefill_chunk);
@@ -333,6 +365,7 @@ void Engine::update(const EngineOptions& options) {
   }
   policy_ = std::move(policy);
   options_ = options;
+  ++config_version_;
   for (auto& s : running_) s->budget_changed = true;
   cache_.set_block_limit(options.num_blocks);
   // Reservations were made under the old policy and pool: recompute them, then preempt the

@@ -53,8 +53,11 @@ struct FinishedRequest {
 class Engine {
  public:
   using Observer = std::function<void(const StepStats&)>;
+  // Builds the policy named by a PolicyConfig (make_policy; tests pass one with wrong estimates).
+  using PolicyFactory = std::function<std::unique_ptr<CompressionPolicy>(const PolicyConfig&)>;
 
-  Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options);
+  Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options,
+         PolicyFactory policy_factory = make_policy);
 
   // Queues a request. Throws Error when it can never fit the pool (its peak exceeds it).
   void submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens);
@@ -73,6 +76,8 @@ class Engine {
   const EngineOptions& options() const { return options_; }
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }
+  // Blocks reserved for the running requests' peaks (what admission counts against the pool).
+  int64_t reserved_blocks() const { return reserved_blocks_; }
 
  private:
   struct Work {
@@ -83,9 +88,12 @@ class Engine {
   double now() const;
   bool traced(const std::string& id) const;
   int64_t peak_of(const SequenceState& s) const;
+  int64_t blocks_held(const SequenceState& s) const;  // KV blocks of an admitted sequence
   bool admit_next(int64_t tokens_left);
-  void plan(std::vector<Work>& work, int64_t& admitted);
-  // Plans the step's work (preempting if its appends do not fit) and builds the batch.
+  // Decode tokens, prefill chunks and (when `admit`) admissions for this step.
+  void plan(std::vector<Work>& work, int64_t& admitted, bool admit);
+  // Plans the step's work (preempting if its appends do not fit) and builds the batch. Throws
+  // Error when the oldest running request does not fit the pool alone even after a recompute.
   void schedule(StepStats& stats, std::vector<Work>& work);
   void run_step(StepStats& stats);
   // Runs the policy on `seq` after `appended` tokens (0: enforce a changed budget) and adds
@@ -99,6 +107,7 @@ class Engine {
   const Model& model_;
   kernels::Backend& backend_;
   EngineOptions options_;
+  PolicyFactory policy_factory_;
   KvCache cache_;
   Forward forward_;
   std::unique_ptr<CompressionPolicy> policy_;
@@ -110,6 +119,7 @@ class Engine {
   int64_t next_index_ = 0;
   int64_t step_ = 0;
   int64_t step_preemptions_ = 0;
+  int64_t config_version_ = 0;  // update() calls so far
   bool snapshot_next_ = false;
   double start_ = 0;
   ForwardBatch batch_;

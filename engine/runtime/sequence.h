@@ -22,6 +22,9 @@ struct SequenceState {
   int64_t prefilled = 0;        // tokens of `context()` already in the cache
   int64_t reserved_blocks = 0;  // blocks held back for this sequence at admission
   int64_t preemptions = 0;
+  // The engine's config version when it was last preempted with nothing else running: a second
+  // time under the same config means it cannot fit the pool (Engine::schedule).
+  int64_t preempted_alone_at = -1;
   int64_t steps_since_eviction = 0;
   // A config update (budget, policy) came after its last eviction: the engine enforces the new
   // budget at the start of the next step, whatever the decode interval says.

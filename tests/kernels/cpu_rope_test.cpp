@@ -1,6 +1,8 @@
 // RoPE on the CPU against the direct formula in double (angle = pos · inv_freq[j]), for both
-// pairings, positions up to 32k. Tolerance 2e-6 + 1e-6·|ref|: inputs are in [-1, 1], so this
-// only passes if the angle is accurate to ~1e-6 rad even at large positions.
+// pairings, positions up to 32k. Tolerance gamma(4)·(|a·cos| + |b·sin|) per output: cos and sin
+// rounded to f32, two products and a sum (the angle and cos/sin in double add ~1e-12 rad at
+// 32k, counted as the fourth rounding). At 32k an angle formed in f32 is off by ~1e-3 rad,
+// a thousand times the bound.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +13,6 @@
 namespace kvwb::kernels {
 namespace {
 
-using test::expect_close;
 using test::random_floats;
 
 std::vector<float> llama_inv_freq(int64_t head_dim, double theta) {
@@ -21,10 +22,12 @@ std::vector<float> llama_inv_freq(int64_t head_dim, double theta) {
 }
 
 // Rotates pairs (a, b) by the angle: Half pairs j with j + d/2, Pair pairs 2j with 2j + 1.
+// Also fills `bound` with the tolerance of the header comment.
 std::vector<double> reference_rope(const std::vector<float>& x, int64_t n, int64_t heads, int64_t d,
                                    const std::vector<int32_t>& pos, const std::vector<float>& inv_freq,
-                                   RopeStyle style) {
+                                   RopeStyle style, std::vector<double>& bound) {
   std::vector<double> out(x.begin(), x.end());
+  bound.assign(x.size(), 0.0);
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t base = (t * heads + h) * d;
@@ -33,8 +36,11 @@ std::vector<double> reference_rope(const std::vector<float>& x, int64_t n, int64
         const int64_t ib = base + (style == RopeStyle::Half ? j + d / 2 : 2 * j + 1);
         const double angle = static_cast<double>(pos[t]) * static_cast<double>(inv_freq[j]);
         const double a = x[ia], b = x[ib];
-        out[ia] = a * std::cos(angle) - b * std::sin(angle);
-        out[ib] = b * std::cos(angle) + a * std::sin(angle);
+        const double c = std::cos(angle), s = std::sin(angle);
+        out[ia] = a * c - b * s;
+        out[ib] = b * c + a * s;
+        bound[ia] = test::gamma_f32(4) * (std::fabs(a * c) + std::fabs(b * s));
+        bound[ib] = test::gamma_f32(4) * (std::fabs(b * c) + std::fabs(a * s));
       }
     }
   }
@@ -51,9 +57,10 @@ TEST_P(CpuRope, MatchesDirectFormulaUpTo32k) {
   const int64_t n = static_cast<int64_t>(pos.size());
   const auto inv_freq = llama_inv_freq(d, 10000.0);
   auto x = random_floats(static_cast<size_t>(n * heads * d), 77);
-  const auto ref = reference_rope(x, n, heads, d, pos, inv_freq, style);
+  std::vector<double> bound;
+  const auto ref = reference_rope(x, n, heads, d, pos, inv_freq, style, bound);
   backend->rope(x.data(), n, heads, d, pos.data(), inv_freq.data(), style);
-  expect_close(x, ref, 2e-6, 1e-6, "rope");
+  test::expect_within(x, ref, bound, "rope");
 }
 
 TEST_P(CpuRope, PositionZeroIsIdentityAndNormsArePreserved) {
@@ -72,7 +79,9 @@ TEST_P(CpuRope, PositionZeroIsIdentityAndNormsArePreserved) {
       n0 += static_cast<double>(before[(heads + h) * d + i]) * before[(heads + h) * d + i];
       n1 += static_cast<double>(x[(heads + h) * d + i]) * x[(heads + h) * d + i];
     }
-    EXPECT_NEAR(n1, n0, 1e-5 * n0);
+    // Each output is off by at most gamma(4)·(|a| + |b|) <= gamma(4)·sqrt(2)·r for a pair of
+    // norm r, so a pair's squared norm by at most 4·gamma(4)·r²·(1 + gamma(4)).
+    EXPECT_NEAR(n1, n0, 4 * test::gamma_f32(4) * (1 + test::gamma_f32(4)) * n0);
   }
 }
 

@@ -26,6 +26,7 @@ struct QueryToken {
 struct PagedScenario {
   int32_t num_kv_heads = 0, num_heads = 0, head_dim = 0, block_size = 0;
   int32_t num_blocks = 0;
+  float scale = 0.0f;  // of the scores; 0: 1/sqrt(head_dim)
   std::vector<float> k, v, att_sum, att_sq, n_obs;  // pool, [num_blocks * block_size (* head_dim)]
   std::vector<int32_t> slot_pos;
   std::vector<uint8_t> used;                        // per pool slot
@@ -58,7 +59,7 @@ struct PagedScenario {
     b.token_seq = token_seq.data();
     b.token_pos = token_pos.data();
     b.observe = observe.data();
-    b.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    b.scale = scale != 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
     return b;
   }
   // Pool slot of the i-th entry of CSR row r.
@@ -128,48 +129,99 @@ inline PagedScenario build_scenario(int32_t num_kv_heads, int32_t group, int32_t
 struct ReferenceResult {
   std::vector<double> out;                      // [tokens, heads, head_dim]
   std::vector<double> att_sum, att_sq, n_obs;   // per pool slot (initial values + additions)
+  // Bounds on |f32 kernel - reference| for each of the above (n_obs is exact), derived below.
+  std::vector<double> out_bound, att_sum_bound, att_sq_bound;
 };
 
 // Paged attention computed the obvious way: for each token and query head, walk its row's
 // slots, softmax over the visible ones, weight V; add observed probabilities to the stats.
-inline ReferenceResult reference_attention(const PagedScenario& s) {
+//
+// The error bounds, for a kernel that computes in f32 scores s_j = scale·(q·k_j), e_j =
+// exp(s_j - max) with relative error `exp_error`, Z = Σ e_j, o = (Σ e_j·v_j)·(1/Z) and the
+// probabilities p_j = e_j·(1/Z) it adds to the statistics, in any order of summation:
+//  * a score is off by at most delta_j = gamma(D + 3)·scale·Σ_d |q_d·k_jd| (the dot product,
+//    the f32 scale 1/sqrt(D) with two roundings, the multiply), and s_j - max by u·|s_j - max|
+//    more, so e_j is off by a factor within exp(±eta_j), eta_j = delta_j + u·|s_j - max| +
+//    exp_error (an e_j below exp(-87) may be flushed to 0: a relative error of 1);
+//  * Z is then off by a relative z = Σ p_j·(exp(eta_j) - 1), and summing it and inverting add
+//    gamma(n + 2) for n visible slots: p_j is off by a relative
+//    r_j = exp(eta_j)·(1 + z / (1 - z))·(1 + gamma(n + 2)) - 1;
+//  * o_d = Σ p_j·v_jd is off by at most Σ_j p_j·|v_jd|·(r_j + gamma(n + 1)·(1 + r_j));
+//  * a statistic (its initial value plus c probabilities, or their squares) by the sum of the
+//    terms' errors plus gamma(c + 1) times the sum of the terms' magnitudes.
+inline ReferenceResult reference_attention(const PagedScenario& s, double exp_error = kExpRelError) {
   ReferenceResult r;
   const int32_t H = s.num_heads, D = s.head_dim, G = s.num_heads / s.num_kv_heads;
   r.out.assign(s.tokens.size() * static_cast<size_t>(H * D), 0.0);
+  r.out_bound.assign(r.out.size(), 0.0);
   r.att_sum.assign(s.att_sum.begin(), s.att_sum.end());
   r.att_sq.assign(s.att_sq.begin(), s.att_sq.end());
   r.n_obs.assign(s.n_obs.begin(), s.n_obs.end());
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  // Per slot: the additions' own errors, their magnitudes and how many there were.
+  std::vector<double> sum_err(r.att_sum.size(), 0.0), sum_mag(r.att_sum.size(), 0.0);
+  std::vector<double> sq_err(r.att_sum.size(), 0.0), sq_mag(r.att_sum.size(), 0.0), added(r.att_sum.size(), 0.0);
+  const double scale = s.scale != 0.0f ? s.scale : 1.0 / std::sqrt(static_cast<double>(D));
   for (size_t t = 0; t < s.tokens.size(); ++t) {
     const QueryToken& tok = s.tokens[t];
     for (int32_t h = 0; h < H; ++h) {
       const int32_t row = tok.seq * s.num_kv_heads + h / G;
       const float* qv = &s.q[(t * static_cast<size_t>(H) + static_cast<size_t>(h)) * static_cast<size_t>(D)];
       std::vector<int32_t> visible;
-      std::vector<double> score;
+      std::vector<double> score, delta;
       for (int32_t i = 0; i < s.lengths[static_cast<size_t>(row)]; ++i) {
         const int32_t slot = s.slot(row, i);
         if (s.slot_pos[static_cast<size_t>(slot)] > tok.pos) continue;
+        const float* kv = &s.k[static_cast<size_t>(slot * D)];
         double dot = 0.0;
-        for (int32_t d = 0; d < D; ++d) dot += static_cast<double>(qv[d]) * s.k[static_cast<size_t>(slot * D + d)];
+        for (int32_t d = 0; d < D; ++d) dot += static_cast<double>(qv[d]) * kv[d];
         visible.push_back(slot);
         score.push_back(dot * scale);
+        delta.push_back(gamma_f32(D + 3) * scale * abs_dot(qv, kv, D));
       }
       if (visible.empty()) continue;
+      const double n = static_cast<double>(visible.size());
       const double m = *std::max_element(score.begin(), score.end());
-      double z = 0.0;
-      for (double& x : score) z += (x = std::exp(x - m));
-      double* o = &r.out[(t * static_cast<size_t>(H) + static_cast<size_t>(h)) * static_cast<size_t>(D)];
+      std::vector<double> p(visible.size()), grow(visible.size());  // grow: exp(eta_j)
+      double z = 0.0, z_err = 0.0;
       for (size_t j = 0; j < visible.size(); ++j) {
-        const double p = score[j] / z;
-        for (int32_t d = 0; d < D; ++d) o[d] += p * s.v[static_cast<size_t>(visible[j] * D + d)];
+        const double x = score[j] - m;
+        p[j] = std::exp(x);
+        z += p[j];
+        grow[j] = x < -87.0 ? 2.0 : std::exp(delta[j] + kF32Unit * std::fabs(x) + exp_error);
+      }
+      for (size_t j = 0; j < visible.size(); ++j) {
+        p[j] /= z;
+        z_err += p[j] * (grow[j] - 1.0);
+      }
+      double* o = &r.out[(t * static_cast<size_t>(H) + static_cast<size_t>(h)) * static_cast<size_t>(D)];
+      double* ob = &r.out_bound[(t * static_cast<size_t>(H) + static_cast<size_t>(h)) * static_cast<size_t>(D)];
+      for (size_t j = 0; j < visible.size(); ++j) {
+        const double rel = grow[j] * (1.0 + z_err / (1.0 - z_err)) * (1.0 + gamma_f32(n + 2)) - 1.0;
+        const auto slot = static_cast<size_t>(visible[j]);
+        for (int32_t d = 0; d < D; ++d) {
+          const double vd = s.v[slot * static_cast<size_t>(D) + static_cast<size_t>(d)];
+          o[d] += p[j] * vd;
+          ob[d] += p[j] * std::fabs(vd) * (rel + gamma_f32(n + 1) * (1.0 + rel));
+        }
         if (tok.observe) {
-          r.att_sum[static_cast<size_t>(visible[j])] += p;
-          r.att_sq[static_cast<size_t>(visible[j])] += p * p;
-          r.n_obs[static_cast<size_t>(visible[j])] += 1.0;
+          r.att_sum[slot] += p[j];
+          r.att_sq[slot] += p[j] * p[j];
+          r.n_obs[slot] += 1.0;
+          sum_err[slot] += rel * p[j];
+          sum_mag[slot] += (1.0 + rel) * p[j];
+          sq_err[slot] += ((1.0 + rel) * (1.0 + rel) * (1.0 + kF32Unit) - 1.0) * p[j] * p[j];
+          sq_mag[slot] += (1.0 + rel) * (1.0 + rel) * p[j] * p[j];
+          added[slot] += 1.0;
         }
       }
     }
+  }
+  r.att_sum_bound.resize(r.att_sum.size());
+  r.att_sq_bound.resize(r.att_sq.size());
+  for (size_t i = 0; i < r.att_sum.size(); ++i) {
+    const double g = gamma_f32(added[i] + 1);
+    r.att_sum_bound[i] = sum_err[i] + g * (std::fabs(s.att_sum[i]) + sum_mag[i]);
+    r.att_sq_bound[i] = sq_err[i] + g * (std::fabs(s.att_sq[i]) + sq_mag[i]);
   }
   return r;
 }

@@ -2,7 +2,10 @@
 // reference over the reference dequantization (kernels/quant.h) of the same random blocks:
 // the row path (n <= 8) and the tiled sgemm path, bias, odd row counts, 1 and 2 threads; and
 // the fused dot products from packed bytes (kernels/cpu/quant_dot.h), AVX2 and portable.
-// Tolerance: 1e-4 + 1e-4·|ref| (f32 accumulation of at most 512 terms of size < 8).
+// Tolerance: the f32 dot-product bound gamma(cols + 4)·Σ_c mag_c·|x_c| (kernel_test_util.h) with
+// mag_c = |w_c| + 2|m| (m: the block's min, Q4_1 only). The fused dots compute d·Σq·x + m·Σx,
+// whose terms are bounded by |d·q| + |m| <= |w| + 2|m|; the four extra roundings are the scale
+// multiplies, the reference's own rounding of d·q (+ m) and the bias add.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,6 +53,26 @@ QuantMatrix random_quant_matrix(DType dtype, int64_t rows, int64_t cols, uint32_
   return m;
 }
 
+// mag_c of the header comment for every element of the matrix.
+std::vector<double> term_magnitudes(DType dtype, const QuantMatrix& w) {
+  std::vector<double> mag(w.values.size());
+  const DTypeInfo info = dtype_info(dtype);
+  for (size_t i = 0; i < mag.size(); ++i) {
+    mag[i] = std::fabs(double{w.values[i]});
+    if (dtype == DType::Q4_1) {
+      uint16_t m;
+      std::memcpy(&m, w.bytes.data() + (i / static_cast<size_t>(info.block_elems)) * static_cast<size_t>(info.block_bytes) + 2, 2);
+      mag[i] += 2 * std::fabs(double{f16_to_f32(m)});
+    }
+  }
+  return mag;
+}
+
+// The bound on |y - Σ_c w_c·x_c| for one weight row against one input of `cols` values.
+double dot_bound(const double* mag, const float* x, int64_t cols, double bias) {
+  return test::gamma_f32(static_cast<double>(cols) + 4) * (test::abs_dot(mag, x, cols) + std::fabs(bias));
+}
+
 using Case = std::tuple<DType, int64_t /*n*/, int /*threads*/>;
 class QuantMatmul : public ::testing::TestWithParam<Case> {};
 
@@ -58,6 +81,7 @@ TEST_P(QuantMatmul, MatchesDoubleReference) {
   const int64_t cols = dtype_info(dtype).block_elems == 256 ? 512 : 96;
   const int64_t rows = 37;
   const QuantMatrix w = random_quant_matrix(dtype, rows, cols, 5);
+  const std::vector<double> mag = term_magnitudes(dtype, w);
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 6);
   const std::vector<float> bias = test::random_floats(static_cast<size_t>(rows), 7);
   auto backend = make_cpu_backend(threads);
@@ -69,7 +93,8 @@ TEST_P(QuantMatmul, MatchesDoubleReference) {
         double ref = with_bias ? bias[r] : 0.0;
         for (int64_t c = 0; c < cols; ++c) ref += double{w.values[r * cols + c]} * x[i * cols + c];
         const double got = y[i * rows + r];
-        ASSERT_NEAR(got, ref, 1e-4 + 1e-4 * std::fabs(ref)) << "row " << r << " input " << i;
+        ASSERT_NEAR(got, ref, dot_bound(&mag[r * cols], &x[i * cols], cols, with_bias ? bias[r] : 0.0))
+            << "row " << r << " input " << i;
       }
     }
   }
@@ -85,29 +110,19 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // The fused dot of packed rows with 1-4 inputs against the double dot product with the
-// reference dequantization, on row lengths of SmolLM2's matrices. The f32 error is bounded by
-// a few ulps of Σ|term| where the terms are the formula's (d·q·x and, for Q4_1, m·x).
+// reference dequantization, on row lengths of SmolLM2's matrices, within the bound above.
 TEST(QuantDot, AvxAndPortableMatchTheDequantizedReference) {
   const std::pair<const char*, void (*)(const cpu::QuantDotArgs&)> kernels[] = {
       {"dispatch", cpu::quant_dot_rows}, {"portable", cpu::quant_dot_rows_portable}};
   const int64_t rows = 5;
   for (DType dtype : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
-    const int qmax = dtype == DType::Q8_0 ? 128 : 15;
     for (int64_t cols : {32, 576, 1536}) {
       const int64_t blocks = cols / 32;
       const QuantMatrix w = random_quant_matrix(dtype, rows, cols, 21);
+      const std::vector<double> mag = term_magnitudes(dtype, w);
       const std::vector<float> x = test::random_floats(static_cast<size_t>(cpu::kMaxDotInputs * cols), 22);
       std::vector<float> sums(static_cast<size_t>(cpu::kMaxDotInputs * blocks));
       for (int j = 0; j < cpu::kMaxDotInputs; ++j) cpu::block_sums(x.data() + j * cols, cols, sums.data() + j * blocks);
-      // The largest |d|·qmax + |m| of the matrix's blocks, from the stored scales.
-      double scale_bound = 0;
-      for (int64_t b = 0; b < rows * blocks; ++b) {
-        const uint8_t* p = w.bytes.data() + b * dtype_info(dtype).block_bytes;
-        uint16_t d, m = 0;
-        std::memcpy(&d, p, 2);
-        if (dtype == DType::Q4_1) std::memcpy(&m, p + 2, 2);
-        scale_bound = std::max(scale_bound, std::fabs(double{f16_to_f32(d)}) * qmax + std::fabs(double{f16_to_f32(m)}));
-      }
       for (const auto& [name, dot] : kernels) {
         for (int count = 1; count <= cpu::kMaxDotInputs; ++count) {
           std::vector<float> y(static_cast<size_t>(count * rows), NAN);
@@ -126,12 +141,9 @@ TEST(QuantDot, AvxAndPortableMatchTheDequantizedReference) {
           dot(a);
           for (int j = 0; j < count; ++j) {
             for (int64_t r = 0; r < rows; ++r) {
-              double ref = 0, magnitude = 0;
-              for (int64_t c = 0; c < cols; ++c) {
-                ref += double{w.values[r * cols + c]} * x[j * cols + c];
-                magnitude += scale_bound * std::fabs(x[j * cols + c]);
-              }
-              EXPECT_NEAR(y[j * rows + r], ref, 1e-6 * magnitude) << name << " " << dtype_info(dtype).name << " cols "
+              double ref = 0;
+              for (int64_t c = 0; c < cols; ++c) ref += double{w.values[r * cols + c]} * x[j * cols + c];
+              EXPECT_NEAR(y[j * rows + r], ref, dot_bound(&mag[r * cols], &x[j * cols], cols, 0.0)) << name << " " << dtype_info(dtype).name << " cols "
                                                                  << cols << " inputs " << count << " input " << j
                                                                  << " row " << r;
             }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <stdexcept>
 
 #include "engine/core/error.h"
 #include "engine/runtime/generator.h"
@@ -24,6 +26,17 @@ std::vector<std::vector<int32_t>> make_prompts(int n, int64_t vocab) {
     prompts.push_back(p);
   }
   return prompts;
+}
+
+// A pool of `num_blocks` blocks of `block_size` tokens, prefill in chunks of `prefill_chunk`;
+// every request runs to its max_new_tokens.
+EngineOptions paged(int64_t num_blocks, int64_t block_size, int64_t prefill_chunk) {
+  EngineOptions o;
+  o.num_blocks = num_blocks;
+  o.block_size = block_size;
+  o.prefill_chunk = prefill_chunk;
+  o.stop_at_eos = false;
+  return o;
 }
 
 struct Reference {
@@ -166,11 +179,7 @@ TEST(Engine, PreemptionAndRecomputeGiveTheSameOutput) {
   const auto prompts = make_prompts(6, model->config.vocab_size);
   const int64_t max_new = 16;
   const auto refs = run_alone(*model, *backend, prompts, max_new);
-  EngineOptions o;
-  o.num_blocks = 2048;
-  o.block_size = 8;
-  o.prefill_chunk = 8;
-  o.stop_at_eos = false;
+  const EngineOptions o = paged(2048, 8, 8);
   Engine engine(*model, *backend, o);
   for (size_t i = 0; i < prompts.size(); ++i) engine.submit("r" + std::to_string(i), prompts[i], max_new);
   std::map<std::string, std::vector<int32_t>> out;
@@ -210,6 +219,126 @@ TEST(Engine, InvalidUpdateLeavesTheRunUnchanged) {
   EXPECT_EQ(engine.cache().block_limit(), 256);
   while (!engine.done()) engine.step();
   EXPECT_EQ(engine.take_finished().size(), 1u);
+}
+
+
+// A policy that never evicts but estimates every request's peak at one block per head, so its
+// reservations admit requests that do not fit together and the step itself must preempt. It is
+// also the step guard: the scheduler asks for an estimate at every admission attempt, so a
+// scheduler that re-plans without end inside one step (re-admitting the request it has just
+// preempted) throws here instead of hanging the test.
+class LowEstimatePolicy final : public CompressionPolicy {
+ public:
+  explicit LowEstimatePolicy(int64_t* estimates_this_step) : estimates_(estimates_this_step) {}
+  std::string name() const override { return "low-estimate"; }
+  int64_t peak_blocks(int64_t, int64_t, const KvCacheShape& shape, int64_t) const override {
+    // A step with w waiting requests asks at most w + 2 times (admissions, the error message).
+    if (++*estimates_ > 1000) throw std::runtime_error("scheduler livelock: 1000 admission attempts in one step");
+    return shape.num_layers * shape.num_kv_heads;
+  }
+
+ private:
+  int64_t* estimates_;
+};
+
+Engine::PolicyFactory low_estimates(int64_t* estimates_this_step) {
+  return [estimates_this_step](const PolicyConfig&) { return std::make_unique<LowEstimatePolicy>(estimates_this_step); };
+}
+
+std::vector<int32_t> prompt_of(int64_t length, int seed, int64_t vocab) {
+  std::vector<int32_t> p;
+  for (int64_t t = 0; t < length; ++t) p.push_back(static_cast<int32_t>(1 + (seed * 31 + t * 7) % (vocab - 1)));
+  return p;
+}
+
+// Issue 24: "a" (24 + 9 tokens) needs the whole pool, which shrinks live from 32 to 16 blocks
+// (2 layers x 2 KV heads x 4 blocks of 8); the low estimates also admit "b". At step 3 "a"
+// needs its fourth block per head while "b" holds the last free ones: "b" is preempted, and
+// re-admitting it in the same step would take the blocks back (its 7-token recompute needs a
+// block per head), preempt it again, and so on forever. Without re-admission "a" decodes, "b"
+// waits (admitted and preempted again each step while "a" holds the pool) and recomputes after.
+TEST(Engine, PreemptionMakesProgressWhenEstimatesAreLowAndThePoolShrinks) {
+  const auto model = load_model(fixture_dir("llama-untied"));
+  auto backend = kernels::make_cpu_backend(2);
+  const std::vector<std::vector<int32_t>> prompts{prompt_of(24, 0, model->config.vocab_size),
+                                                  prompt_of(4, 1, model->config.vocab_size)};
+  const std::vector<int64_t> max_new{9, 8};
+  std::vector<Reference> refs;
+  for (size_t i = 0; i < prompts.size(); ++i) refs.push_back(run_alone(*model, *backend, {prompts[i]}, max_new[i])[0]);
+  const EngineOptions o = paged(32, 8, 8);
+  int64_t estimates = 0;
+  Engine engine(*model, *backend, o, low_estimates(&estimates));
+  engine.submit("a", prompts[0], max_new[0]);
+  engine.submit("b", prompts[1], max_new[1]);
+  std::map<std::string, FinishedRequest> out;
+  int64_t preempting_steps = 0;
+  for (int step = 0; !engine.done(); ++step) {
+    ASSERT_LT(step, 200) << "the engine did not finish";
+    if (step == 1) {
+      EngineOptions smaller = o;
+      smaller.num_blocks = 16;  // what "a" needs at its peak
+      engine.update(smaller);
+    }
+    estimates = 0;
+    const StepStats s = engine.step();
+    EXPECT_LE(s.peak_blocks_used, s.blocks_total) << "step " << step;
+    EXPECT_GT(s.batch_size, 0) << "step " << step << " made no progress";
+    if (s.preemptions > 0) ++preempting_steps;
+    for (auto& f : engine.take_finished()) out[f.id] = f;
+  }
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out.at("a").preemptions, 0) << "the oldest request is never preempted for a younger one";
+  EXPECT_GT(out.at("b").preemptions, 0) << "the test must reach the preemption path";
+  EXPECT_GT(preempting_steps, 0);
+  expect_same(refs[0], out.at("a").output, "a");
+  expect_same(refs[1], out.at("b").output, "b");
+}
+
+// The oldest request alone needs more than the pool (its estimate was low): an error naming it,
+// not a loop of preemptions and recomputes that never finishes.
+TEST(Engine, ARequestThatCannotFitAloneIsAnErrorNotALivelock) {
+  const auto model = load_model(fixture_dir("llama-untied"));
+  auto backend = kernels::make_cpu_backend(1);
+  const EngineOptions o = paged(8, 8, 8);  // 2 blocks of 8 per head: 16 tokens
+  int64_t estimates = 0;
+  Engine engine(*model, *backend, o, low_estimates(&estimates));
+  engine.submit("long", prompt_of(24, 2, model->config.vocab_size), 4);
+  try {
+    for (int step = 0; step < 200; ++step) {
+      ASSERT_FALSE(engine.done()) << "\"long\" cannot have finished";
+      estimates = 0;
+      engine.step();
+    }
+    FAIL() << "no error after 200 steps";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("long: needs 4 more KV blocks"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no other request running"), std::string::npos) << e.what();
+  }
+}
+
+// Slots cached under `full` carry no attention statistics, and batch-max's averaging score
+// keeps such slots: after a live switch the request would hold its whole prompt while the
+// scheduler counts its new, small reservation. The engine recomputes it under the new policy.
+TEST(Engine, ALiveSwitchToAPolicyThatCannotRankTheCachedSlotsRecomputesTheRequest) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  const EngineOptions o = paged(400, 4, 16);
+  Engine engine(*model, *backend, o);
+  engine.submit("a", prompt_of(60, 3, model->config.vocab_size), 8);
+  for (int step = 0; step < 5; ++step) engine.step();  // four prompt chunks, then decoding
+  EngineOptions switched = o;
+  switched.policy.name = "batch-max";
+  switched.policy.budget_tokens = 8;
+  switched.policy.sinks = 2;
+  switched.policy.protected_recent = 4;
+  engine.update(switched);
+  const StepStats s = engine.step();
+  EXPECT_EQ(s.preemptions, 1) << "recomputed under batch-max";
+  EXPECT_LE(engine.cache().used_blocks(), engine.reserved_blocks());
+  while (!engine.done()) engine.step();
+  const auto finished = engine.take_finished();
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].output.size(), 8u);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ using testing_support::all_logits;
 using testing_support::expect_greedy_matches;
 
 // Max abs difference, f32 vs transformers f32 on identical dequantized weights (the HF
-// fixtures' tolerance).
+// fixtures' tolerance and its reasons: forward_golden_test.cpp).
 constexpr float kLogitTolerance = 1e-4f;
 
 const nlohmann::json& goldens() {
