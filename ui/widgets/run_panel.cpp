@@ -12,6 +12,7 @@
 #include <QSpinBox>
 #include <QToolButton>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 
 namespace kvwb {
@@ -54,6 +55,14 @@ RunPanel::RunPanel(QWidget* parent) : QGroupBox(tr("Run"), parent) {
   pool_->setToolTip(tr("Memory of the KV cache, e.g. 64MiB; auto = a share of free memory, capped at what "
                        "the whole workload needs uncompressed"));
   form->addRow(tr("KV pool"), pool_);
+
+  // The KV dtype: choices and help from the RunConfig schema (kernels/kv_dtype.h lists them).
+  const ConfigField& dtype = config_field("kv_dtype");
+  kv_dtype_ = new QComboBox(this);
+  for (std::string_view name : dtype.choices()) kv_dtype_->addItem(QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size())));
+  kv_dtype_->setToolTip(QString::fromUtf8(dtype.help.data(), static_cast<qsizetype>(dtype.help.size())) +
+                        tr(". The same pool holds more tokens in a smaller dtype; fixed for a run."));
+  form->addRow(tr("KV dtype"), kv_dtype_);
 
   max_requests_ = new QSpinBox(this);
   max_requests_->setRange(0, 1000000);
@@ -104,6 +113,7 @@ void RunPanel::select(const RunConfig& c) {
   choose(workload_, QString::fromStdString(c.workload));
   backend_->setCurrentText(QString::fromStdString(c.backend));
   pool_->setText(c.kv_pool_bytes ? QString::fromStdString(format_bytes(*c.kv_pool_bytes)) : QStringLiteral("auto"));
+  kv_dtype_->setCurrentText(QString::fromStdString(c.kv_dtype));
   max_requests_->setValue(c.max_requests ? static_cast<int>(*c.max_requests) : 0);
 }
 
@@ -116,6 +126,7 @@ RunConfig RunPanel::fill(RunConfig c) const {
   const std::string pool = pool_->text().trimmed().toStdString();
   if (pool.empty() || pool == "auto") c.kv_pool_bytes.reset();
   else c.kv_pool_bytes = parse_bytes(pool, "KV pool");
+  c.kv_dtype = kv_dtype_->currentText().toStdString();
   if (max_requests_->value() > 0) c.max_requests = max_requests_->value();
   else c.max_requests.reset();
   return c;
@@ -128,7 +139,7 @@ void RunPanel::set_state(RunState state, RunState reference_state) {
   resume_->setEnabled(state == RunState::Paused);
   stop_->setEnabled(active);
   for (QWidget* w : {static_cast<QWidget*>(model_), static_cast<QWidget*>(workload_), static_cast<QWidget*>(backend_),
-                     static_cast<QWidget*>(pool_), static_cast<QWidget*>(max_requests_)}) {
+                     static_cast<QWidget*>(pool_), static_cast<QWidget*>(kv_dtype_), static_cast<QWidget*>(max_requests_)}) {
     w->setEnabled(!active);
   }
   const bool reference_active = run_state_active(reference_state);
