@@ -168,7 +168,6 @@ RunStep Run::step() {
   RunStep out;
   StepStats& s = out.stats;
   s = profiler_ ? profiled_step() : engine_->step();
-  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   ++steps_;
   if (s.batch_size > 0) {
     ++batch_steps_;
@@ -189,6 +188,9 @@ RunStep Run::step() {
   // A copy: an observer may remove itself (or another) while it runs.
   const std::vector<std::pair<int64_t, StepObserver>> observers = step_observers_;
   for (const auto& [id, observer] : observers) observer(out);
+  // After the step observers: what they queued (a recording's writes) is already under way when
+  // the step's trace is handed on, as when they ran inside the engine's step.
+  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   return out;
 }
 
