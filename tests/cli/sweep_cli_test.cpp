@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/config/run_config.h"
 #include "engine/core/json_file.h"
 #include "tests/cli/cli_process.h"
 
