@@ -7,10 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <string>
 #include <mutex>
-#include <unordered_map>
 #include <new>
+#include <string>
+#include <unordered_map>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
@@ -36,7 +36,10 @@ class CpuBackend final : public Backend {
       // Large buffers (the KV pool) come straight from the kernel: page-aligned and zero
       // pages mapped lazily, so a big pool costs nothing until it is used.
       void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) throw OutOfMemory(std::string("mmap: ") + std::strerror(errno));
+      if (p == MAP_FAILED) {
+        const int error = errno;  // before anything else can change it
+        throw OutOfMemory(std::string("mmap: ") + std::strerror(error));
+      }
       std::lock_guard<std::mutex> lock(mapped_mutex_);
       mapped_[p] = bytes;
       return p;
