@@ -68,7 +68,8 @@ std::vector<Request> load_run_requests(const RunConfig& config) {
 Run::Run(const RunConfig& config, std::shared_ptr<const Model> model)
     : Run(config, load_run_requests(config), std::move(model)) {}
 
-Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model)
+Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model,
+         const BackendDecorator& decorate)
     : config_(config), requests_(std::move(requests)) {
   validate(config_, "run config");
   if (model) model_ = std::move(model);
@@ -80,7 +81,8 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
     model_ = std::move(loaded);
   }
   backend_ = make_named_backend(config_.backend, config_.threads);
-  profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(*backend_);
+  if (decorate) decorated_ = decorate(*backend_);
+  profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(decorated_ ? *decorated_ : *backend_);
 
   std::vector<std::vector<int32_t>> prompts;
   int64_t full_kv_bytes = 0;  // what every request at once would need without compression
