@@ -180,7 +180,7 @@ TEST(TokenTraces, LiveTracesFromTheRunLoopMatchTheEngine) {
   kvwb::Run again(config);
   while (!again.done()) {
     again.engine().request_retention_snapshot();
-    steps.push_back(again.step());
+    steps.push_back(again.step().stats);
   }
   const std::vector<TokenTrace> got = traces.traces();
   ASSERT_EQ(got.size(), 1u);
