@@ -82,7 +82,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
-  // Memory. alloc returns zeroed memory aligned to 64 bytes.
+  // Memory. alloc returns zeroed memory aligned to 64 bytes; out of memory: std::bad_alloc (out_of_memory.h).
   virtual void* alloc(size_t bytes) = 0;
   virtual void free(void* ptr) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;

@@ -68,7 +68,8 @@ std::vector<Request> load_run_requests(const RunConfig& config) {
 Run::Run(const RunConfig& config, std::shared_ptr<const Model> model)
     : Run(config, load_run_requests(config), std::move(model)) {}
 
-Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model)
+Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model,
+         const BackendDecorator& decorate)
     : config_(config), requests_(std::move(requests)) {
   validate(config_, "run config");
   if (model) model_ = std::move(model);
@@ -80,7 +81,8 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
     model_ = std::move(loaded);
   }
   backend_ = make_named_backend(config_.backend, config_.threads);
-  profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(*backend_);
+  if (decorate) decorated_ = decorate(*backend_);
+  profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(decorated_ ? *decorated_ : *backend_);
 
   std::vector<std::vector<int32_t>> prompts;
   int64_t full_kv_bytes = 0;  // what every request at once would need without compression
@@ -168,7 +170,6 @@ RunStep Run::step() {
   RunStep out;
   StepStats& s = out.stats;
   s = profiler_ ? profiled_step() : engine_->step();
-  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   ++steps_;
   if (s.batch_size > 0) {
     ++batch_steps_;
@@ -189,6 +190,9 @@ RunStep Run::step() {
   // A copy: an observer may remove itself (or another) while it runs.
   const std::vector<std::pair<int64_t, StepObserver>> observers = step_observers_;
   for (const auto& [id, observer] : observers) observer(out);
+  // After the step observers: what they queued (a recording's writes) is already under way when
+  // the step's trace is handed on, as when they ran inside the engine's step.
+  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
   return out;
 }
 

@@ -72,14 +72,21 @@ struct RunStep {
   std::vector<RequestResult> finished;
 };
 
+// Wraps the backend a Run builds before its engine sees it; the decorator forwards every call
+// to `inner` (which outlives it inside the Run). A test hook only: the memory-failure tests pass
+// a backend that fails its Nth allocation (tests/runtime/failing_alloc_backend.h). No config or
+// flag reaches it. Shared so that the test can read the decorator's books after the Run is gone.
+using BackendDecorator = std::function<std::shared_ptr<kernels::Backend>(kernels::Backend& inner)>;
+
 class Run {
  public:
   // Runs the requests of config.workload (the first max_requests of them). Loads the model named
   // in the config, or reuses `model` when given (same model path).
   explicit Run(const RunConfig& config, std::shared_ptr<const Model> model = nullptr);
   // Runs `requests` (config.workload and max_requests are not read): a prompt typed in the GUI,
-  // a workload already read.
-  Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model = nullptr);
+  // a workload already read. `decorate`, when given, wraps the backend (tests only, above).
+  Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr<const Model> model = nullptr,
+      const BackendDecorator& decorate = {});
   ~Run();
 
   RunStep step();
@@ -135,6 +142,7 @@ class Run {
   RunConfig config_;
   std::shared_ptr<const Model> model_;
   std::unique_ptr<kernels::Backend> backend_;
+  std::shared_ptr<kernels::Backend> decorated_;  // wraps backend_ when a test asked; else empty
   // The engine always runs through this decorator: with no profiler bound it costs a branch.
   std::unique_ptr<kernels::ProfiledBackend> profiled_backend_;
   std::unique_ptr<Engine> engine_;

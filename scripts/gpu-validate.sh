@@ -184,7 +184,7 @@ targets=()
 for s in "${stages[@]}"; do
   case $s in
     test) targets+=(all) ;;
-    bench) targets+=(cuda_bench profiler_overhead_bench kvwb-cli) ;;
+    bench) targets+=(cuda_bench profiler_overhead_bench kv_dtype_attention_bench kvwb-cli) ;;
     session) targets+=(kvwb-cli) ;;
     e2e) targets+=(kvwb-cli) ;;
     sanitize) targets+=(kvwb_cuda_tests) ;;
@@ -233,6 +233,11 @@ bench_cuda() {
   "$build/bench/cuda_bench" --benchmark_counters_tabular=true --benchmark_out="$logs/cuda_bench.json" \
     --benchmark_out_format=json
 }
+bench_kv_dtype() {
+  # Decode attention at 4k context by KV dtype (f32, f16, bf16, q8_0, q4_0) on the GPU.
+  KVWB_BENCH_BACKEND=cuda "$build/bench/kv_dtype_attention_bench" --benchmark_counters_tabular=true \
+    --benchmark_out="$logs/kv_dtype_attention_cuda.json" --benchmark_out_format=json
+}
 bench_cupti() {
   # demo: the workbench's own model, the CUPTI target is < 5 % of step time.
   KVWB_BENCH_BACKEND=cuda "$build/bench/profiler_overhead_bench" --benchmark_filter='/(fixture|demo)$' \
@@ -245,6 +250,12 @@ report_bench() {
     echo '```'
     grep -E '^device:|skipped' "$logs/bench-cuda.log"
     grep -E '^(DecodeAttention|Gemm|Benchmark|-)' "$logs/bench-cuda.log" | head -120
+    echo '```'
+    echo
+    echo "## Decode attention by KV dtype (kv_dtype_attention_bench, KVWB_BENCH_BACKEND=cuda)"
+    echo
+    echo '```'
+    grep -E '^(BM_|Benchmark|-)|skipped|no GPU' "$logs/bench-kv-dtype.log" | head -20
     echo '```'
     echo
     echo "## CUPTI overhead (profiler_overhead_bench, KVWB_BENCH_BACKEND=cuda)"
@@ -322,6 +333,7 @@ for s in "${stages[@]}"; do
     test) step test 420 run_tests; report_tests ;;
     bench)
       step bench-cuda 300 bench_cuda  # says "skipped: no CUDA device" itself
+      gpu_step bench-kv-dtype 120 bench_kv_dtype
       gpu_step bench-cupti 240 bench_cupti
       report_bench ;;
     session) gpu_step session 180 record_session; report_session ;;

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <vector>
 
 #include "app/cli/commands.h"
@@ -30,6 +31,11 @@ int main(int argc, char** argv) {
     }
   } catch (const kvwb::Error& e) {
     std::fprintf(stderr, "kvwb-cli: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc& e) {
+    // Memory that ran out outside a named buffer (a backend's own scratch): the user's limit,
+    // not kvwb's bug. Named buffers (the KV pool) arrive as an Error above.
+    std::fprintf(stderr, "kvwb-cli: error: out of memory (%s)\n", e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kvwb-cli: internal error: %s\n", e.what());

@@ -5,13 +5,16 @@
 #include <cstdlib>
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <unordered_map>
 #include <new>
+#include <string>
+#include <unordered_map>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/out_of_memory.h"
 
 namespace kvwb::kernels {
 namespace {
@@ -33,14 +36,17 @@ class CpuBackend final : public Backend {
       // Large buffers (the KV pool) come straight from the kernel: page-aligned and zero
       // pages mapped lazily, so a big pool costs nothing until it is used.
       void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) throw std::bad_alloc();
+      if (p == MAP_FAILED) {
+        const int error = errno;  // before anything else can change it
+        throw OutOfMemory(std::string("mmap: ") + std::strerror(error));
+      }
       std::lock_guard<std::mutex> lock(mapped_mutex_);
       mapped_[p] = bytes;
       return p;
     }
     const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
     void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr) throw OutOfMemory("aligned_alloc failed");
     std::memset(p, 0, rounded);
     return p;
   }

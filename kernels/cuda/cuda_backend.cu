@@ -11,9 +11,21 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/out_of_memory.h"
 
 namespace kvwb::kernels::cuda {
 namespace {
+
+// After a cudaMalloc: out of device memory is an OutOfMemory (a std::bad_alloc, as on the CPU),
+// so that BackendBuffer names the buffer that did not fit; any other failure a runtime_error.
+void check_cuda_malloc(cudaError_t status, const std::string& what) {
+  if (status == cudaSuccess) return;
+  (void)cudaGetLastError();  // cleared: the next call must not report this failure again
+  if (status == cudaErrorMemoryAllocation) {
+    throw OutOfMemory(what + ": CUDA error " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+  }
+  throw_cuda_error(what, status);
+}
 
 // cuBLASLt's recommended workspace on Hopper; enough for every algorithm on Ampere too.
 constexpr size_t kGemmWorkspaceBytes = size_t{32} << 20;
@@ -71,13 +83,9 @@ void* CudaBackend::alloc(size_t bytes) {
   activate();
   const size_t rounded = round_up_64(bytes);
   void* p = nullptr;
-  const cudaError_t status = cudaMalloc(&p, rounded);  // 256-byte aligned
-  if (status != cudaSuccess) {
-    (void)cudaGetLastError();
-    throw std::runtime_error("alloc: cudaMalloc of " + std::to_string(rounded) + " bytes failed: " +
-                             cudaGetErrorName(status) + " (" + std::to_string(info_.total_memory >> 20) +
-                             " MiB on the device)");
-  }
+  check_cuda_malloc(cudaMalloc(&p, rounded),  // 256-byte aligned
+                    "alloc: cudaMalloc of " + std::to_string(rounded) + " bytes (" +
+                        std::to_string(info_.total_memory >> 20) + " MiB on the device)");
   registry_.add(p, bytes);  // what the caller asked for: bounds checks hold them to it
   try {
     check_cuda(cudaMemsetAsync(p, 0, rounded, ctx_.stream), "alloc (zero)");
@@ -209,7 +217,7 @@ void* CudaBackend::scratch_bytes(Scratch& s, size_t bytes) {
     s.ptr = nullptr;
     s.bytes = 0;
   }
-  check_cuda(cudaMalloc(&s.ptr, grown), "cuda backend (scratch of " + std::to_string(grown) + " bytes)");
+  check_cuda_malloc(cudaMalloc(&s.ptr, grown), "cuda backend (scratch of " + std::to_string(grown) + " bytes)");
   s.bytes = grown;
   return s.ptr;
 }

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -161,7 +162,8 @@ TEST(Cli, RunHelpListsEverySchemaFlagAndBadFlagTextIsNamed) {
   const Result help = cli("run --help");
   ASSERT_EQ(help.code, 0) << help.err;
   for (const kvwb::ConfigField& f : kvwb::config_fields()) {
-    if (!f.flag.empty()) EXPECT_NE(help.out.find("--" + std::string(f.flag)), std::string::npos) << f.flag;
+    if (f.flag.empty()) continue;
+    EXPECT_NE(help.out.find("--" + std::string(f.flag)), std::string::npos) << f.flag;
   }
   const Result bad = cli("run --model " + fixture("llama-tied") + " --block-size sixteen --quiet");
   EXPECT_EQ(bad.code, 1);
@@ -174,6 +176,18 @@ TEST(Cli, RunRejectsAPoolTooSmallForOneRequest) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("long: needs"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("raise kv_pool_bytes"), std::string::npos) << r.err;
+}
+
+// A pool no machine can map: of 1 PiB the keys alone take over 400 TiB, beyond the 128 TiB of
+// address space an x86-64 process has, so mmap refuses it whatever the overcommit setting and
+// before any page is touched (a pool that merely exceeds RAM may be mapped lazily: not tested).
+TEST(Cli, RunWithAPoolNoMachineCanMapNamesTheBufferInOneLine) {
+  const std::string workload = write_workload("cli_huge_pool.jsonl", "{\"id\": \"a\", \"prompt\": \"one two\"}\n");
+  const Result r = cli("run --model " + fixture("llama-tied") + " --workload " + workload + " --kv-pool 1048576GiB --quiet");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("kvwb-cli: error: KV pool (keys): cannot allocate ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(" bytes on the cpu backend (mmap: "), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(Cli, RunNamesTheBadWorkloadLineAndConfigKey) {

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/runtime/backend_buffer.h"
 #include "engine/runtime/engine.h"
+#include "kernels/out_of_memory.h"
 #include "tests/runtime/failing_alloc_backend.h"
 #include "tests/runtime/fixtures.h"
 
@@ -62,6 +65,30 @@ TEST(AllocationFailure, EveryFailingAllocationIsOneNamedErrorWithNoLeakAndNoDoub
     EXPECT_TRUE(failing.live().empty()) << "allocation " << n << " failed: " << failing.live().size() << " leaked";
     EXPECT_EQ(failing.bad_frees(), 0) << "allocation " << n << " failed";
   }
+}
+
+// A device backend out of memory throws kernels::OutOfMemory (CudaBackend::alloc on
+// cudaErrorMemoryAllocation): a std::bad_alloc whose reason the buffer's one-line error keeps.
+// The CUDA side of that mapping compiles here but has not run on a GPU (docs/reliability.md).
+TEST(AllocationFailure, ADeviceOutOfMemoryKeepsItsReasonInTheBuffersOneLineError) {
+  static_assert(std::is_base_of_v<std::bad_alloc, kernels::OutOfMemory>);
+  const std::string reason =
+      "alloc: cudaMalloc of 4096 bytes (81559 MiB on the device): CUDA error cudaErrorMemoryAllocation (out of memory)";
+  auto cpu = kernels::make_cpu_backend(1);
+  FailingAllocBackend failing(*cpu, 2, reason);
+  {
+    BackendBuffer pool(failing, "KV pool (keys)");
+    pool.get<uint8_t>(100);  // the first alloc succeeds; growing past it fails
+    try {
+      pool.get<uint8_t>(4096);
+      ADD_FAILURE() << "the second allocation did not fail";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "KV pool (keys): cannot allocate 4096 bytes on the cpu backend (" + reason + ")");
+    }
+    EXPECT_EQ(pool.bytes(), 0u) << "a failed growth leaves the buffer empty";
+  }
+  EXPECT_TRUE(failing.live().empty());
+  EXPECT_EQ(failing.bad_frees(), 0);
 }
 
 }  // namespace

@@ -7,23 +7,34 @@
 #include <new>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/out_of_memory.h"
 
 namespace kvwb::testing_support {
 
 class FailingAllocBackend final : public kernels::Backend {
  public:
-  // fail_at: the 1-based alloc that throws; 0 = none.
-  FailingAllocBackend(kernels::Backend& inner, int64_t fail_at) : inner_(inner), fail_at_(fail_at) {}
+  // fail_at: the 1-based alloc that throws; 0 = none. With a `reason` it throws what a device
+  // backend throws when its memory runs out (kernels::OutOfMemory, a std::bad_alloc) instead.
+  FailingAllocBackend(kernels::Backend& inner, int64_t fail_at, std::string reason = {})
+      : inner_(inner), fail_at_(fail_at), reason_(std::move(reason)) {}
 
   int64_t allocs() const { return allocs_; }
+  // The bytes every alloc asked for, in order (the failing one too): a test picks the one to fail.
+  const std::vector<size_t>& sizes() const { return sizes_; }
   const std::set<void*>& live() const { return live_; }
   int64_t bad_frees() const { return bad_frees_; }
 
   std::string name() const override { return inner_.name(); }
   void* alloc(size_t bytes) override {
-    if (++allocs_ == fail_at_) throw std::bad_alloc();
+    sizes_.push_back(bytes);
+    if (++allocs_ == fail_at_) {
+      if (!reason_.empty()) throw kernels::OutOfMemory(reason_);
+      throw std::bad_alloc();
+    }
     void* p = inner_.alloc(bytes);
     live_.insert(p);
     return p;
@@ -80,7 +91,9 @@ class FailingAllocBackend final : public kernels::Backend {
  private:
   kernels::Backend& inner_;
   int64_t fail_at_;
+  std::string reason_;
   int64_t allocs_ = 0;
+  std::vector<size_t> sizes_;
   std::set<void*> live_;
   int64_t bad_frees_ = 0;
 };

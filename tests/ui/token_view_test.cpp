@@ -203,6 +203,7 @@ TEST(TokenTraces, LiveTracesFromTheRunLoopMatchTheEngine) {
 }
 
 TEST(TokenTraces, RecordedSessionTracesMatchTheEngineAndShowInThePanel) {
+  ui_test::app();  // the panel below is a widget: run alone (ctest), nothing made the app yet
   TempDir dir;
   const RunConfig config = ui_test::evicting_config(dir, "batch-max", 16);
   const std::string db = dir.file("s.db");

@@ -92,6 +92,7 @@ RunConfig default_run_config() {
     // can raise the batch; the first 8 requests (two per task) as measured, all traced, so the
     // token view can show any of them.
     c.kv_pool_bytes = int64_t{72} << 20;
+    c.kv_dtype = "f32";  // the sweep measured f32 KV (before kv_dtype existed); f16 holds ~1.9x the tokens
     c.max_batch = 16;
     c.max_requests = 8;
     c.prefill_chunk = 64;

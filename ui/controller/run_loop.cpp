@@ -59,7 +59,7 @@ void RunLoop::run() {
     // The workload is read once: per-task totals for the accuracy table ("3 of 8 done"), then the run.
     std::vector<Request> requests = load_run_requests(config_);
     for (const Request& r : requests) ++task_totals_[r.task];
-    run = std::make_unique<Run>(config_, std::move(requests), models_->get(config_.model));
+    run = std::make_unique<Run>(config_, std::move(requests), models_->get(config_.model), options_.decorate_backend);
   } catch (const std::exception& e) {
     if (events_.failed) events_.failed(e.what());
     set_state(RunState::Failed, 0);

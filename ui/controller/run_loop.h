@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/config/run_config.h"
+#include "run/run.h"
 #include "ui/controller/model_cache.h"
 #include "ui/controller/rate_window.h"
 #include "ui/controller/run_snapshot.h"
@@ -23,6 +24,7 @@ struct RunLoopOptions {
   double max_snapshots_per_second = 30;     // coalescing cap on reports to the GUI
   double retention_interval_seconds = 0.5;  // how often a per-head retention snapshot is taken
   double rate_window_seconds = 1.0;         // throughput averaging window
+  BackendDecorator decorate_backend;        // tests only: wraps each run's backend (run/run.h)
 };
 
 // Callbacks run on the worker thread; the controller forwards them to the GUI thread.
