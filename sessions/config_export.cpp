@@ -1,23 +1,9 @@
 #include "sessions/config_export.h"
 
-#include <fmt/format.h>
-
 #include "engine/core/error.h"
 
 namespace kvwb {
 namespace {
-
-// The fork's argument parser (vllm/engine/arg_utils.py at 5e2a639) accepts only these.
-bool vllm_block_size(int64_t b) { return b == 8 || b == 16 || b == 32; }
-// vLLM-kvcompress max-pools metrics with a fixed kernel of 7 (attention/backends/flash_attn.py).
-constexpr int64_t kVllmMaxpoolWidth = 7;
-
-std::string vllm_dtype(const std::string& kvwb_dtype) {
-  if (kvwb_dtype == "f32") return "float32";
-  if (kvwb_dtype == "f16") return "float16";
-  if (kvwb_dtype == "bf16") return "bfloat16";
-  return "auto";  // "stored": the checkpoint's dtype, as vLLM's auto
-}
 
 std::string shell_quote(const std::string& s) {
   const bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -31,85 +17,13 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-class Builder {
- public:
-  explicit Builder(ServingFlags& out) : out_(out) {}
-  void flag(const std::string& name) { out_.args.push_back(name); }
-  void flag(const std::string& name, const std::string& value) {
-    out_.args.push_back(name);
-    out_.args.push_back(value);
-  }
-  template <typename... Args>
-  void warn(fmt::format_string<Args...> format, Args&&... args) {
-    out_.warnings.push_back(fmt::format(format, std::forward<Args>(args)...));
-  }
-
- private:
-  ServingFlags& out_;
-};
-
-void kv_compress_flags(const PolicyConfig& p, Builder& b) {
-  b.flag("--enable-kvcompress");
-  b.flag("--enforce-eager");  // the fork does not support CUDA graphs
-  if (p.budget_tokens) {
-    b.flag("--max-cache-tokens", std::to_string(*p.budget_tokens));
-    if (p.budget_scope == "head") {
-      b.warn("policy.budget_scope=head: vLLM-kvcompress budgets a sequence ({} tokens x layers x KV heads, spread "
-             "unevenly over heads), not each head",
-             *p.budget_tokens);
-    }
-    if (*p.budget_tokens <= p.protected_recent) {
-      b.warn("policy.budget_tokens={} <= policy.protected_recent={}: vLLM-kvcompress refuses max_cache_tokens not "
-             "above protected_window_size",
-             *p.budget_tokens, p.protected_recent);
-    }
-  } else if (p.budget_ratio) {
-    b.flag("--target-compression-rate", fmt::format("{}", *p.budget_ratio));
-    if (p.budget_scope == "head") {
-      b.warn("policy.budget_scope=head: vLLM-kvcompress applies the rate per sequence, not per head");
-    }
-  }
-  b.flag("--protected-window-size", std::to_string(p.protected_recent));
-  b.flag("--prefill-metric-collection-window-size", std::to_string(p.window));
-  b.flag("--compression-interval", std::to_string(p.decode_interval));
-  const std::string metric = (p.metric.rfind("l1", 0) == 0 ? "L1" : "L2") + p.metric.substr(2);
-  b.flag("--metric-aggregation", metric);
-  // 0 = the policy's default width, which for kvwb's KV-Compress is 1 (no pooling).
-  const int64_t width = p.pool_kernel > 0 ? p.pool_kernel : 1;
-  if (width == 1) {
-    b.flag("--no-maxpool-metrics");
-  } else if (width != kVllmMaxpoolWidth) {
-    b.warn("policy.pool_kernel={}: no counterpart (vLLM-kvcompress max-pools over a fixed width of {}; kept on)",
-           p.pool_kernel, kVllmMaxpoolWidth);
-  }
-  if (p.chunked_prefill) {
-    b.warn("policy.chunked_prefill=true: no counterpart (vLLM-kvcompress compresses after the whole prefill; it "
-           "does not support chunked prefill)");
-  }
+std::string target_names() {
+  std::string out;
+  for (std::string_view t : kExportTargets) out += (out.empty() ? "" : ", ") + std::string(t);
+  return out;
 }
 
-void policy_flags(const PolicyConfig& p, Builder& b) {
-  if (p.name == "kv-compress") {
-    kv_compress_flags(p, b);
-  } else {
-    if (p.name != "full") {
-      b.warn("policy.name={}: no counterpart (vLLM-kvcompress implements KV-Compress only); the flags describe a "
-             "server without compression",
-             p.name);
-    }
-    std::string budget = "none";
-    if (p.budget_tokens) budget = fmt::format("{} tokens per {}", *p.budget_tokens, p.budget_scope);
-    if (p.budget_ratio) budget = fmt::format("ratio {} per {}", *p.budget_ratio, p.budget_scope);
-    b.warn("policy budget ({}), window={}, protected_recent={}, decode_interval={}, metric={}, pool_kernel={}, "
-           "chunked_prefill={}: no counterpart without --enable-kvcompress",
-           budget, p.window, p.protected_recent, p.decode_interval, p.metric, p.pool_kernel, p.chunked_prefill);
-  }
-  if (p.sinks > 0) b.warn("policy.sinks={}: no counterpart (vLLM-kvcompress protects only the recent window)", p.sinks);
-  b.warn("policy.min_head_fraction={}: no counterpart (an Ada-KV knob{})", p.min_head_fraction,
-         p.name == "ada-kv" ? "" : ", unused by this policy");
-  b.warn("policy.pyramid_beta={}: no counterpart (a PyramidKV knob{})", p.pyramid_beta,
-         p.name == "pyramidkv" ? "" : ", unused by this policy");
-}
+TargetExport from_flags(ServingFlags flags) { return {flags.line(), std::move(flags.warnings)}; }
 
 }  // namespace
 
@@ -140,48 +54,29 @@ std::string ServingFlags::line() const {
   return out;
 }
 
-ServingFlags vllm_kvcompress_flags(const RunConfig& c) {
-  ServingFlags out;
-  Builder b(out);
-  b.flag("--model", c.model);
-  if (c.model == "demo" || c.model == "smollm2") {
-    b.warn("model={}: a kvwb shorthand; give vLLM the model's directory or hub name", c.model);
+void client_side_warnings(const RunConfig& c, std::vector<std::string>& warnings) {
+  warnings.push_back(fmt::format("workload={}: no counterpart (the requests are the client's side)",
+                                 c.workload.empty() ? "none" : c.workload));
+  if (c.max_requests) {
+    warnings.push_back(fmt::format("max_requests={}: no counterpart (the requests are the client's side)", *c.max_requests));
   }
-  if (c.backend != "cuda") b.warn("backend={}: no counterpart (vLLM-kvcompress runs on CUDA GPUs)", c.backend);
-  const std::string dtype = vllm_dtype(c.weights_dtype);
-  b.flag("--dtype", dtype);
-  if (vllm_dtype(c.kv_dtype) == dtype) {
-    b.flag("--kv-cache-dtype", "auto");
-  } else {
-    b.warn("kv_dtype={}: no counterpart (vLLM keeps the KV cache in the model dtype ({}) or fp8)", c.kv_dtype, dtype);
+  warnings.push_back("trace_sequences: no counterpart (a kvwb recording knob)");
+  if (!c.record.empty()) warnings.push_back(fmt::format("record={}: no counterpart (a kvwb recording knob)", c.record));
+}
+
+void check_export_target(const std::string& target, const std::string& what) {
+  for (std::string_view t : kExportTargets) {
+    if (t == target) return;
   }
-  if (c.kv_pool_bytes) {
-    b.warn("kv_pool_bytes={}: no counterpart (vLLM sizes the KV pool with --gpu-memory-utilization, a fraction of "
-           "all GPU memory including weights; choose it so the pool is about this size)",
-           format_bytes(*c.kv_pool_bytes));
-  } else {
-    b.warn("kv_pool_bytes=auto with kv_pool_auto_fraction={}: no counterpart (kvwb takes this fraction of the memory "
-           "left after weights; vLLM's --gpu-memory-utilization is a fraction of all GPU memory)",
-           c.kv_pool_auto_fraction);
-  }
-  if (vllm_block_size(c.block_size)) {
-    b.flag("--block-size", std::to_string(c.block_size));
-  } else {
-    b.warn("block_size={}: no counterpart (vLLM accepts 8, 16 or 32)", c.block_size);
-  }
-  b.warn("prefill_chunk={}: no counterpart (vLLM-kvcompress does not support chunked prefill)", c.prefill_chunk);
-  b.flag("--max-num-seqs", std::to_string(c.max_batch));
-  b.flag("--max-num-batched-tokens", std::to_string(c.max_tokens_per_step));
-  policy_flags(c.policy, b);
-  b.flag("--seed", std::to_string(c.sampling.seed));
-  b.warn("sampling.temperature={} and sampling.top_p={}: per-request sampling parameters in vLLM, not server flags",
-         c.sampling.temperature, c.sampling.top_p);
-  b.warn("threads={}: no counterpart (a kvwb CPU-backend knob)", c.threads);
-  b.warn("workload={}: no counterpart (the requests are the client's side)", c.workload.empty() ? "none" : c.workload);
-  if (c.max_requests) b.warn("max_requests={}: no counterpart (the requests are the client's side)", *c.max_requests);
-  b.warn("trace_sequences: no counterpart (a kvwb recording knob)");
-  if (!c.record.empty()) b.warn("record={}: no counterpart (a kvwb recording knob)", c.record);
-  return out;
+  fail(what, "unknown target '{}' (one of {})", target, target_names());
+}
+
+TargetExport export_for_target(const RunConfig& config, const std::string& target, const std::string& what) {
+  check_export_target(target, what);
+  if (target == "vllm-kvcompress") return from_flags(vllm_kvcompress_flags(config));
+  if (target == "vllm") return from_flags(vllm_flags(config));
+  if (target == "llama.cpp") return from_flags(llama_cpp_flags(config));
+  return kvpress_press(config);
 }
 
 }  // namespace kvwb

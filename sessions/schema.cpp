@@ -13,7 +13,8 @@ namespace {
 // the next. Version 1 was the first recorder's layout (sessions, config changes, steps,
 // results); version 2 added identity for import, the writer's process (to tell interrupted
 // runs), dropped-item counts, step timings and per-head evictions, counters, retention,
-// eviction maps and profiler events; version 3 added each request's tokens and their text.
+// eviction maps and profiler events; version 3 added each request's tokens and their text;
+// version 4 added each step's cached tokens (kv_slots_used, NULL in older steps).
 constexpr std::array<const char*, kSessionSchemaVersion> kMigrations = {
     // 0 -> 1
     R"sql(
@@ -139,6 +140,10 @@ CREATE TABLE request_tokens (
   data BLOB NOT NULL,
   PRIMARY KEY (session, request_id)
 );
+)sql",
+    // 3 -> 4
+    R"sql(
+ALTER TABLE steps ADD COLUMN kv_slots_used INTEGER;
 )sql",
 };
 

@@ -11,7 +11,7 @@
 
 namespace kvwb {
 
-inline constexpr int kSessionSchemaVersion = 3;
+inline constexpr int kSessionSchemaVersion = 4;
 inline constexpr int32_t kSessionApplicationId = 0x6B767762;  // "kvwb"
 
 // Makes `db` ready for the store at kSessionSchemaVersion: creates the tables in an empty file,

@@ -8,11 +8,6 @@
 namespace kvwb {
 namespace {
 
-constexpr const char* kStepColumns =
-    "step, start_seconds, wall_seconds, batch_size, running, waiting, prefill_tokens, decode_tokens, admitted, "
-    "finished, preemptions, evicted_slots, blocks_freed_by_eviction, blocks_used, blocks_free, blocks_total, "
-    "peak_blocks_used, kv_bytes_used, forward_seconds, eviction_seconds, evictions_per_head";
-
 std::string where_of(const sqlite::Database& db, int64_t session, const std::string& what) {
   return fmt::format("{}: session {} {}", db.path(), session, what);
 }
@@ -81,7 +76,7 @@ Category category_of(const std::string& name, const std::string& where) {
 
 RowWriter::RowWriter(sqlite::Database& db)
     : step_(db.prepare(fmt::format("INSERT OR REPLACE INTO steps (session, {}) VALUES "
-                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                    kStepColumns))),
       retention_(db.prepare("INSERT OR REPLACE INTO retention (session, step, data) VALUES (?, ?, ?)")),
       change_(db.prepare("INSERT INTO config_changes (session, step, config) VALUES (?, ?, ?)")),
@@ -104,6 +99,8 @@ void RowWriter::step(int64_t session, const StepStats& s) {
   step_.bind(19, s.kv_bytes_used).bind(20, s.forward_seconds).bind(21, s.eviction_seconds);
   if (s.evictions_per_head.empty()) step_.bind_null(22);
   else step_.bind_blob(22, encode_counts(s.evictions_per_head));
+  if (s.kv_slots_used < 0) step_.bind_null(23);  // not known (a step read back from an older session)
+  else step_.bind(23, s.kv_slots_used);
   step_.run();
   if (!s.retention.empty()) retention(session, s.step, s.retention);
 }
@@ -182,6 +179,8 @@ std::vector<StepStats> read_steps(sqlite::Database& db, int64_t session, int64_t
     if (!q.is_null(c)) {
       s.evictions_per_head = decode_counts(q.blob(c), where_of(db, session, fmt::format("step {} evictions", s.step)));
     }
+    ++c;
+    s.kv_slots_used = q.is_null(c) ? kSlotsNotRecorded : q.int64(c);
     steps.push_back(std::move(s));
   }
   return steps;

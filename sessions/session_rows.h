@@ -12,6 +12,13 @@
 
 namespace kvwb {
 
+// The steps table's columns, in the order RowWriter binds them and read_steps reads them
+// (session_transfer copies the same list).
+inline constexpr const char* kStepColumns =
+    "step, start_seconds, wall_seconds, batch_size, running, waiting, prefill_tokens, decode_tokens, admitted, "
+    "finished, preemptions, evicted_slots, blocks_freed_by_eviction, blocks_used, blocks_free, blocks_total, "
+    "peak_blocks_used, kv_bytes_used, forward_seconds, eviction_seconds, evictions_per_head, kv_slots_used";
+
 class RowWriter {
  public:
   explicit RowWriter(sqlite::Database& db);

@@ -8,6 +8,7 @@
 
 #include "engine/core/error.h"
 #include "sessions/schema.h"
+#include "sessions/session_rows.h"
 #include "sessions/session_store.h"
 
 namespace kvwb {
@@ -25,11 +26,7 @@ struct TableColumns {
 
 constexpr TableColumns kTables[] = {
     {"config_changes", "step, config", "step, rowid"},
-    {"steps",
-     "step, start_seconds, wall_seconds, batch_size, running, waiting, prefill_tokens, decode_tokens, admitted, "
-     "finished, preemptions, evicted_slots, blocks_freed_by_eviction, blocks_used, blocks_free, blocks_total, "
-     "peak_blocks_used, kv_bytes_used, forward_seconds, eviction_seconds, evictions_per_head",
-     "step"},
+    {"steps", kStepColumns, "step"},
     {"results",
      "request_id, task, metric, prompt_tokens, output_text, output_tokens, score, latency_seconds, "
      "first_token_seconds, preemptions, stopped_at_eos",

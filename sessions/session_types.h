@@ -103,6 +103,10 @@ struct SessionEvents {
   std::vector<TrackName> tracks;
 };
 
+// StepStats::kv_slots_used of a step recorded before session schema version 4, which stored
+// bytes only: the step's tokens are not known.
+inline constexpr int64_t kSlotsNotRecorded = -1;
+
 // A whole session as values.
 struct Session {
   SessionInfo info;

@@ -36,11 +36,6 @@
 #include "ui/widgets/try_panel.h"
 
 namespace kvwb {
-namespace {
-
-QString mib(int64_t bytes) { return QString::number(static_cast<double>(bytes) / (1024.0 * 1024.0), 'f', 1); }
-
-}  // namespace
 
 MainWindow::MainWindow(const RunConfig& initial, QWidget* parent, RunLoopOptions options)
     : QMainWindow(parent), initial_(initial) {
@@ -337,7 +332,7 @@ void MainWindow::update_status(const RunSnapshot& s) {
   const StepPoint p = series_.last_point();
   step_label_->setText(tr("step %1").arg(p.step));
   batch_label_->setText(tr("batch %1 running, %2 waiting").arg(p.running).arg(p.waiting));
-  memory_label_->setText(tr("KV %1 / %2 blocks (%3 MiB)").arg(p.blocks_used).arg(p.blocks_total).arg(mib(p.kv_bytes_used)));
+  memory_label_->setText(QString::fromStdString(kv_memory_text(p)));
   rate_label_->setText(tr("%1 gen tok/s, %2 total tok/s")
                            .arg(p.generated_per_second, 0, 'f', 0)
                            .arg(p.total_per_second, 0, 'f', 0));

@@ -1,5 +1,6 @@
-// kvwb-cli config export SESSION [--step N] [--out FILE] [--flags] [--db PATH]: the tuned
-// RunConfig of a recorded session (docs/config-export.md); kvwb-cli config import FILE:
+// kvwb-cli config export SESSION [--step N] [--out FILE] [--target T | --flags] [--db PATH]: the
+// tuned RunConfig of a recorded session, or its settings for a peer (docs/config-export.md;
+// --flags is --target vllm-kvcompress, kept for older scripts); kvwb-cli config import FILE:
 // validates a RunConfig file and prints it with every default filled in.
 #include <cstdio>
 #include <filesystem>
@@ -22,10 +23,16 @@ struct ConfigArgs {
   std::optional<int64_t> step;
   std::string out;
   bool flags = false;
+  std::optional<std::string> target;
   std::string file;
 };
 
 int export_config(const ConfigArgs& a) {
+  if (a.flags && a.target && *a.target != "vllm-kvcompress") {
+    fail("--flags", "prints the vllm-kvcompress target; give --target {} alone", *a.target);
+  }
+  const std::optional<std::string> target = a.flags ? std::optional<std::string>("vllm-kvcompress") : a.target;
+  if (target) check_export_target(*target, "--target");  // before the database is opened
   const std::string path = a.db.empty() ? default_session_db_path() : a.db;
   if (!std::filesystem::exists(path)) fail(path, "no session database here");
   SessionStore store = SessionStore::open(path, sqlite::OpenMode::read_write);
@@ -39,10 +46,11 @@ int export_config(const ConfigArgs& a) {
     out << json;
     if (!out) fail(a.out, "write failed");
   }
-  if (a.flags) {
-    const ServingFlags flags = vllm_kvcompress_flags(config);
-    std::printf("%s\n", flags.line().c_str());
-    for (const std::string& w : flags.warnings) std::fprintf(stderr, "kvwb-cli: warning: %s\n", w.c_str());
+  if (target) {
+    const TargetExport exported = export_for_target(config, *target, "--target");
+    std::fputs(exported.text.c_str(), stdout);
+    if (exported.text.empty() || exported.text.back() != '\n') std::fputs("\n", stdout);
+    for (const std::string& w : exported.warnings) std::fprintf(stderr, "kvwb-cli: warning: %s\n", w.c_str());
   } else if (a.out.empty()) {
     std::fputs(json.c_str(), stdout);
   }
@@ -62,11 +70,14 @@ Command add_config_command(CLI::App& app) {
   auto args = std::make_shared<ConfigArgs>();
   CLI::App* config = app.add_subcommand("config", "Export a session's tuned run config; validate a config file");
   config->require_subcommand(1);
-  CLI::App* export_cmd = config->add_subcommand("export", "The RunConfig JSON of a session (at a step), or serving flags");
+  CLI::App* export_cmd = config->add_subcommand("export", "The RunConfig JSON of a session (at a step), or its settings for a peer");
   export_cmd->add_option("session", args->session, "Session id")->required();
   export_cmd->add_option("--step", args->step, "The config as it was when this step ran (default: at the end)");
   export_cmd->add_option("--out,-o", args->out, "Write the JSON to this file");
-  export_cmd->add_flag("--flags", args->flags, "Print vLLM-kvcompress serving flags (warnings on stderr)");
+  export_cmd->add_option("--target", args->target,
+                         "Print the settings for a peer: vllm-kvcompress, vllm, llama.cpp (serving flags) or kvpress "
+                         "(a Python press); warnings on stderr");
+  export_cmd->add_flag("--flags", args->flags, "Print vLLM-kvcompress serving flags (--target vllm-kvcompress)");
   export_cmd->add_option("--db", args->db, "Session database (default: $XDG_DATA_HOME/kvwb/sessions.db)");
   CLI::App* import_cmd = config->add_subcommand("import", "Validate a RunConfig JSON file and print it in full");
   import_cmd->add_option("file", args->file, "RunConfig JSON file")->required();

@@ -1,4 +1,4 @@
-// kvwb-cli sweep: compression policies x budgets (x prefill chunks) at one KV pool, each point
+// kvwb-cli sweep: (KV dtypes x) compression policies x budgets (x prefill chunks) at one KV pool, each point
 // recorded as a session, accuracy relative to a full-KV reference, the Pareto frontier and the
 // fastest point at or above --min-accuracy (run/sweep/). Ctrl-C stops after the point running
 // (a second Ctrl-C kills); the same command again skips every point already recorded.
@@ -53,7 +53,7 @@ class InterruptGuard {
 struct SweepArgs {
   ConfigFlags flags;
   std::string policies = "decode-only,batch-max,kv-compress";
-  std::optional<std::string> budgets, chunks;  // given-but-empty is an error, absent is not
+  std::optional<std::string> budgets, chunks, kv_dtypes;  // given-but-empty is an error, absent is not
   double min_accuracy = 0.96;
   std::string db;
   std::string export_path;
@@ -67,6 +67,7 @@ int run_sweep(const SweepArgs& a) {
   grid.policies = split_list(a.policies, "--policies");
   if (a.budgets) grid.budget_tokens = parse_int_list(*a.budgets, "--budget-tokens");
   if (a.chunks) grid.prefill_chunks = parse_int_list(*a.chunks, "--chunks");
+  if (a.kv_dtypes) grid.kv_dtypes = parse_kv_dtype_list(*a.kv_dtypes, "--kv-dtypes");
   if (!(a.min_accuracy >= 0)) fail("--min-accuracy", "must be 0 or more, got {}", a.min_accuracy);
   SweepOptions options;
   options.db_path = a.db.empty() ? default_session_db_path() : a.db;
@@ -103,10 +104,10 @@ int run_sweep(const SweepArgs& a) {
     InterruptGuard guard;
     analysis = sweep.run(callbacks, &stop_requested);
   }
-  std::printf("sweep of %zu points at KV pool %s, workload %s, model %s; sessions in %s\n\n", n,
-              format_bytes(*base.kv_pool_bytes).c_str(), base.workload.c_str(),
+  std::printf("sweep of %zu points at KV pool %s, workload %s, model %s, reference full KV at %s; sessions in %s\n\n",
+              n, format_bytes(*base.kv_pool_bytes).c_str(), base.workload.c_str(),
               (base.random_weights.empty() ? base.model : "random weights of " + base.random_weights).c_str(),
-              options.db_path.c_str());
+              reference_kv_dtype(base, grid).c_str(), options.db_path.c_str());
   std::fputs(format_sweep_table(analysis).c_str(), stdout);
   const std::string ratios = format_task_ratios(analysis);
   if (!ratios.empty()) std::printf("\n%s", ratios.c_str());
@@ -145,6 +146,9 @@ Command add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--budget-tokens", args->budgets, "Comma-separated compression budgets in tokens, e.g. 64,128,256");
   sub->add_option("--chunks", args->chunks, "Comma-separated prefill chunk sizes (default: --prefill-chunk)");
+  sub->add_option("--kv-dtypes", args->kv_dtypes,
+                  "Comma-separated KV cache dtypes, e.g. f16,q8_0,q4_0 (default: --kv-dtype); given, the reference is "
+                  "full KV at f32 and each dtype's full KV is a point");
   sub->add_option("--min-accuracy", args->min_accuracy, "Accuracy floor relative to full KV for the recommendation")
       ->capture_default_str();
   sub->add_option("--db", args->db, "Session database (default: $XDG_DATA_HOME/kvwb/sessions.db)");

@@ -8,8 +8,9 @@ namespace kvwb {
 namespace {
 
 RunConfig point_config(const RunConfig& base, const std::string& policy, const std::optional<int64_t>& budget,
-                       int64_t chunk) {
+                       int64_t chunk, const std::string& kv_dtype) {
   RunConfig c = base;
+  c.kv_dtype = kv_dtype;
   c.record.clear();  // recording is the sweep's business, not part of a point's config
   c.policy.name = policy;
   c.policy.budget_ratio.reset();
@@ -25,7 +26,11 @@ std::string point_label(const RunConfig& c) {
   if (c.policy.budget_tokens) label += fmt::format(", budget {}", *c.policy.budget_tokens);
   if (c.policy.budget_ratio) label += fmt::format(", budget ratio {}", *c.policy.budget_ratio);
   if (c.policy.budget_scope == "head" && c.policy.name != "full") label += " per head";
-  return label + fmt::format(", chunk {}", c.prefill_chunk);
+  return label + fmt::format(", chunk {}, {}", c.prefill_chunk, c.kv_dtype);
+}
+
+std::string reference_kv_dtype(const RunConfig& base, const SweepGrid& grid) {
+  return grid.kv_dtypes.empty() ? base.kv_dtype : "f32";
 }
 
 std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& grid) {
@@ -39,6 +44,8 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
   }
   const std::vector<int64_t> chunks = grid.prefill_chunks.empty() ? std::vector<int64_t>{base.prefill_chunk}
                                                                     : grid.prefill_chunks;
+  const std::vector<std::string> dtypes = grid.kv_dtypes.empty() ? std::vector<std::string>{base.kv_dtype}
+                                                                  : grid.kv_dtypes;
   std::vector<SweepPoint> points;
   std::vector<nlohmann::json> seen;
   auto add = [&](RunConfig c, bool reference) {
@@ -51,18 +58,23 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
     std::string label = point_label(c);
     points.push_back({std::move(c), reference, std::move(label)});
   };
-  for (const std::string& policy : grid.policies) {  // names first: "foo" is unknown, not budgetless
-    validate(point_config(base, policy, std::nullopt, chunks.front()), "sweep");
-  }
-  add(point_config(base, "full", std::nullopt, chunks.front()), true);
+  // Names first: "foo" is unknown, not budgetless.
+  for (const std::string& dtype : dtypes) validate(point_config(base, "full", std::nullopt, chunks.front(), dtype), "sweep");
   for (const std::string& policy : grid.policies) {
-    if (policy == "full") {
-      for (int64_t chunk : chunks) add(point_config(base, policy, std::nullopt, chunk), false);
-      continue;
-    }
-    if (grid.budget_tokens.empty()) fail("sweep", "no budgets given: policy '{}' needs a compression budget", policy);
-    for (int64_t budget : grid.budget_tokens) {
-      for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk), false);
+    validate(point_config(base, policy, std::nullopt, chunks.front(), dtypes.front()), "sweep");
+  }
+  add(point_config(base, "full", std::nullopt, chunks.front(), reference_kv_dtype(base, grid)), true);
+  for (const std::string& dtype : dtypes) {
+    add(point_config(base, "full", std::nullopt, chunks.front(), dtype), false);  // precision alone
+    for (const std::string& policy : grid.policies) {
+      if (policy == "full") {
+        for (int64_t chunk : chunks) add(point_config(base, policy, std::nullopt, chunk, dtype), false);
+        continue;
+      }
+      if (grid.budget_tokens.empty()) fail("sweep", "no budgets given: policy '{}' needs a compression budget", policy);
+      for (int64_t budget : grid.budget_tokens) {
+        for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk, dtype), false);
+      }
     }
   }
   return points;

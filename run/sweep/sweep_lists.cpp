@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "engine/core/error.h"
+#include "kernels/kv_dtype.h"
 
 namespace kvwb {
 
@@ -33,6 +34,14 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
     values.push_back(v);
   }
   return values;
+}
+
+std::vector<std::string> parse_kv_dtype_list(const std::string& text, const std::string& what) {
+  std::vector<std::string> names = split_list(text, what);
+  for (const std::string& name : names) {
+    if (!kernels::kv_dtype_from_name(name)) fail(what, "'{}' is not a KV dtype (one of {})", name, kernels::kv_dtype_names());
+  }
+  return names;
 }
 
 }  // namespace kvwb

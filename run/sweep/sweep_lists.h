@@ -10,5 +10,7 @@ namespace kvwb {
 
 std::vector<std::string> split_list(const std::string& text, const std::string& what);
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what);
+// KV dtype names (kernels/kv_dtype.h): "--kv-dtypes: 'q5_0' is not a KV dtype (one of f32, ...)".
+std::vector<std::string> parse_kv_dtype_list(const std::string& text, const std::string& what);
 
 }  // namespace kvwb

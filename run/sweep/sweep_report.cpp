@@ -34,16 +34,16 @@ std::string budget_text(const PolicyConfig& p) {
 }  // namespace
 
 std::string format_sweep_table(const SweepAnalysis& a) {
-  std::string out = fmt::format("{:<2} {:<14} {:>6} {:>5} {:>6} {:>5} {:>9} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}\n", "",
-                                "policy", "budget", "chunk", "batch", "max", "tok/s", "gen/s", "vs full", "score",
+  std::string out = fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6} {:>5} {:>9} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}\n",
+                                "", "policy", "budget", "chunk", "kv", "batch", "max", "tok/s", "gen/s", "vs full", "score",
                                 "rel.acc", "fidelity", "session");
   for (size_t i = 0; i < a.rows.size(); ++i) {
     const SweepRow& r = a.rows[i];
     const bool recommended = a.recommended && *a.recommended == i;
     const std::string mark = std::string(r.frontier ? "*" : " ") + (recommended ? "<" : " ");
-    out += fmt::format("{:<2} {:<14} {:>6} {:>5} {:>6.2f} {:>5} {:>9.1f} {:>8.1f} {:>7} {:>6} {:>8} {:>8} {:>8}\n", mark,
-                       r.point.config.policy.name, budget_text(r.point.config.policy), r.point.config.prefill_chunk,
-                       r.measured.summary.mean_batch, r.measured.summary.max_batch, r.measured.summary.total_tokens_per_second,
+    out += fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6.2f} {:>5} {:>9.1f} {:>8.1f} {:>7} {:>6} {:>8} {:>8} {:>8}\n",
+                       mark, r.point.config.policy.name, budget_text(r.point.config.policy), r.point.config.prefill_chunk,
+                       r.point.config.kv_dtype, r.measured.summary.mean_batch, r.measured.summary.max_batch, r.measured.summary.total_tokens_per_second,
                        r.measured.summary.generated_tokens_per_second, number(vs_reference_throughput(a, r), 2) + "x",
                        number(r.measured.score(), 3), number(r.vs_reference.relative_accuracy, 3),
                        number(r.vs_reference.fidelity, 3),
@@ -64,11 +64,11 @@ std::string format_task_ratios(const SweepAnalysis& a) {
     }
   }
   if (!any_ratio) return "";  // the reference scores 0 everywhere: a table of dashes says nothing
-  std::string out = fmt::format("{:<34}", "score / full-KV score, per task");
+  std::string out = fmt::format("{:<40}", "score / full-KV score, per task");
   for (const std::string& t : tasks) out += fmt::format(" {:>12.12}", t.empty() ? "(none)" : t);
   out += "\n";
   for (const SweepRow& r : a.rows) {
-    out += fmt::format("{:<34}", r.point.label);
+    out += fmt::format("{:<40}", r.point.label);
     for (const std::string& task : tasks) {
       double ratio = std::nan("");
       for (const TaskRatio& t : r.vs_reference.tasks) {
@@ -120,6 +120,7 @@ nlohmann::json sweep_to_json(const SweepAnalysis& a) {
                     {"budget_tokens", r.point.config.policy.budget_tokens ? nlohmann::json(*r.point.config.policy.budget_tokens)
                                                                           : nlohmann::json(nullptr)},
                     {"prefill_chunk", r.point.config.prefill_chunk},
+                    {"kv_dtype", r.point.config.kv_dtype},
                     {"session", r.measured.session_id},
                     {"reused", r.measured.reused},
                     {"total_tokens_per_second", r.measured.summary.total_tokens_per_second},

@@ -95,6 +95,31 @@ TEST_F(SweepCli, ChunksMultiplyThePoints) {
   EXPECT_NE(r.out.find("sweep of 3 points"), std::string::npos) << r.out;  // full + 2 chunks
 }
 
+TEST_F(SweepCli, KvDtypesAddTheDimensionAgainstAnF32Reference) {
+  // The fixture's head_dim is 16: the float dtypes only (q8_0/q4_0 need a multiple of 32).
+  const std::string json = temp_path("dtypes.json");
+  const Result r =
+      cli(base_args(2) + " --policies batch-max --budget-tokens 12 --kv-dtypes f16,bf16 --quiet --json " + json);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // f32 reference, then per dtype its full KV and batch-max.
+  EXPECT_NE(r.out.find("sweep of 5 points"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reference full KV at f32"), std::string::npos) << r.out;
+  const nlohmann::json points = kvwb::read_json_file(json)["points"];
+  ASSERT_EQ(points.size(), 5u);
+  const std::vector<std::string> dtypes = {"f32", "f16", "f16", "bf16", "bf16"};
+  for (size_t i = 0; i < points.size(); ++i) {
+    EXPECT_EQ(points[i]["kv_dtype"], dtypes[i]) << points[i]["label"];
+    EXPECT_EQ(points[i]["config"]["kv_dtype"], dtypes[i]);
+    EXPECT_NE(points[i]["label"].get<std::string>().find(dtypes[i]), std::string::npos);
+  }
+  // Each recorded session is named by its point's label, dtype included.
+  const nlohmann::json sessions = nlohmann::json::parse(cli("sessions list --json --db " + temp_path("s.db")).out);
+  ASSERT_EQ(sessions.size(), 5u);
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    EXPECT_EQ(sessions[i]["name"], "sweep: " + points[i]["label"].get<std::string>());
+  }
+}
+
 TEST_F(SweepCli, InterruptStopsAfterThePointRunningAndTheNextRunResumes) {
   const std::string args = base_args(12) + " --policies batch-max,streaming-llm,h2o,snapkv --budget-tokens 8,12,16,256";
   const std::string err = temp_path("interrupted_err.txt");
@@ -146,6 +171,9 @@ TEST_F(SweepCli, BadInputIsNamed) {
       {"--policies '' --budget-tokens 64", "--policies: empty list"},
       {"--policies batch-max --budget-tokens 0", "budget 0 tokens"},
       {"--policies batch-max --budget-tokens 64 --chunks 0", "prefill chunk 0"},
+      {"--policies batch-max --budget-tokens 64 --kv-dtypes f16,q5_1", "--kv-dtypes: 'q5_1' is not a KV dtype (one of f32"},
+      {"--policies batch-max --budget-tokens 64 --kv-dtypes f16,,q8_0", "--kv-dtypes: empty item in 'f16,,q8_0'"},
+      {"--policies batch-max --budget-tokens 64 --kv-dtypes ''", "--kv-dtypes: empty list"},
       {"--policies batch-max --budget-tokens 64 --export /nonexistent-dir/best.json", "/nonexistent-dir/best.json"},
   };
   for (const Case& c : cases) {

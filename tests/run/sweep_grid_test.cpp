@@ -1,6 +1,8 @@
-// The grid of a sweep: the reference first, every policy x budget x chunk at the same pool,
-// duplicates left out, and bad input named.
+// The grid of a sweep: the reference first, every (dtype x) policy x budget x chunk at the same
+// pool, duplicates left out, and bad input named.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
 #include "run/sweep/sweep_grid.h"
@@ -35,10 +37,10 @@ TEST(SweepGrid, ReferenceFirstThenPolicyBudgetChunk) {
   EXPECT_EQ(points[0].config.policy.name, "full");
   EXPECT_FALSE(points[0].config.policy.budget_tokens.has_value());
   EXPECT_EQ(points[0].config.prefill_chunk, 16);  // the first chunk of the list
-  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 16");
-  EXPECT_EQ(points[2].label, "batch-max, budget 32, chunk 64");
-  EXPECT_EQ(points[3].label, "batch-max, budget 128, chunk 16");
-  EXPECT_EQ(points[8].label, "kv-compress, budget 128, chunk 64");
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 16, f16");
+  EXPECT_EQ(points[2].label, "batch-max, budget 32, chunk 64, f16");
+  EXPECT_EQ(points[3].label, "batch-max, budget 128, chunk 16, f16");
+  EXPECT_EQ(points[8].label, "kv-compress, budget 128, chunk 64, f16");
   for (const SweepPoint& p : points) {
     EXPECT_EQ(p.config.kv_pool_bytes, base().kv_pool_bytes);  // one pool for all
     EXPECT_TRUE(p.config.record.empty());
@@ -50,17 +52,57 @@ TEST(SweepGrid, ReferenceFirstThenPolicyBudgetChunk) {
 TEST(SweepGrid, FullInTheListAddsOnlyChunksTheReferenceDoesNotCover) {
   const auto points = sweep_points(base(), {{"full", "batch-max", "batch-max"}, {32, 32}, {}});
   ASSERT_EQ(points.size(), 2u);  // reference (chunk 64), batch-max 32
-  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 64");
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 64, f16");
   const auto chunked = sweep_points(base(), {{"full"}, {}, {64, 128}});
   ASSERT_EQ(chunked.size(), 2u);
-  EXPECT_EQ(chunked[1].label, "full, chunk 128");
+  EXPECT_EQ(chunked[1].label, "full, chunk 128, f16");
   EXPECT_FALSE(chunked[1].reference);
 }
 
 TEST(SweepGrid, PerHeadScopeShowsInTheLabel) {
   RunConfig c = base();
   c.policy.budget_scope = "head";
-  EXPECT_EQ(sweep_points(c, {{"batch-max"}, {32}, {}})[1].label, "batch-max, budget 32 per head, chunk 64");
+  EXPECT_EQ(sweep_points(c, {{"batch-max"}, {32}, {}})[1].label, "batch-max, budget 32 per head, chunk 64, f16");
+}
+
+TEST(SweepGrid, WithoutDtypesTheReferenceIsTheBaseDtype) {
+  RunConfig c = base();
+  c.kv_dtype = "q8_0";
+  const SweepGrid grid{{"batch-max"}, {32}, {}};
+  EXPECT_EQ(reference_kv_dtype(c, grid), "q8_0");
+  const auto points = sweep_points(c, grid);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].config.kv_dtype, "q8_0");
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, chunk 64, q8_0");
+}
+
+TEST(SweepGrid, KvDtypesAddTheDimensionAgainstAnF32Reference) {
+  SweepGrid grid{{"batch-max"}, {32, 128}, {}};
+  grid.kv_dtypes = {"f16", "q4_0", "f32"};
+  EXPECT_EQ(reference_kv_dtype(base(), grid), "f32");
+  const auto points = sweep_points(base(), grid);
+  // reference (full f32), then per dtype: its full KV (precision alone), batch-max x 2 budgets;
+  // f32's full KV is the reference itself and is left out.
+  std::vector<std::string> labels;
+  for (const SweepPoint& p : points) labels.push_back(p.label);
+  const std::vector<std::string> expected = {
+      "full, chunk 64, f32",
+      "full, chunk 64, f16",
+      "batch-max, budget 32, chunk 64, f16",
+      "batch-max, budget 128, chunk 64, f16",
+      "full, chunk 64, q4_0",
+      "batch-max, budget 32, chunk 64, q4_0",
+      "batch-max, budget 128, chunk 64, q4_0",
+      "batch-max, budget 32, chunk 64, f32",
+      "batch-max, budget 128, chunk 64, f32",
+  };
+  EXPECT_EQ(labels, expected);
+  for (const SweepPoint& p : points) {
+    EXPECT_EQ(p.label.substr(p.label.rfind(", ") + 2), p.config.kv_dtype);  // the label names the recorded dtype
+    EXPECT_EQ(run_config_to_json(p.config)["kv_dtype"], p.config.kv_dtype);
+    EXPECT_EQ(p.config.kv_pool_bytes, base().kv_pool_bytes);  // one pool: precision buys tokens, not bytes
+    EXPECT_EQ(p.reference, &p == &points[0]);
+  }
 }
 
 TEST(SweepGrid, BadInputIsNamed) {
@@ -74,6 +116,11 @@ TEST(SweepGrid, BadInputIsNamed) {
   automatic.kv_pool_bytes.reset();
   EXPECT_NE(error_of(automatic, {{"batch-max"}, {8}, {}}).find("KV pool must be fixed"), std::string::npos);
   EXPECT_EQ(error_of(base(), {{"full"}, {}, {}}), "");  // full alone needs no budget
+  SweepGrid bad_dtype{{"batch-max"}, {8}, {}};
+  bad_dtype.kv_dtypes = {"f16", "q5_1"};
+  const std::string dtype = error_of(base(), bad_dtype);
+  EXPECT_NE(dtype.find("sweep"), std::string::npos) << dtype;
+  EXPECT_NE(dtype.find("q5_1"), std::string::npos) << dtype;
 }
 
 }  // namespace

@@ -216,6 +216,33 @@ TEST(CliSessions, ConfigExportFlagsAndStepAndABareRecordFlag) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   EXPECT_NE(r.err.find("kvwb-cli: warning: prefill_chunk=128: no counterpart"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("kvwb-cli: warning: backend=cpu"), std::string::npos) << r.err;
+  // --flags is the vllm-kvcompress target.
+  const Result target = cli(dir, "config export 1 --target vllm-kvcompress --db " + db);
+  ASSERT_EQ(target.code, 0) << target.err;
+  EXPECT_EQ(target.out, r.out);
+  EXPECT_EQ(target.err, r.err);
+
+  // The other targets (their mappings are checked in config_export_test.cpp).
+  r = cli(dir, "config export 1 --target llama.cpp --db " + db);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("-m " + fixture_model() + " -ngl 0 -ctk f16 -ctv f16 ", 0), 0u) << r.out;  // kv_dtype default f16
+  EXPECT_NE(r.out.find(" -b 96 "), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  r = cli(dir, "config export 1 --target vllm --db " + db);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("--max-num-batched-tokens 96"), std::string::npos) << r.out;
+  r = cli(dir, "config export 1 --target kvpress --db " + db);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "press = None  # full KV: call the pipeline without a press\n");
+  EXPECT_NE(r.err.find("kvwb-cli: warning: kv_dtype=f16"), std::string::npos) << r.err;
+
+  r = cli(dir, "config export 1 --target sglang --db " + db);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "kvwb-cli: error: --target: unknown target 'sglang' (one of vllm-kvcompress, vllm, llama.cpp, kvpress)\n");
+  r = cli(dir, "config export 1 --flags --target kvpress --db " + db);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "kvwb-cli: error: --flags: prints the vllm-kvcompress target; give --target kvpress alone\n");
 
   r = cli(dir, "config export 1 --step 0 --db " + db);
   ASSERT_EQ(r.code, 0) << r.err;

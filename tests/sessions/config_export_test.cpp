@@ -1,6 +1,7 @@
 // Tuned-config export: the config at a step is the initial one with the changes made up to
-// it; bad stored configs are errors naming the key; the vLLM-kvcompress flags match the
-// documented mapping exactly, and every knob without a counterpart is warned about.
+// it; bad stored configs are errors naming the key; each target's output (vLLM-kvcompress, vLLM,
+// llama.cpp flags, a kvpress press) matches the documented mapping exactly, and every knob
+// without a counterpart is warned about.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,8 +20,35 @@ nlohmann::json with_budget(int64_t budget) {
   return run_config_to_json(c);
 }
 
-bool has_warning(const ServingFlags& f, const std::string& key) {
-  return std::any_of(f.warnings.begin(), f.warnings.end(), [&](const std::string& w) { return w.rfind(key, 0) == 0; });
+bool has_warning(const std::vector<std::string>& warnings, const std::string& key) {
+  return std::any_of(warnings.begin(), warnings.end(), [&](const std::string& w) { return w.rfind(key, 0) == 0; });
+}
+bool has_warning(const ServingFlags& f, const std::string& key) { return has_warning(f.warnings, key); }
+bool has_warning(const TargetExport& e, const std::string& key) { return has_warning(e.warnings, key); }
+
+// The warning that starts with `key`, or "".
+std::string warning(const TargetExport& e, const std::string& key) {
+  for (const std::string& w : e.warnings) {
+    if (w.rfind(key, 0) == 0) return w;
+  }
+  return "";
+}
+
+// A served config: weights and KV cache in f16 on CUDA, full KV.
+RunConfig served() {
+  RunConfig c;
+  c.model = "/models/llama-3.1-8b";
+  c.backend = "cuda";
+  c.weights_dtype = "f16";
+  c.kv_dtype = "f16";
+  c.block_size = 16;
+  c.max_batch = 48;
+  c.max_tokens_per_step = 8192;
+  c.prefill_chunk = 512;
+  c.threads = 8;
+  c.sampling.seed = 7;
+  c.policy.name = "full";
+  return c;
 }
 
 TEST(ConfigExport, TheConfigAtAStepHasTheChangesUpToIt) {
@@ -159,6 +187,133 @@ TEST(ConfigExport, FlagValuesAreShellQuotedWhenNeeded) {
   c.model = "/models/my model's dir";
   const ServingFlags f = vllm_kvcompress_flags(c);
   EXPECT_EQ(f.line().rfind("--model '/models/my model'\\''s dir' ", 0), 0u) << f.line();
+}
+
+TEST(ConfigExport, VllmTargetGivesTheKvCacheDtypeWhereItMaps) {
+  RunConfig c = served();
+  TargetExport e = export_for_target(c, "vllm", "--target");
+  EXPECT_EQ(e.text,
+            "--model /models/llama-3.1-8b --dtype float16 --kv-cache-dtype auto --block-size 16 --max-num-seqs 48 "
+            "--max-num-batched-tokens 8192 --seed 7");
+  EXPECT_FALSE(has_warning(e, "kv_dtype"));
+  EXPECT_TRUE(has_warning(e, "prefill_chunk=512"));
+  c.kv_dtype = "f32";  // the cache in another dtype than the model's: vLLM cannot
+  e = export_for_target(c, "vllm", "--target");
+  EXPECT_EQ(e.text.find("--kv-cache-dtype"), std::string::npos) << e.text;
+  EXPECT_NE(warning(e, "kv_dtype=f32").find("--dtype float32"), std::string::npos);
+  for (const char* q : {"q8_0", "q4_0"}) {  // no vLLM twin; fp8 is named and said not to be one
+    c.kv_dtype = q;
+    e = export_for_target(c, "vllm", "--target");
+    EXPECT_EQ(e.text.find("--kv-cache-dtype"), std::string::npos) << e.text;
+    const std::string w = warning(e, std::string("kv_dtype=") + q);
+    EXPECT_NE(w.find("fp8"), std::string::npos) << w;
+    EXPECT_NE(w.find("no exact twin"), std::string::npos) << w;
+  }
+  c.policy.name = "snapkv";
+  c.policy.budget_ratio = 0.5;
+  e = export_for_target(c, "vllm", "--target");
+  EXPECT_TRUE(has_warning(e, "policy.name=snapkv: no counterpart"));
+  EXPECT_EQ(e.text.find("kvcompress"), std::string::npos) << e.text;
+}
+
+TEST(ConfigExport, VllmKvcompressTargetIsTheFlags) {
+  RunConfig c = served();
+  c.policy.name = "kv-compress";
+  c.policy.budget_tokens = 256;
+  const TargetExport e = export_for_target(c, "vllm-kvcompress", "--target");
+  const ServingFlags f = vllm_kvcompress_flags(c);
+  EXPECT_EQ(e.text, f.line());
+  EXPECT_EQ(e.warnings, f.warnings);
+}
+
+TEST(ConfigExport, LlamaCppTakesEveryKvDtypeOneToOne) {
+  RunConfig c = served();
+  c.model = "/models/smollm2-135m.gguf";
+  TargetExport e = export_for_target(c, "llama.cpp", "--target");
+  EXPECT_EQ(e.text,
+            "-m /models/smollm2-135m.gguf -ngl 999 -ctk f16 -ctv f16 -np 48 -b 8192 -ub 512 -t 8 --seed 7 --temp 0 "
+            "--top-p 1");
+  EXPECT_FALSE(has_warning(e, "model="));
+  EXPECT_TRUE(has_warning(e, "kv_pool_bytes"));
+  EXPECT_TRUE(has_warning(e, "block_size=16"));
+  for (const char* t : {"f32", "f16", "bf16", "q8_0", "q4_0"}) {  // llama.cpp's own names for these cache types
+    c.kv_dtype = t;
+    e = export_for_target(c, "llama.cpp", "--target");
+    EXPECT_NE(e.text.find(std::string("-ctk ") + t + " -ctv " + t + " "), std::string::npos) << e.text;
+  }
+  EXPECT_TRUE(has_warning(e, "kv_dtype=q4_0: llama.cpp quantizes the V cache only with flash attention"));
+  c.backend = "cpu";
+  c.threads = 0;  // all cores: llama.cpp's default, no -t
+  c.model = "smollm2";
+  c.policy.name = "h2o";
+  c.policy.budget_tokens = 64;
+  e = export_for_target(c, "llama.cpp", "--target");
+  EXPECT_NE(e.text.find("-ngl 0 "), std::string::npos) << e.text;
+  EXPECT_EQ(e.text.find(" -t "), std::string::npos) << e.text;
+  EXPECT_TRUE(has_warning(e, "model=smollm2"));
+  EXPECT_TRUE(has_warning(e, "policy.name=h2o: no counterpart"));
+}
+
+TEST(ConfigExport, KvpressGetsTheNearestPressForEachPolicy) {
+  RunConfig c = served();
+  c.policy.window = 32;
+  c.policy.sinks = 0;
+  c.policy.budget_ratio = 0.5;  // kept 0.5: kvpress removes 0.5
+  struct Case {
+    std::string policy, text;
+    bool warned;  // the policy has no press of its own
+  };
+  const std::vector<Case> cases = {
+      {"snapkv", "from kvpress import SnapKVPress\npress = SnapKVPress(compression_ratio=0.5, window_size=32, "
+                 "kernel_size=5)\n", false},
+      {"pyramidkv", "from kvpress import PyramidKVPress\npress = PyramidKVPress(compression_ratio=0.5, "
+                    "window_size=32, kernel_size=5, beta=20)\n", false},
+      {"ada-kv", "from kvpress import AdaKVPress, SnapKVPress\npress = AdaKVPress(SnapKVPress(compression_ratio=0.5, "
+                 "window_size=32, kernel_size=5), alpha_safeguard=0.2)\n", false},
+      {"streaming-llm", "from kvpress import StreamingLLMPress\npress = StreamingLLMPress(compression_ratio=0.5, "
+                        "n_sink=0)\n", false},
+      {"h2o", "from kvpress import ObservedAttentionPress\npress = ObservedAttentionPress(compression_ratio=0.5)\n",
+       false},
+      {"kv-compress", "from kvpress import AdaKVPress, SnapKVPress\npress = AdaKVPress(SnapKVPress("
+                      "compression_ratio=0.5, window_size=32, kernel_size=5))\n", true},
+      {"batch-max", "from kvpress import ObservedAttentionPress\npress = ObservedAttentionPress("
+                    "compression_ratio=0.5)\n", true},
+      {"decode-only", "from kvpress import ObservedAttentionPress\npress = ObservedAttentionPress("
+                      "compression_ratio=0.5)\n", true},
+  };
+  for (const Case& k : cases) {
+    c.policy.name = k.policy;
+    const TargetExport e = export_for_target(c, "kvpress", "--target");
+    EXPECT_EQ(e.text, k.text) << k.policy;
+    EXPECT_EQ(warning(e, "policy.name=" + k.policy).find("no kvpress press") != std::string::npos, k.warned)
+        << k.policy;
+  }
+  c.policy.name = "streaming-llm";
+  c.policy.budget_ratio = 0.3;  // removes 0.7, written as such
+  c.policy.sinks = 4;
+  EXPECT_NE(export_for_target(c, "kvpress", "--target").text.find("(compression_ratio=0.7, n_sink=4)"),
+            std::string::npos);
+  c.policy.name = "full";
+  EXPECT_EQ(export_for_target(c, "kvpress", "--target").text.rfind("press = None", 0), 0u);
+  // A budget in tokens becomes a ratio only per prompt: the line says how, and a warning why.
+  c.policy.name = "snapkv";
+  c.policy.budget_ratio.reset();
+  c.policy.budget_tokens = 128;
+  const TargetExport tokens = export_for_target(c, "kvpress", "--target");
+  EXPECT_NE(tokens.text.find("compression_ratio=max(0.0, 1 - 128 / context_length)"), std::string::npos) << tokens.text;
+  EXPECT_TRUE(has_warning(tokens, "policy.budget_tokens=128"));
+  EXPECT_TRUE(has_warning(tokens, "kv_dtype=f16: kvpress keeps the KV cache in the model's dtype"));
+  c.kv_dtype = "q8_0";
+  EXPECT_TRUE(has_warning(export_for_target(c, "kvpress", "--target"), "kv_dtype=q8_0: no counterpart"));
+}
+
+TEST(ConfigExport, AnUnknownTargetIsNamed) {
+  try {
+    export_for_target(served(), "sglang", "--target");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--target: unknown target 'sglang' (one of vllm-kvcompress, vllm, llama.cpp, kvpress)");
+  }
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ TEST(SessionSchema, AVersionTwoFileMigratesToTokensAndOpensWithoutThem) {
     EXPECT_EQ(db.query_int("SELECT count(*) FROM sqlite_schema WHERE name = 'request_tokens'"), 0);
   }
   SessionStore store = SessionStore::open(path);
-  EXPECT_EQ(store.database().query_int("PRAGMA user_version"), 3);
+  EXPECT_EQ(store.database().query_int("PRAGMA user_version"), kSessionSchemaVersion);
   const std::vector<SessionInfo> sessions = store.list();
   ASSERT_EQ(sessions.size(), 1u);
   EXPECT_TRUE(store.tokens(sessions[0].id).empty());  // an old session: positions without text
@@ -119,6 +119,37 @@ TEST(SessionSchema, AVersionTwoFileMigratesToTokensAndOpensWithoutThem) {
   EXPECT_EQ(back[0].prompt_tokens, 2);
   EXPECT_EQ(back[0].ids, t.ids);
   EXPECT_EQ(back[0].pieces, t.pieces);
+}
+
+TEST(SessionSchema, AVersionThreeFileMigratesToTokensPerStepAndOpensWithoutThem) {
+  ScratchDir dir;
+  const std::string path = dir.file("v3.db");
+  {
+    sqlite::Database db(path, sqlite::OpenMode::create);
+    apply_migrations(db, 0, 3);
+    db.exec("INSERT INTO sessions (uid, name, created, config, status) "
+            "VALUES ('00112233445566778899aabbccddeeff', 'v3 run', '2026-01-01T00:00:00Z', '{}', 'finished')");
+    db.exec("INSERT INTO steps (session, step, start_seconds, wall_seconds, batch_size, running, waiting, "
+            "prefill_tokens, decode_tokens, admitted, finished, preemptions, evicted_slots, blocks_freed_by_eviction, "
+            "blocks_used, blocks_free, blocks_total, peak_blocks_used, kv_bytes_used) "
+            "VALUES (1, 0, 0, 0.5, 2, 2, 0, 10, 0, 2, 0, 0, 0, 0, 4, 60, 64, 4, 1024)");
+  }
+  SessionStore store = SessionStore::open(path);
+  EXPECT_EQ(store.database().query_int("PRAGMA user_version"), kSessionSchemaVersion);
+  const int64_t old_id = store.list()[0].id;
+  const std::vector<StepStats> old_steps = store.steps(old_id);
+  ASSERT_EQ(old_steps.size(), 1u);
+  EXPECT_EQ(old_steps[0].kv_bytes_used, 1024);
+  EXPECT_EQ(old_steps[0].kv_slots_used, kSlotsNotRecorded);  // bytes only: the tokens are not known
+  // A new recording into the migrated file stores its tokens per step, and they read back.
+  {
+    SessionRecorder recorder(path, testing_util::sample_session());
+    recorder.record_step(testing_util::sample_step(3));
+    recorder.finish(nlohmann::json::object());
+  }
+  const std::vector<StepStats> steps = store.steps(store.list().back().id);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kv_slots_used, testing_util::sample_step(3).kv_slots_used);
 }
 
 // Found by fuzzing (tests/fuzz/regressions/session_db): a negative user_version reached the

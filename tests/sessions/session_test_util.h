@@ -70,6 +70,7 @@ inline StepStats sample_step(int64_t i) {
   s.blocks_total = 1000;
   s.peak_blocks_used = 45 + i;
   s.kv_bytes_used = (40 + i) * 4096;
+  s.kv_slots_used = (40 + i) * 16 - i % 5;  // not a multiple of the blocks: stored, not derived
   s.forward_seconds = 0.0007 * static_cast<double>(i + 1);
   s.eviction_seconds = 0.0001 * static_cast<double>(i % 3);
   if (i % 3 != 0) s.evictions_per_head = {i, 0, 2 * i, 300};

@@ -37,6 +37,7 @@ void expect_same_step(const StepStats& a, const StepStats& b) {
   EXPECT_EQ(a.blocks_total, b.blocks_total);
   EXPECT_EQ(a.peak_blocks_used, b.peak_blocks_used);
   EXPECT_EQ(a.kv_bytes_used, b.kv_bytes_used);
+  EXPECT_EQ(a.kv_slots_used, b.kv_slots_used);
   EXPECT_DOUBLE_EQ(a.forward_seconds, b.forward_seconds);
   EXPECT_DOUBLE_EQ(a.eviction_seconds, b.eviction_seconds);
   EXPECT_EQ(a.evictions_per_head, b.evictions_per_head);

@@ -55,6 +55,7 @@ void expect_same_session(const Session& a, const Session& b) {
   for (size_t i = 0; i < a.steps.size(); ++i) {
     EXPECT_EQ(a.steps[i].step, b.steps[i].step);
     EXPECT_EQ(a.steps[i].kv_bytes_used, b.steps[i].kv_bytes_used);
+    EXPECT_EQ(a.steps[i].kv_slots_used, b.steps[i].kv_slots_used);
   }
   ASSERT_EQ(a.retention.size(), b.retention.size());
   for (size_t i = 0; i < a.retention.size(); ++i) {

@@ -1,6 +1,7 @@
 #include "ui/controller/run_snapshot.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <set>
 
 #include "ui/controller/rate_window.h"
@@ -71,9 +72,17 @@ StepPoint step_point(const StepStats& s, RateWindow& generated, RateWindow& tota
   p.blocks_used = s.blocks_used;
   p.blocks_total = s.blocks_total;
   p.kv_bytes_used = s.kv_bytes_used;
+  p.kv_slots_used = s.kv_slots_used;
   p.evicted_slots = s.evicted_slots;
   p.preemptions = s.preemptions;
   return p;
+}
+
+std::string kv_memory_text(const StepPoint& p) {
+  std::string text = fmt::format("KV {} / {} blocks ({:.1f} MiB", p.blocks_used, p.blocks_total,
+                                 static_cast<double>(p.kv_bytes_used) / (1024.0 * 1024.0));
+  if (p.kv_slots_used >= 0) text += fmt::format(", {} tokens", p.kv_slots_used);
+  return text + ")";
 }
 
 }  // namespace kvwb

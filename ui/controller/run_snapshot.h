@@ -35,6 +35,7 @@ struct StepPoint {
   int64_t blocks_used = 0;
   int64_t blocks_total = 0;
   int64_t kv_bytes_used = 0;
+  int64_t kv_slots_used = 0;  // cached tokens over layers and KV heads; < 0: not recorded (an old session)
   int64_t evicted_slots = 0;
   int64_t preemptions = 0;
 };
@@ -94,6 +95,11 @@ class RateWindow;
 // One step as the time plots draw it; the rates come from the trailing windows, which take the
 // step's tokens first. The live run and a reopened session both go through here.
 StepPoint step_point(const StepStats& stats, RateWindow& generated, RateWindow& total);
+
+// KV memory of a step in bytes and tokens both: "KV 40 / 1000 blocks (2.5 MiB, 634 tokens)"
+// (the tokens left out for a session that did not record them). The status bar and the memory
+// plot's tooltip say it.
+std::string kv_memory_text(const StepPoint& point);
 
 }  // namespace kvwb
 

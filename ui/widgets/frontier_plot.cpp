@@ -1,16 +1,32 @@
 #include "ui/widgets/frontier_plot.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <QEvent>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include "kernels/kv_dtype.h"
 #include "run/sweep/sweep.h"
 #include "ui/widgets/plot_theme.h"
 
 namespace kvwb {
+namespace {
+
+// One marker shape per KV dtype, in kernels::kKvDTypes order (f32, f16, bf16, q8_0, q4_0).
+QCPScatterStyle::ScatterShape dtype_shape(const std::string& kv_dtype) {
+  static constexpr std::array<QCPScatterStyle::ScatterShape, kernels::kKvDTypes.size()> shapes = {
+      QCPScatterStyle::ssDisc, QCPScatterStyle::ssSquare, QCPScatterStyle::ssDiamond, QCPScatterStyle::ssTriangle,
+      QCPScatterStyle::ssTriangleInverted};
+  for (size_t i = 0; i < kernels::kKvDTypes.size(); ++i) {
+    if (kernels::kv_dtype_name(kernels::kKvDTypes[i]) == kv_dtype) return shapes[i];
+  }
+  return QCPScatterStyle::ssCross;  // a dtype this build lacks (a config from elsewhere)
+}
+
+}  // namespace
 
 FrontierPlot::FrontierPlot(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
@@ -65,20 +81,26 @@ void FrontierPlot::redraw() {
   plot_->xAxis->setLabel(tr("%1 (full KV = 1)").arg(QString::fromStdString(analysis.accuracy_basis)));
   plot_->yAxis->setLabel(tr("total tok/s"));
 
-  std::map<std::string, QCPGraph*> by_policy;
+  // One graph per policy and dtype: the colour says the policy, the marker shape the dtype, and
+  // the legend names both.
+  std::map<std::string, QColor> policy_colour;
+  std::map<std::pair<std::string, std::string>, QCPGraph*> by_series;
   double max_tps = 1, min_acc = analysis.min_accuracy, max_acc = 1;
   std::vector<std::pair<double, double>> frontier;
   for (size_t i = 0; i < analysis.rows.size(); ++i) {
     const SweepRow& r = analysis.rows[i];
     if (std::isnan(r.accuracy)) continue;
     const double tps = r.measured.summary.total_tokens_per_second;
-    QCPGraph*& g = by_policy[r.point.config.policy.name];
+    const std::string& policy = r.point.config.policy.name;
+    const std::string& dtype = r.point.config.kv_dtype;
+    QCPGraph*& g = by_series[{policy, dtype}];
     if (g == nullptr) {
       g = plot_->addGraph();
-      g->setName(QString::fromStdString(r.point.config.policy.name));
+      g->setName(QString::fromStdString(policy + ", " + dtype));
       g->setLineStyle(QCPGraph::lsNone);
-      const QColor c = colors.series[(by_policy.size() - 1) % 6];
-      g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 8));
+      if (!policy_colour.count(policy)) policy_colour[policy] = colors.series[policy_colour.size() % 6];
+      const QColor c = policy_colour[policy];
+      g->setScatterStyle(QCPScatterStyle(dtype_shape(dtype), c, c, 8));
       g->setSelectable(QCP::stSingleData);
     }
     g->addData(r.accuracy, tps);

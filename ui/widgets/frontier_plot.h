@@ -1,6 +1,6 @@
 #pragma once
 // A sweep's points as a scatter of throughput vs accuracy relative to full KV, one colour per
-// policy, the Pareto frontier as a dashed line, the recommended point ringed and the accuracy
+// policy and one marker shape per KV dtype (legend "policy, dtype"), the Pareto frontier as a dashed line, the recommended point ringed and the accuracy
 // floor as a vertical line. Clicking a point says which row of the analysis it is.
 // (SweepAnalysis stays forward-declared here: see ui/controller/sweep_runner.h.)
 #include <map>

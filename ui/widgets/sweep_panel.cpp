@@ -16,6 +16,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "kernels/kv_dtype.h"
 #include "run/sweep/sweep.h"
 #include "run/sweep/sweep_lists.h"
 #include "sessions/session_compare.h"
@@ -44,6 +45,11 @@ SweepPanel::SweepPanel(SweepRunner* runner, std::function<RunConfig()> current_c
   budgets_ = new QLineEdit(QStringLiteral("64,128,256"), this);
   chunks_ = new QLineEdit(this);
   chunks_->setPlaceholderText(tr("the Run panel's prefill chunk"));
+  kv_dtypes_ = new QLineEdit(this);
+  kv_dtypes_->setPlaceholderText(tr("the Run panel's KV dtype"));
+  kv_dtypes_->setToolTip(tr("Comma-separated, e.g. f16,q8_0,q4_0 (of %1); given, the reference is full KV at f32 and "
+                            "each dtype's full KV is a point")
+                             .arg(QString::fromStdString(kernels::kv_dtype_names())));
   min_accuracy_ = new QDoubleSpinBox(this);
   min_accuracy_->setRange(0, 1);
   min_accuracy_->setSingleStep(0.01);
@@ -54,6 +60,7 @@ SweepPanel::SweepPanel(SweepRunner* runner, std::function<RunConfig()> current_c
   form->addRow(tr("Policies"), policies_);
   form->addRow(tr("Budgets (tokens)"), budgets_);
   form->addRow(tr("Prefill chunks"), chunks_);
+  form->addRow(tr("KV dtypes"), kv_dtypes_);
   form->addRow(tr("Accuracy floor"), min_accuracy_);
   form->addRow(tr("Session database"), db_);
   layout->addLayout(form);
@@ -126,10 +133,12 @@ SweepPanel::SweepPanel(SweepRunner* runner, std::function<RunConfig()> current_c
   });
 }
 
-void SweepPanel::set_grid(const QString& policies, const QString& budgets, const QString& chunks) {
+void SweepPanel::set_grid(const QString& policies, const QString& budgets, const QString& chunks,
+                          const QString& kv_dtypes) {
   policies_->setText(policies);
   budgets_->setText(budgets);
   chunks_->setText(chunks);
+  kv_dtypes_->setText(kv_dtypes);
 }
 
 SweepPanel::~SweepPanel() = default;
@@ -151,6 +160,9 @@ void SweepPanel::start() {
     }
     if (!chunks_->text().trimmed().isEmpty()) {
       request.grid.prefill_chunks = parse_int_list(chunks_->text().toStdString(), "prefill chunks");
+    }
+    if (!kv_dtypes_->text().trimmed().isEmpty()) {
+      request.grid.kv_dtypes = parse_kv_dtype_list(kv_dtypes_->text().toStdString(), "KV dtypes");
     }
     sweep_points(request.base, request.grid);  // a bad grid is reported now, not from the worker
   } catch (const std::exception& e) {

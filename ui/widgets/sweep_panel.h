@@ -1,6 +1,6 @@
 #pragma once
-// The Sweep tab: policies x budgets (x prefill chunks) at the Run panel's KV pool, run in the
-// background by a SweepRunner; the frontier plot and the table fill as points are measured;
+// The Sweep tab: (KV dtypes x) policies x budgets (x prefill chunks) at the Run panel's KV pool,
+// run in the background by a SweepRunner; the frontier plot and the table fill as points are measured;
 // clicking a point (plot or table) opens its session: its comparison with the full-KV
 // reference session (config differences, metrics with ratios, per-task scores).
 // (SweepAnalysis stays forward-declared here: see ui/controller/sweep_runner.h.)
@@ -33,7 +33,8 @@ class SweepPanel : public QWidget {
   SweepPanel(SweepRunner* runner, std::function<RunConfig()> current_config, QWidget* parent = nullptr);
   ~SweepPanel() override;
 
-  void set_grid(const QString& policies, const QString& budgets, const QString& chunks);
+  void set_grid(const QString& policies, const QString& budgets, const QString& chunks,
+                const QString& kv_dtypes = {});  // "" = the Run panel's dtype
   void set_min_accuracy(double floor);
   void set_db_path(const QString& path);
   void start();  // what the Start button does; a bad field shows in the status line
@@ -54,7 +55,7 @@ class SweepPanel : public QWidget {
 
   SweepRunner* runner_;
   std::function<RunConfig()> current_config_;
-  QLineEdit *policies_ = nullptr, *budgets_ = nullptr, *chunks_ = nullptr, *db_ = nullptr;
+  QLineEdit *policies_ = nullptr, *budgets_ = nullptr, *chunks_ = nullptr, *kv_dtypes_ = nullptr, *db_ = nullptr;
   QDoubleSpinBox* min_accuracy_ = nullptr;
   QPushButton *start_ = nullptr, *stop_ = nullptr;
   QProgressBar* progress_ = nullptr;

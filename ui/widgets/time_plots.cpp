@@ -413,6 +413,8 @@ void TimePlots::update_ranges() {
   // KV bytes are blocks times a fixed block size: the MiB axis is the blocks axis rescaled.
   const StepPoint last = series_->last_point();
   if (last.blocks_used > 0) mib_per_block_ = static_cast<double>(last.kv_bytes_used) / last.blocks_used / (1024.0 * 1024.0);
+  // Bytes on the axes, tokens beside them on hover (a block's tokens vary with eviction).
+  plots_[Memory]->setToolTip(QString::fromStdString(kv_memory_text(last)));
   const QCPRange blocks = plots_[Memory]->yAxis->range();
   plots_[Memory]->yAxis2->setRange(blocks.lower * mib_per_block_, blocks.upper * mib_per_block_);
 }
