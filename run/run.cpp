@@ -253,8 +253,13 @@ void Run::pass_on_trace() {
   passed_on_.push_back(std::move(batch));
 }
 
+void Run::flush_trace() {
+  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
+}
+
 Trace Run::take_trace() {
   if (!profiler_) return {};
+  flush_trace();
   if (gpu_) gpu_->flush();
   std::vector<Trace> batches;
   batches.reserve(passed_on_.size() + 1);

@@ -106,8 +106,12 @@ class Run {
   Profiler* profiler() { return profiler_.get(); }
   // One line saying why GPU activity is not collected on a cuda run; empty otherwise.
   const std::string& gpu_activity_message() const { return gpu_message_; }
-  // Everything recorded since the previous take_trace() (empty when not profiling).
+  // Everything recorded since the previous take_trace() (empty when not profiling). The trace
+  // observers are handed what they have not seen yet first, so they miss nothing.
   Trace take_trace();
+  // Hands the trace observers what the profiler recorded since the last step (work of other
+  // threads after it, such as a recording's last writes); take_trace() still returns it.
+  void flush_trace();
   // Observers: called after every step with what step() returns, once its finished requests
   // are collected. An observer stays until removed with the id add_step_observer returned.
   using StepObserver = std::function<void(const RunStep&)>;

@@ -150,11 +150,17 @@ void RunRecording::config_changed(const RunConfig& config) {
 
 void RunRecording::finish() {
   if (!state_->attached()) fail(path(), "session {} was already finished", session_id());
-  state_->detach();
   for (const auto& [id, builder] : state_->eviction_maps) {  // traced requests that never finished
     state_->recorder->record_eviction_map(builder.build(state_->next_step - 1, 0));
   }
   state_->eviction_maps.clear();
+  if (state_->run->profiling()) {
+    // The writer's commits are spans of the run's profiler: the last ones come after the last
+    // step. Commit what is queued, then hand its spans on, so the session holds its own writes.
+    state_->recorder->flush();
+    state_->run->flush_trace();
+  }
+  state_->detach();
   state_->recorder->finish(summary_to_json(state_->run->summary()));
 }
 
