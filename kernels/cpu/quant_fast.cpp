@@ -2,7 +2,10 @@
 
 #include <cstring>
 
+#include <algorithm>
+
 #include "kernels/cpu/simd.h"
+#include "kernels/half.h"
 #include "kernels/quant.h"
 
 namespace kvwb::kernels::cpu {
@@ -79,6 +82,28 @@ void dequantize_row_fast(DType dtype, const void* src, float* dst, int64_t n) {
   }
 #endif
   dequantize_row(dtype, src, dst, n);
+}
+
+void matrix_rows_to_f32(const Matrix& w, int64_t r0, int64_t count, float* dst) {
+  if (w.dtype == DType::F32) {
+    const float* src = static_cast<const float*>(w.data) + r0 * w.cols;
+    std::copy(src, src + count * w.cols, dst);
+    return;
+  }
+  if (w.dtype == DType::F16 || w.dtype == DType::BF16) {
+    const auto* src = static_cast<const uint16_t*>(w.data) + r0 * w.cols;
+    const int64_t total = count * w.cols;
+    const bool bf16 = w.dtype == DType::BF16;
+    int64_t i = 0;
+#if KVWB_CPU_AVX2
+    for (; i + 8 <= total; i += 8) _mm256_storeu_ps(dst + i, load8(src + i, bf16));
+#endif
+    for (; i < total; ++i) dst[i] = bf16 ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+    return;
+  }
+  const size_t row_bytes = dtype_bytes(w.dtype, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * row_bytes;
+  for (int64_t r = 0; r < count; ++r) dequantize_row_fast(w.dtype, base + static_cast<size_t>(r) * row_bytes, dst + r * w.cols, w.cols);
 }
 
 }  // namespace kvwb::kernels::cpu

@@ -1,0 +1,147 @@
+// The CPU matmul's weights cache (kernels/cpu/weights_cache.h): with it, the sgemm path on f16,
+// bf16 and block-quantized weights still matches a double reference over the reference
+// dequantization, within the rounding bound of its f32 sums (f32_sum_error_bound over the
+// products and the bias); only uploaded matrices are cached, the budget is kept, and uploading
+// new weights at an address seen before drops the old copy.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/weights_cache.h"
+#include "tests/kernels/kernel_test_util.h"
+#include "tests/kernels/quant_test_util.h"
+
+namespace kvwb::kernels {
+namespace {
+
+// A weight of any dtype with its exact values.
+struct Weight {
+  Matrix view;
+  std::vector<float> values;
+};
+
+struct Storage {
+  test::StoredMatrix plain;
+  test::QuantMatrix quant;
+};
+
+Weight make_weight(Storage& s, DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
+  if (is_quantized(dtype)) {
+    s.quant = test::random_quant_matrix(dtype, rows, cols, seed);
+    return {s.quant.view(dtype, rows, cols), s.quant.values};
+  }
+  s.plain = test::make_matrix(dtype, rows, cols, seed);
+  return {s.plain.view(), s.plain.values};
+}
+
+// y against Σ_c w[r, c]·x[i, c] + bias[r] in double, within the f32 bound of cols + 1 terms.
+void expect_matches_reference(const std::vector<float>& y, const Weight& w, const std::vector<float>& x,
+                              const std::vector<float>& bias, int64_t n, const std::string& what) {
+  const int64_t rows = w.view.rows, cols = w.view.cols;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double ref = bias.empty() ? 0.0 : bias[r];
+      double magnitude = std::fabs(ref);
+      for (int64_t c = 0; c < cols; ++c) {
+        const double term = double{w.values[r * cols + c]} * x[i * cols + c];
+        ref += term;
+        magnitude += std::fabs(term);
+      }
+      const double bound = test::f32_sum_error_bound(cols + 1, magnitude);
+      ASSERT_LE(std::fabs(y[i * rows + r] - ref), bound) << what << ": row " << r << " input " << i << " is "
+                                                         << y[i * rows + r] << ", expected " << ref;
+    }
+  }
+}
+
+using Case = std::tuple<DType, int /*threads*/>;
+class CachedMatmul : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CachedMatmul, MatchesDoubleReferenceAndFillsTheCache) {
+  const auto [dtype, threads] = GetParam();
+  const int64_t cols = dtype_info(dtype).block_elems == 256 ? 512 : 96, rows = 67, n = 21;
+  Storage storage;
+  const Weight w = make_weight(storage, dtype, rows, cols, 3);
+  const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 4);
+  const std::vector<float> bias = test::random_floats(static_cast<size_t>(rows), 5);
+  cpu::WeightsCache cache(size_t{1} << 20);
+  cache.add(w.view);
+  for (int call = 0; call < 2; ++call) {  // the first call fills the cache, the second reads it
+    std::vector<float> y(static_cast<size_t>(n * rows), NAN);
+    cpu::matmul(x.data(), n, w.view, bias.data(), y.data(), threads, &cache);
+    expect_matches_reference(y, w, x, bias, n, "call " + std::to_string(call));
+    EXPECT_EQ(cache.used_bytes(), static_cast<size_t>(rows * cols) * sizeof(float));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CachedMatmul,
+                         ::testing::Combine(::testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                                                              DType::Q4_1, DType::Q4_K, DType::Q6_K),
+                                            ::testing::Values(1, 2)),
+                         [](const auto& info) {
+                           return std::string(dtype_info(std::get<0>(info.param)).name) + "_t" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
+  const int64_t rows = 40, cols = 64, n = 16;
+  Storage a_storage, b_storage, f_storage;
+  const Weight a = make_weight(a_storage, DType::Q4_1, rows, cols, 6);
+  const Weight b = make_weight(b_storage, DType::Q8_0, rows, cols, 7);
+  const Weight f = make_weight(f_storage, DType::F32, rows, cols, 8);
+  const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 9);
+  const size_t one = static_cast<size_t>(rows * cols) * sizeof(float);
+  cpu::WeightsCache cache(one + one / 2);  // room for one copy
+  cache.add(a.view);
+  cache.add(f.view);  // f32 is used in place, never copied
+  std::vector<float> y(static_cast<size_t>(n * rows));
+  cpu::matmul(x.data(), n, b.view, nullptr, y.data(), 2, &cache);  // not uploaded
+  expect_matches_reference(y, b, x, {}, n, "not uploaded");
+  EXPECT_EQ(cache.used_bytes(), 0u);
+  cpu::matmul(x.data(), n, f.view, nullptr, y.data(), 2, &cache);
+  EXPECT_EQ(cache.used_bytes(), 0u);
+  cpu::matmul(x.data(), n, a.view, nullptr, y.data(), 2, &cache);
+  EXPECT_EQ(cache.used_bytes(), one);
+  cache.add(b.view);
+  cpu::matmul(x.data(), n, b.view, nullptr, y.data(), 2, &cache);  // over the budget: uncached path
+  expect_matches_reference(y, b, x, {}, n, "over the budget");
+  EXPECT_EQ(cache.used_bytes(), one);
+  EXPECT_EQ(cache.f32(b.view, 1), nullptr);
+  EXPECT_NE(cache.f32(a.view, 1), nullptr);
+  cpu::matmul(x.data(), 4, a.view, nullptr, y.data(), 2, &cache);  // decode rows read the packed weights
+  expect_matches_reference(y, a, x, {}, 4, "decode rows");
+}
+
+TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
+  const int64_t rows = 24, cols = 64, n = 12;
+  Storage storage;
+  const Weight first = make_weight(storage, DType::Q8_0, rows, cols, 10);
+  const void* address = first.view.data;
+  const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 11);
+  auto backend = make_cpu_backend(2);
+  std::vector<float> y(static_cast<size_t>(n * rows));
+  backend->matmul(x.data(), n, backend->upload(first.view), nullptr, y.data());
+  expect_matches_reference(y, first, x, {}, n, "first weights");
+  // A second model's weights in the same buffer (same size, new values), uploaded as a new model is.
+  const test::QuantMatrix other = test::random_quant_matrix(DType::Q8_0, rows, cols, 12);
+  std::copy(other.bytes.begin(), other.bytes.end(), storage.quant.bytes.begin());
+  ASSERT_EQ(static_cast<const void*>(storage.quant.bytes.data()), address);
+  const Weight second{first.view, other.values};
+  backend->matmul(x.data(), n, backend->upload(second.view), nullptr, y.data());
+  expect_matches_reference(y, second, x, {}, n, "second weights");
+}
+
+TEST(WeightsCache, ZeroBudgetCachesNothing) {
+  Storage storage;
+  const Weight w = make_weight(storage, DType::BF16, 32, 64, 13);
+  cpu::WeightsCache cache(0);
+  cache.add(w.view);
+  EXPECT_EQ(cache.f32(w.view, 1), nullptr);
+  EXPECT_EQ(cache.used_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace kvwb::kernels
