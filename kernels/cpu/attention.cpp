@@ -12,15 +12,22 @@
 // exact softmax per query over its row of S; (3) out = P·V block by block; (4) where observed,
 // the normalised probabilities go into the slot statistics. Keeping S for the whole tile
 // (32 x slots floats, 1 MiB at 8k slots) makes step 4 free instead of a second pass over K.
+#ifndef KVWB_ISA_PASS
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/attention.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+#include "kernels/cpu/attention_kernels.h"
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 constexpr int64_t kQueriesPerTile = 32;
@@ -253,4 +260,6 @@ void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv&
   }
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

@@ -12,6 +12,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/weights_cache.h"
 
 namespace kvwb::kernels {
@@ -25,6 +26,7 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(int threads, size_t weights_cache_bytes)
       : threads_(threads > 0 ? threads : omp_get_num_procs()), weights_cache_(weights_cache_bytes) {
+    cpu::active_isa();  // a bad KVWB_CPU_ISA fails here, before any op
     cpu::set_blas_threads(threads_);
   }
 

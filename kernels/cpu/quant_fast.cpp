@@ -1,14 +1,20 @@
+
+#ifndef KVWB_ISA_PASS
 #include "kernels/cpu/quant_fast.h"
 
 #include <cstring>
 
 #include <algorithm>
 
-#include "kernels/cpu/simd.h"
 #include "kernels/half.h"
 #include "kernels/quant.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/quant_fast.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 #if KVWB_CPU_AVX2
@@ -103,7 +109,9 @@ void matrix_rows_to_f32(const Matrix& w, int64_t r0, int64_t count, float* dst) 
   }
   const size_t row_bytes = dtype_bytes(w.dtype, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * row_bytes;
-  for (int64_t r = 0; r < count; ++r) dequantize_row_fast(w.dtype, base + static_cast<size_t>(r) * row_bytes, dst + r * w.cols, w.cols);
+  for (int64_t r = 0; r < count; ++r) KVWB_ISA_NS::dequantize_row_fast(w.dtype, base + static_cast<size_t>(r) * row_bytes, dst + r * w.cols, w.cols);
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

@@ -6,16 +6,21 @@
 //     Q8_0/Q4_0/Q4_1 straight from the packed bytes (quant_dot.h), the K types through a
 //     dequantized f32 copy of the row (quant_fast.h);
 //   larger n (prefill) goes to matmul.cpp's sgemm paths.
+#ifndef KVWB_ISA_PASS
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "kernels/cpu/simd.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/quant.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/quant_matmul.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -65,7 +70,7 @@ void fused_row_path(const float* x, int64_t n, const Matrix& w, const float* bia
       a.count = static_cast<int>(std::min<int64_t>(kMaxDotInputs, n - i0));
       a.sums = sums.empty() ? nullptr : sums.data() + i0 * blocks;
       a.y = y + i0 * rows + r0;
-      quant_dot_rows(a);
+      KVWB_ISA_NS::quant_dot_rows(a);
     }
     if (bias != nullptr) {
       for (int64_t i = 0; i < n; ++i) {
@@ -86,7 +91,7 @@ void dequantized_row_path(const float* x, int64_t n, const Matrix& w, const floa
     std::vector<float> row(static_cast<size_t>(cols));
 #pragma omp for schedule(dynamic, chunk)
     for (int64_t r = 0; r < rows; ++r) {
-      dequantize_row_fast(w.dtype, base + static_cast<size_t>(r) * row_bytes, row.data(), cols);
+      KVWB_ISA_NS::dequantize_row_fast(w.dtype, base + static_cast<size_t>(r) * row_bytes, row.data(), cols);
       const float b = bias != nullptr ? bias[r] : 0.0f;
       for (int64_t i = 0; i < n; ++i) y[i * rows + r] = dot(row.data(), x + i * cols, cols) + b;
     }
@@ -103,4 +108,6 @@ void quant_matvec(const float* x, int64_t n, const Matrix& w, const float* bias,
   }
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

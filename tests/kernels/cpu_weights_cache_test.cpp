@@ -17,44 +17,11 @@
 namespace kvwb::kernels {
 namespace {
 
-// A weight of any dtype with its exact values.
-struct Weight {
-  Matrix view;
-  std::vector<float> values;
-};
+using Weight = test::AnyWeight;
 
-struct Storage {
-  test::StoredMatrix plain;
-  test::QuantMatrix quant;
-};
-
-Weight make_weight(Storage& s, DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
-  if (is_quantized(dtype)) {
-    s.quant = test::random_quant_matrix(dtype, rows, cols, seed);
-    return {s.quant.view(dtype, rows, cols), s.quant.values};
-  }
-  s.plain = test::make_matrix(dtype, rows, cols, seed);
-  return {s.plain.view(), s.plain.values};
-}
-
-// y against Σ_c w[r, c]·x[i, c] + bias[r] in double, within the f32 bound of cols + 1 terms.
 void expect_matches_reference(const std::vector<float>& y, const Weight& w, const std::vector<float>& x,
                               const std::vector<float>& bias, int64_t n, const std::string& what) {
-  const int64_t rows = w.view.rows, cols = w.view.cols;
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t r = 0; r < rows; ++r) {
-      double ref = bias.empty() ? 0.0 : bias[r];
-      double magnitude = std::fabs(ref);
-      for (int64_t c = 0; c < cols; ++c) {
-        const double term = double{w.values[r * cols + c]} * x[i * cols + c];
-        ref += term;
-        magnitude += std::fabs(term);
-      }
-      const double bound = test::f32_sum_error_bound(cols + 1, magnitude);
-      ASSERT_LE(std::fabs(y[i * rows + r] - ref), bound) << what << ": row " << r << " input " << i << " is "
-                                                         << y[i * rows + r] << ", expected " << ref;
-    }
-  }
+  test::expect_matmul_matches(y, w.values, x, bias, n, w.view.rows, w.view.cols, what);
 }
 
 using Case = std::tuple<DType, int /*threads*/>;
@@ -63,8 +30,7 @@ class CachedMatmul : public ::testing::TestWithParam<Case> {};
 TEST_P(CachedMatmul, MatchesDoubleReferenceAndFillsTheCache) {
   const auto [dtype, threads] = GetParam();
   const int64_t cols = dtype_info(dtype).block_elems == 256 ? 512 : 96, rows = 67, n = 21;
-  Storage storage;
-  const Weight w = make_weight(storage, dtype, rows, cols, 3);
+  const Weight w = test::random_weight(dtype, rows, cols, 3);
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 4);
   const std::vector<float> bias = test::random_floats(static_cast<size_t>(rows), 5);
   cpu::WeightsCache cache(size_t{1} << 20);
@@ -88,10 +54,9 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CachedMatmul,
 
 TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
   const int64_t rows = 40, cols = 64, n = 16;
-  Storage a_storage, b_storage, f_storage;
-  const Weight a = make_weight(a_storage, DType::Q4_1, rows, cols, 6);
-  const Weight b = make_weight(b_storage, DType::Q8_0, rows, cols, 7);
-  const Weight f = make_weight(f_storage, DType::F32, rows, cols, 8);
+  const Weight a = test::random_weight(DType::Q4_1, rows, cols, 6);
+  const Weight b = test::random_weight(DType::Q8_0, rows, cols, 7);
+  const Weight f = test::random_weight(DType::F32, rows, cols, 8);
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 9);
   const size_t one = static_cast<size_t>(rows * cols) * sizeof(float);
   cpu::WeightsCache cache(one + one / 2);  // room for one copy
@@ -117,8 +82,7 @@ TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
 
 TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
   const int64_t rows = 24, cols = 64, n = 12;
-  Storage storage;
-  const Weight first = make_weight(storage, DType::Q8_0, rows, cols, 10);
+  Weight first = test::random_weight(DType::Q8_0, rows, cols, 10);
   const void* address = first.view.data;
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 11);
   auto backend = make_cpu_backend(2);
@@ -127,16 +91,17 @@ TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
   expect_matches_reference(y, first, x, {}, n, "first weights");
   // A second model's weights in the same buffer (same size, new values), uploaded as a new model is.
   const test::QuantMatrix other = test::random_quant_matrix(DType::Q8_0, rows, cols, 12);
-  std::copy(other.bytes.begin(), other.bytes.end(), storage.quant.bytes.begin());
-  ASSERT_EQ(static_cast<const void*>(storage.quant.bytes.data()), address);
-  const Weight second{first.view, other.values};
+  std::copy(other.bytes.begin(), other.bytes.end(), first.quant.bytes.begin());
+  ASSERT_EQ(static_cast<const void*>(first.quant.bytes.data()), address);
+  Weight second;
+  second.view = first.view;
+  second.values = other.values;
   backend->matmul(x.data(), n, backend->upload(second.view), nullptr, y.data());
   expect_matches_reference(y, second, x, {}, n, "second weights");
 }
 
 TEST(WeightsCache, ZeroBudgetCachesNothing) {
-  Storage storage;
-  const Weight w = make_weight(storage, DType::BF16, 32, 64, 13);
+  const Weight w = test::random_weight(DType::BF16, 32, 64, 13);
   cpu::WeightsCache cache(0);
   cache.add(w.view);
   EXPECT_EQ(cache.f32(w.view, 1), nullptr);
