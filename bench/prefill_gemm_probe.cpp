@@ -1,13 +1,16 @@
 // GEMM peak probe: kvwb's prefill matmul on quantized weights against OpenBLAS sgemm on the same
 // shapes in f32, in one run. The shapes are one SmolLM2-135M layer's (q and o 576×576, k and v
-// 192×576, gate and up 1536×576, down 576×1536) at n = 128 and 512 prompt tokens; the weights
-// are Q4_1 as in its GGUF. Reported per n, over rounds that alternate the contenders:
+// 192×576, gate and up 1536×576, down 576×1536) at n = 128 and 512 prompt tokens, the weights
+// Q4_1 as in its GGUF; or, for a type of 256-value blocks (q4_k, q6_k), whose rows 576 values
+// are not whole blocks of, one layer of a Llama of width 768 (GQA 12/4, MLP 2048). Reported per
+// n, over rounds that alternate the contenders:
 //   wall GFLOP/s   median over rounds of the best of a few calls (what a step sees)
 //   GFLOP/CPU-s    flops per second of CPU time of the whole process (every thread): on a
 //                  machine shared with other jobs this is the load-independent figure
 //   ratio          kvwb / sgemm per round, median over rounds
 // kvwb runs with its weights cache (the default) and without (weights_cache_bytes = 0).
-//   OMP_WAIT_POLICY=passive build/bench/prefill_gemm_probe [rounds]   (threads: OMP_NUM_THREADS, default 2)
+//   OMP_WAIT_POLICY=passive build/bench/prefill_gemm_probe [rounds] [q4_1|q8_0|q4_0|q4_k|q6_k]
+// (threads: OMP_NUM_THREADS, default 2).
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -35,7 +38,31 @@ namespace {
 struct Shape {
   int64_t rows, cols;
 };
-constexpr Shape kLayer[] = {{576, 576}, {192, 576}, {192, 576}, {576, 576}, {1536, 576}, {1536, 576}, {576, 1536}};
+const std::vector<Shape> kSmolLM2Layer = {{576, 576}, {192, 576}, {192, 576}, {576, 576}, {1536, 576}, {1536, 576}, {576, 1536}};
+const std::vector<Shape> kWidth768Layer = {{768, 768}, {256, 768}, {256, 768}, {768, 768}, {2048, 768}, {2048, 768}, {768, 2048}};
+
+DType dtype_named(const std::string& name) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_K, DType::Q6_K}) {
+    if (dtype_info(t).name == name) return t;
+  }
+  std::fprintf(stderr, "prefill_gemm_probe: unknown weight type '%s' (expected q8_0, q4_0, q4_1, q4_k or q6_k)\n", name.c_str());
+  std::exit(2);
+}
+
+// Random blocks with a small f16 scale (and min) where each type keeps them.
+void fill_blocks(DType dtype, std::vector<uint8_t>& bytes, std::mt19937& rng) {
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+  const uint16_t scale = kvwb::f32_to_f16(0.01f);
+  const size_t block = static_cast<size_t>(dtype_info(dtype).block_bytes);
+  for (size_t off = 0; off < bytes.size(); off += block) {
+    if (dtype == DType::Q6_K) {
+      std::memcpy(&bytes[off + 208], &scale, 2);
+      continue;
+    }
+    std::memcpy(&bytes[off], &scale, 2);
+    if (dtype == DType::Q4_1 || dtype == DType::Q4_K) std::memcpy(&bytes[off + 2], &scale, 2);
+  }
+}
 
 double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 double cpu_now() {
@@ -80,38 +107,36 @@ std::string load_average() {
 int main(int argc, char** argv) {
   using namespace kvwb::kernels;
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  const DType dtype = dtype_named(argc > 2 ? argv[2] : "q4_1");
+  const std::vector<Shape>& kLayer = dtype_info(dtype).block_elems == 256 ? kWidth768Layer : kSmolLM2Layer;
   const char* env_threads = std::getenv("OMP_NUM_THREADS");
   const int threads = env_threads != nullptr ? std::atoi(env_threads) : 2;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   struct Weights {
     std::vector<float> f32;
-    std::vector<uint8_t> q4_1;
+    std::vector<uint8_t> quantized;
   };
   std::vector<Weights> layer;
   for (const Shape& s : kLayer) {
     Weights w;
     w.f32.resize(static_cast<size_t>(s.rows * s.cols));
     for (float& v : w.f32) v = dist(rng);
-    w.q4_1.resize(dtype_bytes(DType::Q4_1, s.rows * s.cols));
-    for (uint8_t& b : w.q4_1) b = static_cast<uint8_t>(rng());
-    const uint16_t scale = kvwb::f32_to_f16(0.01f);
-    for (size_t off = 0; off < w.q4_1.size(); off += sizeof(BlockQ4_1)) {
-      std::memcpy(&w.q4_1[off], &scale, 2);
-      std::memcpy(&w.q4_1[off + 2], &scale, 2);
-    }
+    w.quantized.resize(dtype_bytes(dtype, s.rows * s.cols));
+    fill_blocks(dtype, w.quantized, rng);
     layer.push_back(std::move(w));
   }
   auto cached = make_cpu_backend(threads);
   auto uncached = make_cpu_backend(threads, 0);
   std::vector<Matrix> q_cached, q_uncached;
   for (size_t i = 0; i < layer.size(); ++i) {
-    const Matrix m{DType::Q4_1, kLayer[i].rows, kLayer[i].cols, layer[i].q4_1.data()};
+    const Matrix m{dtype, kLayer[i].rows, kLayer[i].cols, layer[i].quantized.data()};
     q_cached.push_back(cached->upload(m));
     q_uncached.push_back(uncached->upload(m));
   }
-  std::printf("prefill GEMM probe: one SmolLM2-135M layer, Q4_1 weights, %d threads, kernels %s, load average %s\n",
-              threads, std::string(kvwb::kernels::cpu::isa_name(kvwb::kernels::cpu::active_isa())).c_str(),
+  std::printf("prefill GEMM probe: one %s layer, %s weights, %d threads, kernels %s, load average %s\n",
+              dtype_info(dtype).block_elems == 256 ? "width-768 Llama" : "SmolLM2-135M",
+              std::string(dtype_info(dtype).name).c_str(), threads, std::string(kvwb::kernels::cpu::isa_name(kvwb::kernels::cpu::active_isa())).c_str(),
               load_average().c_str());
   std::printf("%6s | %-22s | %-22s | %-22s | %s\n", "n", "OpenBLAS sgemm f32", "kvwb cached", "kvwb uncached",
               "kvwb/sgemm (cached, uncached)");
@@ -123,7 +148,9 @@ int main(int argc, char** argv) {
       flops += 2.0 * static_cast<double>(n * s.rows * s.cols);
       widest = std::max(widest, s.cols);
     }
-    std::vector<float> x(static_cast<size_t>(n * widest)), y(static_cast<size_t>(n * 1536));
+    int64_t tallest = 0;
+    for (const Shape& s : kLayer) tallest = std::max(tallest, s.rows);
+    std::vector<float> x(static_cast<size_t>(n * widest)), y(static_cast<size_t>(n * tallest));
     for (float& v : x) v = dist(rng);
     auto sgemm_pass = [&] {
       openblas_set_num_threads(threads);
