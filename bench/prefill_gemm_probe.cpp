@@ -9,7 +9,10 @@
 //                  machine shared with other jobs this is the load-independent figure
 //   ratio          kvwb / sgemm per round, median over rounds
 // kvwb runs with its weights cache (the default) and without (weights_cache_bytes = 0).
-//   OMP_WAIT_POLICY=passive build/bench/prefill_gemm_probe [rounds] [q4_1|q8_0|q4_0|q4_k|q6_k]
+// With LAYERS > 1 the pass runs over that many copies of the layer, so that the weights come
+// from memory rather than the last-level cache, as in a whole model (30 SmolLM2 layers: 66 MB
+// of Q4_1, 425 MB as f32); N lists the input rows (default 128,512).
+//   OMP_WAIT_POLICY=passive build/bench/prefill_gemm_probe [ROUNDS] [q4_1|q8_0|q4_0|q4_k|q6_k] [LAYERS] [N,N,...]
 // (threads: OMP_NUM_THREADS, default 2).
 #include <cblas.h>
 #include <sys/resource.h>
@@ -108,7 +111,20 @@ int main(int argc, char** argv) {
   using namespace kvwb::kernels;
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   const DType dtype = dtype_named(argc > 2 ? argv[2] : "q4_1");
-  const std::vector<Shape>& kLayer = dtype_info(dtype).block_elems == 256 ? kWidth768Layer : kSmolLM2Layer;
+  const std::vector<Shape>& one_layer = dtype_info(dtype).block_elems == 256 ? kWidth768Layer : kSmolLM2Layer;
+  const int layers = argc > 3 ? std::max(1, std::atoi(argv[3])) : 1;
+  std::vector<int64_t> ns;
+  for (const char* p = argc > 4 ? argv[4] : "128,512"; *p != '\0';) {
+    char* end = nullptr;
+    ns.push_back(std::strtoll(p, &end, 10));
+    p = *end == ',' ? end + 1 : end;
+    if (ns.back() <= 0 || (*end != ',' && *end != '\0')) {
+      std::fprintf(stderr, "prefill_gemm_probe: N must be positive integers separated by commas\n");
+      return 2;
+    }
+  }
+  std::vector<Shape> kLayer;
+  for (int l = 0; l < layers; ++l) kLayer.insert(kLayer.end(), one_layer.begin(), one_layer.end());
   const char* env_threads = std::getenv("OMP_NUM_THREADS");
   const int threads = env_threads != nullptr ? std::atoi(env_threads) : 2;
   std::mt19937 rng(1);
@@ -134,14 +150,14 @@ int main(int argc, char** argv) {
     q_cached.push_back(cached->upload(m));
     q_uncached.push_back(uncached->upload(m));
   }
-  std::printf("prefill GEMM probe: one %s layer, %s weights, %d threads, kernels %s, load average %s\n",
+  std::printf("prefill GEMM probe: %d x one %s layer, %s weights, %d threads, kernels %s, load average %s\n", layers,
               dtype_info(dtype).block_elems == 256 ? "width-768 Llama" : "SmolLM2-135M",
               std::string(dtype_info(dtype).name).c_str(), threads, std::string(kvwb::kernels::cpu::isa_name(kvwb::kernels::cpu::active_isa())).c_str(),
               load_average().c_str());
   std::printf("%6s | %-22s | %-22s | %-22s | %s\n", "n", "OpenBLAS sgemm f32", "kvwb cached", "kvwb uncached",
               "kvwb/sgemm (cached, uncached)");
   std::printf("%6s | %-22s | %-22s | %-22s |\n", "", "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s");
-  for (int64_t n : {128, 512}) {
+  for (int64_t n : ns) {
     double flops = 0;
     int64_t widest = 0;
     for (const Shape& s : kLayer) {
@@ -166,7 +182,7 @@ int main(int argc, char** argv) {
         for (const Matrix& w : ws) b.matmul(x.data(), n, w, nullptr, y.data());
       };
     };
-    const int reps = std::max(3, static_cast<int>(2e9 / flops));
+    const int reps = std::max(2, static_cast<int>(2e9 / flops));
     std::vector<double> wall[3], per_cpu[3], ratio_cached, ratio_uncached;
     for (int r = 0; r < rounds; ++r) {
       Timing t[3];

@@ -2,23 +2,33 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/quant_fast.h"
 
 namespace kvwb::kernels::cpu {
 
+bool worth_caching(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return false;
+    case DType::Q4_K:
+    case DType::Q6_K: return true;
+    default: return active_isa() == Isa::Portable;  // the rest have vectorised conversions
+  }
+}
+
 void WeightsCache::add(const Matrix& w) {
-  if (w.data == nullptr || w.dtype == DType::F32 || budget_ == 0) return;
+  if (w.data == nullptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(w.data);
-  if (it != entries_.end()) {
+  if (it != entries_.end()) {  // new weights where old ones were: the old copy is stale
     if (it->second.values != nullptr) used_ -= static_cast<size_t>(it->second.w.rows * it->second.w.cols) * sizeof(float);
     entries_.erase(it);
   }
-  entries_.emplace(w.data, Entry{w, nullptr, false});
+  if (worth_caching(w.dtype) && budget_ > 0) entries_.emplace(w.data, Entry{w, nullptr, false});
 }
 
 const float* WeightsCache::f32(const Matrix& w, int threads) {
-  if (w.data == nullptr || w.dtype == DType::F32) return nullptr;
+  if (w.data == nullptr || !worth_caching(w.dtype)) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(w.data);
   if (it == entries_.end()) return nullptr;

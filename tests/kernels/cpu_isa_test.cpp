@@ -12,6 +12,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/quant_fast.h"
+#include "kernels/cpu/weights_cache.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/kernels/quant_test_util.h"
 
@@ -97,6 +98,16 @@ TEST_P(OnIsa, DequantizationIsTheReferenceBitForBit) {
     std::vector<float> got(static_cast<size_t>(rows * cols), NAN);
     cpu::matrix_rows_to_f32(w.view, 0, rows, got.data());
     test::expect_close(got, w.values, 0.0, 0.0, std::string(dtype_info(dtype).name));
+  }
+}
+
+// The weights cache copies what has no vectorised conversion on the active instruction set.
+TEST_P(OnIsa, WeightsCacheCopiesTheTypesWithSlowConversions) {
+  EXPECT_FALSE(cpu::worth_caching(DType::F32));
+  EXPECT_TRUE(cpu::worth_caching(DType::Q4_K));
+  EXPECT_TRUE(cpu::worth_caching(DType::Q6_K));
+  for (DType dtype : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+    EXPECT_EQ(cpu::worth_caching(dtype), GetParam() == Isa::Portable) << dtype_info(dtype).name;
   }
 }
 

@@ -1,8 +1,8 @@
 // The CPU matmul's weights cache (kernels/cpu/weights_cache.h): with it, the sgemm path on f16,
 // bf16 and block-quantized weights still matches a double reference over the reference
 // dequantization, within the rounding bound of its f32 sums (f32_sum_error_bound over the
-// products and the bias); only uploaded matrices are cached, the budget is kept, and uploading
-// new weights at an address seen before drops the old copy.
+// products and the bias); only uploaded matrices of the types worth a copy are cached, the
+// budget is kept, and uploading new weights at an address seen before drops the old copy.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,7 +39,7 @@ TEST_P(CachedMatmul, MatchesDoubleReferenceAndFillsTheCache) {
     std::vector<float> y(static_cast<size_t>(n * rows), NAN);
     cpu::matmul(x.data(), n, w.view, bias.data(), y.data(), threads, &cache);
     expect_matches_reference(y, w, x, bias, n, "call " + std::to_string(call));
-    EXPECT_EQ(cache.used_bytes(), static_cast<size_t>(rows * cols) * sizeof(float));
+    EXPECT_EQ(cache.used_bytes(), cpu::worth_caching(dtype) ? static_cast<size_t>(rows * cols) * sizeof(float) : 0u);
   }
 }
 
@@ -53,9 +53,9 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CachedMatmul,
                          });
 
 TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
-  const int64_t rows = 40, cols = 64, n = 16;
-  const Weight a = test::random_weight(DType::Q4_1, rows, cols, 6);
-  const Weight b = test::random_weight(DType::Q8_0, rows, cols, 7);
+  const int64_t rows = 40, cols = 256, n = 16;
+  const Weight a = test::random_weight(DType::Q4_K, rows, cols, 6);
+  const Weight b = test::random_weight(DType::Q6_K, rows, cols, 7);
   const Weight f = test::random_weight(DType::F32, rows, cols, 8);
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 9);
   const size_t one = static_cast<size_t>(rows * cols) * sizeof(float);
@@ -81,8 +81,8 @@ TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
 }
 
 TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
-  const int64_t rows = 24, cols = 64, n = 12;
-  Weight first = test::random_weight(DType::Q8_0, rows, cols, 10);
+  const int64_t rows = 24, cols = 256, n = 12;
+  Weight first = test::random_weight(DType::Q6_K, rows, cols, 10);
   const void* address = first.view.data;
   const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 11);
   auto backend = make_cpu_backend(2);
@@ -90,7 +90,7 @@ TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
   backend->matmul(x.data(), n, backend->upload(first.view), nullptr, y.data());
   expect_matches_reference(y, first, x, {}, n, "first weights");
   // A second model's weights in the same buffer (same size, new values), uploaded as a new model is.
-  const test::QuantMatrix other = test::random_quant_matrix(DType::Q8_0, rows, cols, 12);
+  const test::QuantMatrix other = test::random_quant_matrix(DType::Q6_K, rows, cols, 12);
   std::copy(other.bytes.begin(), other.bytes.end(), first.quant.bytes.begin());
   ASSERT_EQ(static_cast<const void*>(first.quant.bytes.data()), address);
   Weight second;
@@ -101,7 +101,7 @@ TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
 }
 
 TEST(WeightsCache, ZeroBudgetCachesNothing) {
-  const Weight w = test::random_weight(DType::BF16, 32, 64, 13);
+  const Weight w = test::random_weight(DType::Q4_K, 32, 256, 13);
   cpu::WeightsCache cache(0);
   cache.add(w.view);
   EXPECT_EQ(cache.f32(w.view, 1), nullptr);
