@@ -28,7 +28,7 @@ constexpr int64_t kMatvecMaxN16 = 12;
 
 // The largest n that goes to the matvec kernels rather than sgemm.
 int64_t matvec_max_n(DType dtype) {
-  if (is_quantized(dtype)) return kQuantRowPathMaxN;
+  if (is_quantized(dtype)) return has_fused_dot(dtype) ? kFusedRowPathMaxN : kQuantRowPathMaxN;
   return dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16;
 }
 

@@ -79,7 +79,7 @@ TEST_P(OnIsa, MatmulOnEveryDtypeMatchesTheDoubleReference) {
     for (size_t cache_bytes : {size_t{0}, kDefaultWeightsCacheBytes}) {
       auto backend = make_cpu_backend(2, cache_bytes);
       const Matrix uploaded = backend->upload(w.view);
-      for (int64_t n : {1, 3, 8, 9, 13, 40}) {
+      for (int64_t n : {1, 3, 8, 9, 13, 16, 17, 40}) {
         const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 32 + static_cast<uint32_t>(n));
         std::vector<float> y(static_cast<size_t>(n * rows), NAN);
         backend->matmul(x.data(), n, uploaded, bias.data(), y.data());
