@@ -1,14 +1,16 @@
 // y[n, rows] = x[n, cols] · wᵀ (+ bias). Small n (decode) is memory bound and goes to the
 // matvec kernels, which read the stored weights (16-bit or block-quantized) once. Larger n
-// (prefill, big batches) is compute bound and goes to OpenBLAS sgemm: on the f32 copy kept by
-// the weights cache (weights_cache.h) when there is one, otherwise tile by tile, each tile of
-// rows widened or dequantized into a per-thread f32 buffer that stays in cache.
+// (prefill, big batches) is compute bound and goes to OpenBLAS sgemm tile by tile, each tile of
+// rows widened or dequantized into a per-thread f32 buffer that stays in cache. On the portable
+// pass, whose conversions and dot products are scalar, sgemm runs on the f32 copy kept by the
+// weights cache (weights_cache.h) for every n instead.
 #include <cblas.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/cpu/quant_matmul.h"
 #include "kernels/cpu/weights_cache.h"
@@ -28,8 +30,9 @@ constexpr int64_t kMatvecMaxN16 = 12;
 
 // The largest n that goes to the matvec kernels rather than sgemm.
 int64_t matvec_max_n(DType dtype) {
-  if (is_quantized(dtype)) return has_fused_dot(dtype) ? kFusedRowPathMaxN : kQuantRowPathMaxN;
-  return dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16;
+  if (!is_quantized(dtype)) return dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16;
+  // The portable pass dots in scalar code: sgemm takes over as early as for the K types.
+  return has_fused_dot(dtype) && active_isa() != Isa::Portable ? kFusedRowPathMaxN : kQuantRowPathMaxN;
 }
 
 // Rows per tile: at most about 512 KiB of f32, so a tile stays in L2 while sgemm reads it
@@ -112,12 +115,14 @@ void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
+  // A copy exists only on the portable pass (worth_caching), where OpenBLAS's own vector code
+  // on it beats the scalar row paths for any n.
+  const float* cached = cache != nullptr ? cache->f32(w, threads) : nullptr;
+  if (cached != nullptr) return tiled_sgemm(x, n, Matrix{DType::F32, w.rows, w.cols, cached}, bias, y, threads);
   if (n <= matvec_max_n(w.dtype)) {
     if (is_quantized(w.dtype)) return quant_matvec(x, n, w, bias, y, threads);
     return matvec(x, n, w, bias, y, threads);
   }
-  const float* cached = cache != nullptr ? cache->f32(w, threads) : nullptr;
-  if (cached != nullptr) return tiled_sgemm(x, n, Matrix{DType::F32, w.rows, w.cols, cached}, bias, y, threads);
   tiled_sgemm(x, n, w, bias, y, threads);
 }
 

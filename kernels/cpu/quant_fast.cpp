@@ -71,6 +71,66 @@ void q8_0_rows(const uint8_t* src, float* y, int64_t blocks) {
   }
 }
 
+// Eight bytes widened to 32-bit lanes. (A function, not a lambda: GCC gives lambdas no target
+// attributes of their own, so a lambda here would not be an AVX function.)
+inline __m256i bytes8(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+
+// Q4_K: x = (d·sc)·q − dmin·mn per sub-block of 32, the two products rounded as the reference
+// rounds them.
+void q4_k_rows(const uint8_t* src, float* y, int64_t blocks) {
+  const __m256i low = _mm256_set1_epi32(0xF);
+  for (int64_t i = 0; i < blocks; ++i, src += sizeof(BlockQ4_K), y += 256) {
+    BlockQ4_K b;
+    std::memcpy(&b, src, sizeof b);
+    const float d = _cvtsh_ss(b.d), dmin = _cvtsh_ss(b.dmin);
+    for (int pair = 0; pair < 4; ++pair) {
+      int sc_lo, mn_lo, sc_hi, mn_hi;
+      q4_k_scale_min(b.scales, 2 * pair, sc_lo, mn_lo);
+      q4_k_scale_min(b.scales, 2 * pair + 1, sc_hi, mn_hi);
+      const __m256 ds_lo = _mm256_set1_ps(d * static_cast<float>(sc_lo)), m_lo = _mm256_set1_ps(dmin * static_cast<float>(mn_lo));
+      const __m256 ds_hi = _mm256_set1_ps(d * static_cast<float>(sc_hi)), m_hi = _mm256_set1_ps(dmin * static_cast<float>(mn_hi));
+      float* out = y + 64 * pair;
+      for (int l = 0; l < 32; l += 8) {
+        const __m256i q = bytes8(b.qs + 32 * pair + l);
+        const __m256 lo = _mm256_cvtepi32_ps(_mm256_and_si256(q, low));
+        const __m256 hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(q, 4));
+        _mm256_storeu_ps(out + l, _mm256_sub_ps(_mm256_mul_ps(ds_lo, lo), m_lo));
+        _mm256_storeu_ps(out + l + 32, _mm256_sub_ps(_mm256_mul_ps(ds_hi, hi), m_hi));
+      }
+    }
+  }
+}
+
+// Q6_K: x = (d·scale)·(q − 32), q six bits from ql (low four) and qh (high two); quant.h's layout.
+void q6_k_rows(const uint8_t* src, float* y, int64_t blocks) {
+  const __m256i low = _mm256_set1_epi32(0xF), two = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
+  for (int64_t i = 0; i < blocks; ++i, src += sizeof(BlockQ6_K), y += 256) {
+    BlockQ6_K b;
+    std::memcpy(&b, src, sizeof b);
+    const float d = _cvtsh_ss(b.d);
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = b.ql + 64 * half;
+      const uint8_t* qh = b.qh + 32 * half;
+      const int8_t* sc = b.scales + 8 * half;
+      float* out = y + 128 * half;
+      for (int l = 0; l < 32; l += 8) {
+        const int s = l / 16;
+        const __m256i a = bytes8(ql + l), c = bytes8(ql + l + 32), h = bytes8(qh + l);
+        const __m256i q[4] = {
+            _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi32(_mm256_and_si256(h, two), 4)),
+            _mm256_or_si256(_mm256_and_si256(c, low), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2), two), 4)),
+            _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), two), 4)),
+            _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 6), two), 4))};
+        for (int k = 0; k < 4; ++k) {
+          const __m256 ds = _mm256_set1_ps(d * static_cast<float>(sc[s + 2 * k]));
+          const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], bias));
+          _mm256_storeu_ps(out + l + 32 * k, _mm256_mul_ps(ds, v));
+        }
+      }
+    }
+  }
+}
+
 #endif  // KVWB_CPU_AVX2
 
 }  // namespace
@@ -83,6 +143,13 @@ void dequantize_row_fast(DType dtype, const void* src, float* dst, int64_t n) {
       case DType::Q4_1: return q4_1_rows(s, dst, n / 32);
       case DType::Q4_0: return q4_0_rows(s, dst, n / 32);
       case DType::Q8_0: return q8_0_rows(s, dst, n / 32);
+      default: break;
+    }
+  }
+  if (n % 256 == 0) {
+    switch (dtype) {
+      case DType::Q4_K: return q4_k_rows(s, dst, n / 256);
+      case DType::Q6_K: return q6_k_rows(s, dst, n / 256);
       default: break;
     }
   }

@@ -1,7 +1,8 @@
 #pragma once
-// Dequantization (and widening) for the CPU matmul: AVX2 for the 32-value block types (Q8_0, Q4_0, Q4_1),
-// the reference of kernels/quant.h for the rest. Bit-identical to the reference (the same
-// multiply, then add, in f32; no fused multiply-add), which tests/kernels/quant_test.cpp checks.
+// Dequantization (and widening) for the CPU matmul: AVX2 for every block type (Q8_0, Q4_0,
+// Q4_1, Q4_K, Q6_K) on the AVX passes, the reference of kernels/quant.h on the portable one.
+// Bit-identical to the reference (the same products, rounded in the same order; no fused
+// multiply-add), which tests/kernels/quant_test.cpp and cpu_isa_test.cpp check.
 #include <cstdint>
 
 #include "kernels/backend.h"

@@ -7,14 +7,7 @@
 
 namespace kvwb::kernels::cpu {
 
-bool worth_caching(DType dtype) {
-  switch (dtype) {
-    case DType::F32: return false;
-    case DType::Q4_K:
-    case DType::Q6_K: return true;
-    default: return active_isa() == Isa::Portable;  // the rest have vectorised conversions
-  }
-}
+bool worth_caching(DType dtype) { return dtype != DType::F32 && active_isa() == Isa::Portable; }
 
 void WeightsCache::add(const Matrix& w) {
   if (w.data == nullptr) return;

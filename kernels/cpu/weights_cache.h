@@ -1,16 +1,13 @@
 #pragma once
-// f32 copies of weight matrices stored as f16, bf16 or GGUF blocks, kept across steps for the
-// compute-bound matmuls (prefill, large batches). Dequantizing a matrix costs about as much as
-// an sgemm of a hundred input rows on it, so doing it once per model instead of once per call
-// lets those matmuls run at sgemm speed. Decode (few rows) keeps reading the packed weights:
-// it is bound by memory bandwidth, and f32 is the largest form.
+// f32 copies of weight matrices stored as f16, bf16 or GGUF blocks, kept across steps so that
+// matmul converts them once per model instead of once per call (matmul.cpp).
 //
-// Only the types whose conversion is slow are worth a copy (worth_caching): measured on whole
-// SmolLM2-sized models (docs/benchmarks.md), converting Q8_0/Q4_0/Q4_1/F16/BF16 tiles on the fly
-// with the AVX passes costs a few per cent of the sgemm and reads 2-8x fewer bytes than the f32
-// copy, which is faster while the weights do not fit in the last-level cache (Q4_1: tiles 1.1-1.25x
-// faster at n <= 48, even from 64 up); the scalar dequantization of Q4_K and Q6_K (and every type on
-// the portable pass) is what the copy saves (Q6_K: 1.3x at n = 128, 2.4x at n = 9).
+// A copy pays only where converting is slow: on the portable pass, whose conversions are the
+// scalar reference (bench/prefill_gemm_probe, 2 threads, per CPU-second: Q4_1 1.15x at n = 64
+// and 128 on 30 SmolLM2 layers, Q6_K 1.3-2.2x). The AVX passes convert every type with vector
+// code for a few per cent of the sgemm, and reading the packed bytes (2-8x fewer than f32) then
+// matches or beats the copy (Q4_1 tiles 1.0-1.25x at n <= 48 on the same layers; Q4_K and Q6_K
+// within 5 %), so there worth_caching is false and the budget stays unused.
 //
 // Only matrices registered through Backend::upload are cached (the model's weights, which live
 // as long as the model); a registration at an address seen before drops the old copy, so a new
@@ -26,7 +23,7 @@
 
 namespace kvwb::kernels::cpu {
 
-// Whether matmul keeps an f32 copy of weights of this type (on the active instruction set).
+// Whether matmul keeps an f32 copy of weights of this type: on the portable pass, any but f32.
 bool worth_caching(DType dtype);
 
 class WeightsCache {

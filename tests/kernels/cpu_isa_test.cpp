@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <optional>
 #include <string>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/cpu/weights_cache.h"
+#include "tests/kernels/isa_test_util.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/kernels/quant_test_util.h"
 
@@ -57,15 +59,11 @@ class OnIsa : public ::testing::TestWithParam<Isa> {
  protected:
   void SetUp() override {
     if (!cpu::cpu_has(GetParam())) GTEST_SKIP() << "this CPU lacks " << cpu::isa_name(GetParam());
-    previous_ = cpu::active_isa();
-    cpu::set_active_isa(GetParam());
-  }
-  void TearDown() override {
-    if (cpu::cpu_has(GetParam())) cpu::set_active_isa(previous_);
+    isa_.emplace(GetParam());
   }
 
  private:
-  Isa previous_ = Isa::Portable;
+  std::optional<test::ScopedIsa> isa_;
 };
 
 std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) { return std::string(cpu::isa_name(info.param)); }
@@ -101,12 +99,10 @@ TEST_P(OnIsa, DequantizationIsTheReferenceBitForBit) {
   }
 }
 
-// The weights cache copies what has no vectorised conversion on the active instruction set.
-TEST_P(OnIsa, WeightsCacheCopiesTheTypesWithSlowConversions) {
+// The weights cache copies weights only where their conversion is scalar: the portable pass.
+TEST_P(OnIsa, WeightsCacheCopiesOnlyOnThePortablePass) {
   EXPECT_FALSE(cpu::worth_caching(DType::F32));
-  EXPECT_TRUE(cpu::worth_caching(DType::Q4_K));
-  EXPECT_TRUE(cpu::worth_caching(DType::Q6_K));
-  for (DType dtype : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+  for (DType dtype : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_K, DType::Q6_K}) {
     EXPECT_EQ(cpu::worth_caching(dtype), GetParam() == Isa::Portable) << dtype_info(dtype).name;
   }
 }

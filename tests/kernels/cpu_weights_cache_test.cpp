@@ -1,8 +1,9 @@
 // The CPU matmul's weights cache (kernels/cpu/weights_cache.h): with it, the sgemm path on f16,
 // bf16 and block-quantized weights still matches a double reference over the reference
 // dequantization, within the rounding bound of its f32 sums (f32_sum_error_bound over the
-// products and the bias); only uploaded matrices of the types worth a copy are cached, the
-// budget is kept, and uploading new weights at an address seen before drops the old copy.
+// products and the bias); only uploaded matrices are cached, the budget is kept, and uploading
+// new weights at an address seen before drops the old copy. The tests run on the portable pass,
+// the one where copies are made (worth_caching); cpu_isa_test.cpp runs the others.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/weights_cache.h"
+#include "tests/kernels/isa_test_util.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/kernels/quant_test_util.h"
 
@@ -25,7 +27,9 @@ void expect_matches_reference(const std::vector<float>& y, const Weight& w, cons
 }
 
 using Case = std::tuple<DType, int /*threads*/>;
-class CachedMatmul : public ::testing::TestWithParam<Case> {};
+class CachedMatmul : public ::testing::TestWithParam<Case> {
+  test::ScopedIsa portable_{cpu::Isa::Portable};
+};
 
 TEST_P(CachedMatmul, MatchesDoubleReferenceAndFillsTheCache) {
   const auto [dtype, threads] = GetParam();
@@ -39,7 +43,7 @@ TEST_P(CachedMatmul, MatchesDoubleReferenceAndFillsTheCache) {
     std::vector<float> y(static_cast<size_t>(n * rows), NAN);
     cpu::matmul(x.data(), n, w.view, bias.data(), y.data(), threads, &cache);
     expect_matches_reference(y, w, x, bias, n, "call " + std::to_string(call));
-    EXPECT_EQ(cache.used_bytes(), cpu::worth_caching(dtype) ? static_cast<size_t>(rows * cols) * sizeof(float) : 0u);
+    EXPECT_EQ(cache.used_bytes(), static_cast<size_t>(rows * cols) * sizeof(float));
   }
 }
 
@@ -53,6 +57,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CachedMatmul,
                          });
 
 TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
+  const test::ScopedIsa portable(cpu::Isa::Portable);
   const int64_t rows = 40, cols = 256, n = 16;
   const Weight a = test::random_weight(DType::Q4_K, rows, cols, 6);
   const Weight b = test::random_weight(DType::Q6_K, rows, cols, 7);
@@ -76,11 +81,12 @@ TEST(WeightsCache, OnlyUploadedMatricesWithinTheBudgetAreCopied) {
   EXPECT_EQ(cache.used_bytes(), one);
   EXPECT_EQ(cache.f32(b.view, 1), nullptr);
   EXPECT_NE(cache.f32(a.view, 1), nullptr);
-  cpu::matmul(x.data(), 4, a.view, nullptr, y.data(), 2, &cache);  // decode rows read the packed weights
+  cpu::matmul(x.data(), 4, a.view, nullptr, y.data(), 2, &cache);  // decode rows use the copy too
   expect_matches_reference(y, a, x, {}, 4, "decode rows");
 }
 
 TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
+  const test::ScopedIsa portable(cpu::Isa::Portable);
   const int64_t rows = 24, cols = 256, n = 12;
   Weight first = test::random_weight(DType::Q6_K, rows, cols, 10);
   const void* address = first.view.data;
@@ -101,6 +107,7 @@ TEST(WeightsCache, UploadingNewWeightsAtTheSameAddressDropsTheOldCopy) {
 }
 
 TEST(WeightsCache, ZeroBudgetCachesNothing) {
+  const test::ScopedIsa portable(cpu::Isa::Portable);
   const Weight w = test::random_weight(DType::Q4_K, 32, 256, 13);
   cpu::WeightsCache cache(0);
   cache.add(w.view);
