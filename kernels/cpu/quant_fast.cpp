@@ -108,24 +108,20 @@ void q6_k_rows(const uint8_t* src, float* y, int64_t blocks) {
     BlockQ6_K b;
     std::memcpy(&b, src, sizeof b);
     const float d = _cvtsh_ss(b.d);
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* ql = b.ql + 64 * half;
-      const uint8_t* qh = b.qh + 32 * half;
-      const int8_t* sc = b.scales + 8 * half;
-      float* out = y + 128 * half;
-      for (int l = 0; l < 32; l += 8) {
-        const int s = l / 16;
-        const __m256i a = bytes8(ql + l), c = bytes8(ql + l + 32), h = bytes8(qh + l);
-        const __m256i q[4] = {
-            _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi32(_mm256_and_si256(h, two), 4)),
-            _mm256_or_si256(_mm256_and_si256(c, low), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2), two), 4)),
-            _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), two), 4)),
-            _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 6), two), 4))};
-        for (int k = 0; k < 4; ++k) {
-          const __m256 ds = _mm256_set1_ps(d * static_cast<float>(sc[s + 2 * k]));
-          const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], bias));
-          _mm256_storeu_ps(out + l + 32 * k, _mm256_mul_ps(ds, v));
-        }
+    // Eight values l .. l + 8 of each quarter of a half at a time (l < 32, the offset within the
+    // half's 64 ql and 32 qh bytes); their scales are the half's sc[l / 16 + 2k].
+    for (int at = 0; at < 64; at += 8) {
+      const int half = at / 32, l = at % 32;
+      const __m256i a = bytes8(b.ql + 64 * half + l), c = bytes8(b.ql + 64 * half + l + 32), h = bytes8(b.qh + at);
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi32(_mm256_and_si256(h, two), 4)),
+          _mm256_or_si256(_mm256_and_si256(c, low), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 2), two), 4)),
+          _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), two), 4)),
+          _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 6), two), 4))};
+      for (int k = 0; k < 4; ++k) {
+        const __m256 ds = _mm256_set1_ps(d * static_cast<float>(b.scales[8 * half + l / 16 + 2 * k]));
+        const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], bias));
+        _mm256_storeu_ps(y + 128 * half + l + 32 * k, _mm256_mul_ps(ds, v));
       }
     }
   }
