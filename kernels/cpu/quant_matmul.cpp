@@ -1,7 +1,7 @@
 // y[n, rows] = x[n, cols] · wᵀ (+ bias) for block-quantized weights (Q8_0, Q4_0, Q4_1, Q4_K,
-// Q6_K) and few input rows (decode). Activations stay f32 (no Q8 activation quantization as llama.cpp does), so results
-// match a model whose weights were dequantized to f32 up front (what transformers does when it
-// loads a GGUF) up to the order of f32 sums.
+// Q6_K) and few input rows (decode). Activations stay f32 (no Q8 activation quantization as
+// llama.cpp does), so results match a model whose weights were dequantized to f32 up front
+// (what transformers does when it loads a GGUF) up to the order of f32 sums.
 //   small n (decode): one weight row at a time, dotted with every input row while it is in L1:
 //     Q8_0/Q4_0/Q4_1 straight from the packed bytes (quant_dot.h), the K types through a
 //     dequantized f32 copy of the row (quant_fast.h);
