@@ -314,9 +314,6 @@ void Run::update_config(const RunConfig& config) {
     for (const ConfigField* f : change.deferred) keys += (keys.empty() ? "" : ", ") + std::string(f->key);
     fail(keys, "cannot change during a run (it takes effect when a new run starts)");
   }
-  if (config.kv_dtype != config_.kv_dtype) {
-    fail("kv_dtype", "the KV dtype is fixed for a run (start a new run to change it)");
-  }
   engine_->update(engine_options(config));
   config_ = config;
   if (profiler_) {

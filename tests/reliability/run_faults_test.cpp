@@ -108,6 +108,7 @@ TEST(RunFaults, AnInvalidConfigChangeMidRunIsRefusedAndTheRecordingGoesOn) {
       {"budget", [](RunConfig& c) { c.policy.budget_tokens.reset(); }},
       {"block_size", [](RunConfig& c) { c.block_size = 16; }},
       {"kv_pool_bytes", [](RunConfig& c) { c.kv_pool_bytes = int64_t{1} << 20; }},
+      {"kv_dtype", [](RunConfig& c) { c.kv_dtype = c.kv_dtype == "f32" ? "f16" : "f32"; }},
       {"model", [](RunConfig& c) { c.model = "demo"; }},
       {"prefill_chunk", [](RunConfig& c) { c.prefill_chunk = 0; }},
       {"policy", [](RunConfig& c) { c.policy.name = "no-such-policy"; }},
