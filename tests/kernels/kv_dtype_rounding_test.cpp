@@ -3,7 +3,7 @@
 // exact arithmetic: f16 / bf16 round to the nearest value of their grid (ties to even), q8_0 and
 // q4_0 choose the scale the format prescribes and then the nearest code (ties away from zero).
 // The kernel divides in f32, so where x / d lies within 1e-5 of a tie either neighbour is
-// accepted (the exactness rule of DESIGN.md, applied to codes); everywhere else the stored value
+// accepted (the exactness rule of docs/architecture.md, applied to codes); everywhere else the stored value
 // must equal the reference exactly.
 #include <gtest/gtest.h>
 

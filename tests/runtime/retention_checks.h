@@ -1,6 +1,6 @@
 #pragma once
 // The invariants of one (sequence, layer, KV head)'s retained positions at the end of a step
-// (DESIGN.md): sorted and unique, the first `sinks` positions and the `recent` newest ones
+// (docs/architecture.md, "Invariants"): sorted and unique, the first `sinks` positions and the `recent` newest ones
 // (counted back from the newest token, which is always cached) kept. Shared by the policy
 // tests and the stress test.
 #include <algorithm>
