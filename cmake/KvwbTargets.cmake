@@ -2,17 +2,20 @@
 # file needs no CMake edit; every part is a static library with the repository root on its
 # include path (includes read "engine/model/safetensors.h").
 
+# BASELINE: never -march=native (the CPU kernels, which pick their instruction set at run time:
+# kernels/cpu/isa.h).
 function(kvwb_warnings target)
+  cmake_parse_arguments(ARG "BASELINE" "" "" ${ARGN})
   target_compile_options(${target} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wno-unused-parameter>)
-  if(KVWB_NATIVE)
+  if(KVWB_NATIVE AND NOT ARG_BASELINE)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
   endif()
 endfunction()
 
-# kvwb_library(NAME dir DEPS a b c): a static library of every .cpp under dir.
+# kvwb_library(NAME dir [BASELINE] DEPS a b c): a static library of every .cpp under dir.
 function(kvwb_library name dir)
-  cmake_parse_arguments(ARG "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "BASELINE" "" "DEPS;PRIVATE_DEPS" ${ARGN})
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
   if(NOT srcs)  # a part with headers only (so far)
     add_library(${name} INTERFACE)
@@ -23,7 +26,11 @@ function(kvwb_library name dir)
   add_library(${name} STATIC ${srcs})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
-  kvwb_warnings(${name})
+  if(ARG_BASELINE)
+    kvwb_warnings(${name} BASELINE)
+  else()
+    kvwb_warnings(${name})
+  endif()
 endfunction()
 
 # kvwb_test(NAME dir DEPS ... [LABEL l]): one GoogleTest executable of every .cpp under

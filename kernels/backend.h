@@ -159,7 +159,12 @@ class Backend {
                          float uniform) = 0;
 };
 
+// The CPU backend's default weights_cache_bytes: f32 copies of the weights for the
+// compute-bound matmuls (kernels/cpu/weights_cache.h). 1 GiB holds SmolLM2-135M (540 MB in f32)
+// and models up to about 250M parameters; 0 turns the cache off.
+constexpr size_t kDefaultWeightsCacheBytes = size_t{1} << 30;
+
 // The CPU backend (always built). `threads` = 0 uses every core.
-std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0, size_t weights_cache_bytes = kDefaultWeightsCacheBytes);
 
 }  // namespace kvwb::kernels

@@ -20,8 +20,8 @@ bool cuda_available(std::string* why) {
 #endif
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& name, int threads) {
-  if (name == "cpu") return make_cpu_backend(threads);
+std::unique_ptr<Backend> make_backend(const std::string& name, int threads, size_t weights_cache_bytes) {
+  if (name == "cpu") return make_cpu_backend(threads, weights_cache_bytes);
   if (name == "cuda") {
 #if KVWB_HAVE_CUDA
     return cuda::make_cuda_backend(0);  // throws "no CUDA device: <reason>"

@@ -59,6 +59,9 @@ static_assert(sizeof(BlockQ8_0) == dtype_info(DType::Q8_0).block_bytes);
 static_assert(sizeof(BlockQ4_K) == dtype_info(DType::Q4_K).block_bytes);
 static_assert(sizeof(BlockQ6_K) == dtype_info(DType::Q6_K).block_bytes);
 
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K block from its `scales` bytes.
+void q4_k_scale_min(const uint8_t* scales, int j, int& scale, int& min);
+
 // dst[0, n) = the n values stored at src in `dtype` (any dtype, plain ones included). n must
 // be a multiple of the block size; src needs no alignment. Throws std::invalid_argument
 // otherwise. (Implemented in kernels/cpu/quant.cpp.)

@@ -19,9 +19,10 @@
 
 namespace kvwb {
 
-std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads) {
+std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads,
+                                                     int64_t weights_cache_bytes) {
   try {
-    return kernels::make_backend(name, threads);
+    return kernels::make_backend(name, threads, static_cast<size_t>(weights_cache_bytes));
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -80,7 +81,7 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
     if (weights_dtype_from_name(config_.weights_dtype, dtype)) convert_weights(*loaded, dtype);
     model_ = std::move(loaded);
   }
-  backend_ = make_named_backend(config_.backend, config_.threads);
+  backend_ = make_named_backend(config_.backend, config_.threads, config_.weights_cache_bytes);
   if (decorate) decorated_ = decorate(*backend_);
   profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(decorated_ ? *decorated_ : *backend_);
 

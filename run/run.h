@@ -186,9 +186,10 @@ std::vector<Request> load_run_requests(const RunConfig& config);
 // Builds the prompt tokens of a request for this model (chat template for `messages`).
 std::vector<int32_t> request_tokens(const Model& model, const Request& request);
 
-// kernels::make_backend(name, threads) with its failures ("no CUDA device: ...", "kvwb was built
-// without CUDA") as kvwb::Error "backend: <why>".
-std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads);
+// kernels::make_backend(name, threads, weights_cache_bytes) with its failures ("no CUDA device:
+// ...", "kvwb was built without CUDA") as kvwb::Error "backend: <why>".
+std::unique_ptr<kernels::Backend> make_named_backend(
+    const std::string& name, int threads, int64_t weights_cache_bytes = kernels::kDefaultWeightsCacheBytes);
 
 // Free memory the `auto` KV pool may take a fraction of (MemAvailable on the CPU).
 int64_t available_memory_bytes();

@@ -94,9 +94,9 @@ TargetExport kvpress_press(const RunConfig& c) {
   if (c.sampling.temperature > 0) {
     warn(fmt::format("sampling.temperature={}: kvpress's pipeline decodes greedily", c.sampling.temperature));
   }
-  warn(fmt::format("backend={}, weights_dtype={}, threads={}: chosen when loading the model in transformers "
-                   "(device_map, torch_dtype), not in the press",
-                   c.backend, c.weights_dtype, c.threads));
+  warn(fmt::format("backend={}, weights_dtype={}, threads={}, weights_cache_bytes={}: chosen when loading the "
+                   "model in transformers (device_map, torch_dtype), not in the press",
+                   c.backend, c.weights_dtype, c.threads, c.weights_cache_bytes));
   warn(fmt::format("kv_pool_bytes, block_size={}, max_batch={}, max_tokens_per_step={}, prefill_chunk={}: no "
                    "counterpart (kvpress runs one transformers pipeline call at a time)",
                    c.block_size, c.max_batch, c.max_tokens_per_step, c.prefill_chunk));

@@ -49,6 +49,10 @@ ServingFlags llama_cpp_flags(const RunConfig& c) {
            c.policy.name);
   }
   if (c.threads > 0) b.flag("-t", std::to_string(c.threads));  // 0: all cores, llama.cpp's default too
+  if (c.weights_cache_bytes != RunConfig{}.weights_cache_bytes) {
+    b.warn("weights_cache_bytes={}: no counterpart (llama.cpp converts quantized weights on the fly)",
+           c.weights_cache_bytes);
+  }
   b.flag("--seed", std::to_string(c.sampling.seed));
   b.flag("--temp", fmt::format("{}", c.sampling.temperature));  // the server's defaults for requests
   b.flag("--top-p", fmt::format("{}", c.sampling.top_p));

@@ -131,7 +131,8 @@ ServingFlags server_flags(const RunConfig& c, const char* server, const char* pr
   b.flag("--seed", std::to_string(c.sampling.seed));
   b.warn("sampling.temperature={} and sampling.top_p={}: per-request sampling parameters in vLLM, not server flags",
          c.sampling.temperature, c.sampling.top_p);
-  b.warn("threads={}: no counterpart (a kvwb CPU-backend knob)", c.threads);
+  b.warn("threads={}, weights_cache_bytes={}: no counterpart (kvwb CPU-backend knobs)", c.threads,
+         c.weights_cache_bytes);
   client_side_warnings(c, b.warnings);
   return b;
 }

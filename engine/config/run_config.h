@@ -10,6 +10,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "kernels/backend.h"
+
 namespace kvwb {
 
 // Version 2: kv_dtype defaults to f16 (a version-1 config without it reads as f32). The history
@@ -55,6 +57,8 @@ struct RunConfig {
   int64_t max_batch = 64;
   int64_t max_tokens_per_step = 512;
   int threads = 0;  // CPU threads, 0 = all cores
+  // CPU backend: bytes of f32 weight copies kept across steps (kernels/cpu/weights_cache.h).
+  int64_t weights_cache_bytes = static_cast<int64_t>(kernels::kDefaultWeightsCacheBytes);
   PolicyConfig policy;
   SamplingConfig sampling;
   std::string workload;                  // JSONL path

@@ -99,6 +99,19 @@ struct PoolBytes {
   }
 };
 
+// A byte count that may be 0: a number or a size ("1GiB"); written as a number.
+struct Bytes {
+  static void read(const Json& v, int64_t& out, const std::string& where, const char* leaf) {
+    if (v.is_number()) out = json_integer<int64_t>(v, leaf, where);
+    else if (v.is_string()) out = parse(v.get<std::string>(), where + ": " + leaf);
+    else if (!v.is_null()) fail(where, "{}: expected bytes or a size such as \"1GiB\"", leaf);
+  }
+  static Json write(int64_t v) { return Json(v); }
+  static int64_t parse(const std::string& text, const std::string& flag) {
+    return text == "0" ? 0 : parse_bytes(text, flag);
+  }
+};
+
 // A path where "" means none: written as null.
 struct NullablePath {
   static void read(const Json& v, std::string& out, const std::string& where, const char* leaf) {
@@ -226,6 +239,10 @@ std::vector<ConfigField> make_fields() {
                                       .unit = "tokens", .help = "Most tokens per step", .range = at_least(1)}),
       field<&R::threads>({.key = "threads", .flag = "threads", .value_name = "INT",
                           .help = "CPU threads (0 = all cores)", .applies = next, .range = at_least(0)}),
+      with_codec<Bytes, &R::weights_cache_bytes>(
+          {.key = "weights_cache_bytes", .flag = "weights-cache", .value_name = "SIZE", .unit = "bytes",
+           .help = "CPU: memory for f32 copies of converted weights, kept across steps (0 = none)",
+           .applies = next, .range = at_least(0)}),
       field<&R::policy, &P::name>({.key = "policy.name", .flag = "policy", .value_name = "TEXT",
                                    .help = "Compression policy (full, decode-only, batch-max, kv-compress, ...)",
                                    .choices = policy_names, .rule = policy_name_rule}),

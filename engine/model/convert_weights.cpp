@@ -2,34 +2,37 @@
 
 #include "engine/core/error.h"
 #include "kernels/half.h"
+#include "kernels/quant.h"
 
 namespace kvwb {
 namespace {
 
-float element(const kernels::Matrix& m, int64_t i) {
-  switch (m.dtype) {
-    case kernels::DType::F32: return static_cast<const float*>(m.data)[i];
-    case kernels::DType::F16: return f16_to_f32(static_cast<const uint16_t*>(m.data)[i]);
-    case kernels::DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(m.data)[i]);
-    default: return 0.0f;  // rejected before
-  }
-}
-
-void convert(Model& model, kernels::Matrix& m, kernels::DType dtype, const char* name) {
+// Quantized matrices are dequantized with the reference (kernels/quant.h), one row at a time,
+// then rounded to the target like any f32 value.
+void convert(Model& model, kernels::Matrix& m, kernels::DType dtype) {
   if (m.dtype == dtype || m.data == nullptr) return;
-  if (m.dtype != kernels::DType::F32 && m.dtype != kernels::DType::F16 && m.dtype != kernels::DType::BF16) {
-    fail(model.path, "weights_dtype: {} is stored as {}, which cannot be converted (only f32, f16 and bf16 can)", name,
-         kernels::dtype_info(m.dtype).name);
+  if (m.cols % kernels::dtype_info(m.dtype).block_elems != 0) {
+    fail(model.path, "weights_dtype: a {} matrix has rows of {} values, not whole blocks", kernels::dtype_info(m.dtype).name,
+         m.cols);
   }
-  const int64_t n = m.rows * m.cols;
-  std::vector<uint8_t> bytes(kernels::dtype_bytes(dtype, n));
+  const int64_t rows = m.rows, cols = m.cols;
+  const size_t src_row_bytes = kernels::dtype_bytes(m.dtype, cols);
+  const auto* src = static_cast<const uint8_t*>(m.data);
+  std::vector<uint8_t> bytes(kernels::dtype_bytes(dtype, rows * cols));
   auto* f32 = reinterpret_cast<float*>(bytes.data());
   auto* u16 = reinterpret_cast<uint16_t*>(bytes.data());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = element(m, i);
-    if (dtype == kernels::DType::F32) f32[i] = v;
-    else u16[i] = dtype == kernels::DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+#pragma omp parallel
+  {
+    std::vector<float> row(dtype == kernels::DType::F32 ? 0 : static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      float* values = dtype == kernels::DType::F32 ? f32 + r * cols : row.data();
+      kernels::dequantize_row(m.dtype, src + static_cast<size_t>(r) * src_row_bytes, values, cols);
+      if (dtype == kernels::DType::F32) continue;
+      for (int64_t c = 0; c < cols; ++c) {
+        u16[r * cols + c] = dtype == kernels::DType::BF16 ? f32_to_bf16(values[c]) : f32_to_f16(values[c]);
+      }
+    }
   }
   model.weights.realigned.push_back(std::move(bytes));
   m.dtype = dtype;
@@ -53,17 +56,17 @@ void convert_weights(Model& model, kernels::DType dtype) {
   }
   ModelWeights& w = model.weights;
   const bool tied = w.lm_head.data == w.embed.data;
-  convert(model, w.embed, dtype, "embed_tokens");
+  convert(model, w.embed, dtype);
   if (tied) w.lm_head = w.embed;
-  else convert(model, w.lm_head, dtype, "lm_head");
+  else convert(model, w.lm_head, dtype);
   for (LayerWeights& l : w.layers) {
-    convert(model, l.q, dtype, "q_proj");
-    convert(model, l.k, dtype, "k_proj");
-    convert(model, l.v, dtype, "v_proj");
-    convert(model, l.o, dtype, "o_proj");
-    convert(model, l.gate, dtype, "gate_proj");
-    convert(model, l.up, dtype, "up_proj");
-    convert(model, l.down, dtype, "down_proj");
+    convert(model, l.q, dtype);
+    convert(model, l.k, dtype);
+    convert(model, l.v, dtype);
+    convert(model, l.o, dtype);
+    convert(model, l.gate, dtype);
+    convert(model, l.up, dtype);
+    convert(model, l.down, dtype);
   }
 }
 

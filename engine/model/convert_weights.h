@@ -10,7 +10,8 @@
 namespace kvwb {
 
 // Converts every weight matrix of `model` to `dtype` (F32, F16 or BF16; round to nearest even).
-// Quantized matrices are an error naming the model; matrices already in `dtype` are left as they are.
+// Block-quantized matrices (GGUF) are dequantized first, exactly as kernels/quant.h says; matrices
+// already in `dtype` are left as they are.
 void convert_weights(Model& model, kernels::DType dtype);
 
 // "stored" -> nothing to do (nullopt-like false); "f32" | "f16" | "bf16" -> true and the dtype.

@@ -15,19 +15,26 @@
 //
 // K and V blocks of another dtype than f32 are widened one block at a time into a per-thread
 // buffer (block_size x head_dim floats, in L1) right before the block's dot products and P·V
-// (dequantize_row_fast: the values dequantize_row defines). The cache is never copied to f32 as
-// a whole, and the arithmetic after the widening is the f32 kernel's, so a quantized pool gives
-// exactly what the f32 kernel gives on its dequantized values.
+// (this pass's dequantize_row_fast: the values dequantize_row defines, vectorised on the AVX
+// passes). The cache is never copied to f32 as a whole, and the arithmetic after the widening
+// is the f32 kernel's, so a quantized pool gives exactly what the f32 kernel gives on its
+// dequantized values.
+#ifndef KVWB_ISA_PASS
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
-#include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_ops.h"
-#include "kernels/cpu/quant_fast.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/attention.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+#include "kernels/cpu/attention_kernels.h"
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 constexpr int64_t kQueriesPerTile = 32;
@@ -119,7 +126,7 @@ const float* block_rows(const PagedKv& kv, const void* pool, int64_t block, int6
   const auto* bytes = static_cast<const uint8_t*>(pool) + static_cast<size_t>(first) * kv.row_bytes();
   if (kv.dtype == DType::F32) return reinterpret_cast<const float*>(bytes);
   scratch.rows.resize(static_cast<size_t>(kv.block_size) * static_cast<size_t>(kv.head_dim));
-  dequantize_row_fast(kv.dtype, bytes, scratch.rows.data(), count * kv.head_dim);
+  KVWB_ISA_NS::dequantize_row_fast(kv.dtype, bytes, scratch.rows.data(), count * kv.head_dim);
   return scratch.rows.data();
 }
 
@@ -273,4 +280,6 @@ void paged_attention(const AttentionBatch& batch, const float* q, const PagedKv&
   }
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

@@ -1,14 +1,13 @@
-#pragma once
 // The inner loops of paged attention (attention.cpp): dot products of one query with the rows
 // of a K block, softmax of a score row, and the P·V accumulation. AVX2 with scalar twins.
+// Included by attention.cpp in each of its ISA passes (isa_pass.h), hence no include guard; the
+// headers below were included before the first pass.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
-#include "kernels/cpu/simd.h"
-
-namespace kvwb::kernels::cpu {
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 
 // s[j] = scale · Σ_d q[d] · k[j·D + d] for j < count.
 inline void dot_rows(const float* q, const float* k, int64_t count, int64_t D, float scale, float* s) {
@@ -228,4 +227,4 @@ inline void scale_row(float* x, int64_t n, float f) {
   for (int64_t i = 0; i < n; ++i) x[i] *= f;
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS

@@ -14,6 +14,8 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/weights_cache.h"
 #include "kernels/out_of_memory.h"
 
 namespace kvwb::kernels {
@@ -25,7 +27,9 @@ class CpuBackend final : public Backend {
   std::unordered_map<void*, size_t> mapped_;
 
  public:
-  explicit CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
+  CpuBackend(int threads, size_t weights_cache_bytes)
+      : threads_(threads > 0 ? threads : omp_get_num_procs()), weights_cache_(weights_cache_bytes) {
+    cpu::active_isa();  // a bad KVWB_CPU_ISA fails here, before any op
     cpu::set_blas_threads(threads_);
   }
 
@@ -65,7 +69,10 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
-  Matrix upload(const Matrix& host) override { return host; }
+  Matrix upload(const Matrix& host) override {
+    weights_cache_.add(host);
+    return host;
+  }
 
   void embedding(const Matrix& table, const int32_t* ids, int64_t n, float* out) override {
     cpu::embedding(table, ids, n, out, threads_);
@@ -74,7 +81,7 @@ class CpuBackend final : public Backend {
     cpu::rmsnorm(x, weight, n, dim, eps, out, threads_);
   }
   void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y) override {
-    cpu::matmul(x, n, w, bias, y, threads_);
+    cpu::matmul(x, n, w, bias, y, threads_, &weights_cache_);
   }
   void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos, const float* inv_freq,
             RopeStyle style) override {
@@ -107,10 +114,13 @@ class CpuBackend final : public Backend {
 
  private:
   int threads_;
+  cpu::WeightsCache weights_cache_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, size_t weights_cache_bytes) {
+  return std::make_unique<CpuBackend>(threads, weights_cache_bytes);
+}
 
 }  // namespace kvwb::kernels

@@ -20,8 +20,11 @@ namespace kvwb::kernels::cpu {
 // matvec.cpp: y[n, rows] = x[n, cols] · wᵀ (+ bias) for small n, streaming each weight byte
 // once (decode). Plain dtypes only (F32, F16, BF16).
 void matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads);
-// matmul.cpp: every n; picks matvec for small n and BLAS for the rest.
-void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads);
+class WeightsCache;
+// matmul.cpp: every n and weight dtype; picks matvec for small n and BLAS for the rest, on the
+// f32 copy of w in `cache` (when given and w fits in it).
+void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads,
+            WeightsCache* cache = nullptr);
 // OpenBLAS's own thread count (process-wide).
 void set_blas_threads(int threads);
 

@@ -1,22 +1,27 @@
 // Row-wise and element-wise ops: embedding lookup, RMSNorm, SwiGLU, residual add. All are
 // memory bound; they use OpenMP only when the work is large enough to pay for a parallel region.
+#ifndef KVWB_ISA_PASS
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "kernels/cpu/simd.h"
 #include "kernels/half.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/quant.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/elementwise.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 constexpr int64_t kParallelElems = int64_t{1} << 15;  // below this, one thread is faster
 
 void widen_row(DType dtype, const void* src, int64_t cols, float* dst) {
-  if (is_quantized(dtype)) return dequantize_row_fast(dtype, src, dst, cols);  // GGUF block types
+  if (is_quantized(dtype)) return KVWB_ISA_NS::dequantize_row_fast(dtype, src, dst, cols);  // GGUF block types
   if (dtype == DType::F32) {
     std::memcpy(dst, src, static_cast<size_t>(cols) * sizeof(float));
     return;
@@ -111,4 +116,6 @@ void add(float* x, const float* y, int64_t n, int threads) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

@@ -1,17 +1,20 @@
 // y[n, rows] = x[n, cols] · wᵀ (+ bias). Small n (decode) is memory bound and goes to the
-// matvec kernel; larger n (prefill) is compute bound and goes to OpenBLAS sgemm. f16/bf16
-// weights are widened tile by tile (a strip of rows) into a per-thread f32 buffer that stays in
-// cache, so the widening costs one pass over the weights while sgemm does n flops per weight.
+// matvec kernels, which read the stored weights (16-bit or block-quantized) once. Larger n
+// (prefill, big batches) is compute bound and goes to OpenBLAS sgemm tile by tile, each tile of
+// rows widened or dequantized into a per-thread f32 buffer that stays in cache. On the portable
+// pass, whose conversions and dot products are scalar, sgemm runs on the f32 copy kept by the
+// weights cache (weights_cache.h) for every n instead.
 #include <cblas.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/quant_fast.h"
 #include "kernels/cpu/quant_matmul.h"
+#include "kernels/cpu/weights_cache.h"
 #include "kernels/quant.h"
-#include "kernels/cpu/simd.h"
-#include "kernels/half.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
@@ -25,23 +28,22 @@ namespace {
 constexpr int64_t kMatvecMaxNF32 = 8;
 constexpr int64_t kMatvecMaxN16 = 12;
 
-// Widens `count` rows of a 16-bit weight matrix into dst[count, cols].
-void widen_rows(const Matrix& w, int64_t r0, int64_t count, float* dst) {
-  const auto* src = static_cast<const uint16_t*>(w.data) + r0 * w.cols;
-  const int64_t total = count * w.cols;
-  const bool bf16 = w.dtype == DType::BF16;
-  int64_t i = 0;
-#if KVWB_CPU_AVX2
-  for (; i + 8 <= total; i += 8) _mm256_storeu_ps(dst + i, load8(src + i, bf16));
-#endif
-  for (; i < total; ++i) dst[i] = bf16 ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
+// The largest n that goes to the matvec kernels rather than sgemm.
+int64_t matvec_max_n(DType dtype) {
+  if (!is_quantized(dtype)) return dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16;
+  // The portable pass dots in scalar code: sgemm takes over as early as for the K types.
+  return has_fused_dot(dtype) && active_isa() != Isa::Portable ? kFusedRowPathMaxN : kQuantRowPathMaxN;
 }
 
-// Rows per tile: about 512 KiB of f32, a multiple of 16, so a tile stays in L2 while sgemm
-// reads it n / (its M blocking) times.
-int64_t tile_rows_for(int64_t cols) {
-  const int64_t rows = (int64_t{1} << 17) / std::max<int64_t>(cols, 1);
-  return std::clamp<int64_t>(rows / 16 * 16, 16, 512);
+// Rows per tile: at most about 512 KiB of f32, so a tile stays in L2 while sgemm reads it
+// n / (its M blocking) times; a multiple of 16; and as many tiles as make every thread's share
+// equal (a 192-row matrix in one tile kept one of two threads idle, a 576-row one in three
+// tiles gave one thread twice the other's work).
+int64_t tile_rows_for(int64_t rows, int64_t cols, int threads) {
+  const int64_t max_rows = std::clamp<int64_t>((int64_t{1} << 17) / std::max<int64_t>(cols, 1) / 16 * 16, 16, 512);
+  const int64_t t = std::max(threads, 1);
+  const int64_t tiles = ((rows + max_rows - 1) / max_rows + t - 1) / t * t;
+  return std::max<int64_t>(16, ((rows + tiles - 1) / tiles + 15) / 16 * 16);
 }
 
 // OpenBLAS runs single-threaded while our own OpenMP team calls it from every thread (one pool
@@ -62,10 +64,10 @@ void fill_bias(const float* bias, int64_t n, int64_t rows, float* y) {
   for (int64_t i = 0; i < n; ++i) std::copy(bias, bias + rows, y + i * rows);
 }
 
-// Each thread takes tiles of rows; f32 tiles are used in place, 16-bit tiles are widened first.
+// Each thread takes tiles of rows; f32 tiles are used in place, others are converted first.
 void tiled_sgemm(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
   const int64_t rows = w.rows, cols = w.cols;
-  const int64_t tile = tile_rows_for(cols);
+  const int64_t tile = tile_rows_for(rows, cols, threads);
   const int64_t tiles = (rows + tile - 1) / tile;
   const bool widen = w.dtype != DType::F32;
   const float beta = bias != nullptr ? 1.0f : 0.0f;
@@ -80,7 +82,7 @@ void tiled_sgemm(const float* x, int64_t n, const Matrix& w, const float* bias, 
       const int64_t count = std::min(tile, rows - r0);
       const float* b = static_cast<const float*>(w.data) + r0 * cols;
       if (widen) {
-        widen_rows(w, r0, count, buffer.data());
+        matrix_rows_to_f32(w, r0, count, buffer.data());
         b = buffer.data();
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(count),
@@ -94,12 +96,17 @@ void tiled_sgemm(const float* x, int64_t n, const Matrix& w, const float* bias, 
 
 void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
 
-void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
-  if (is_quantized(w.dtype)) return quant_matmul(x, n, w, bias, y, threads);  // GGUF block types
-  if (w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16) {
-    op_error("matmul", "dtype " + std::string(dtype_info(w.dtype).name) + " not supported by the CPU backend yet");
+void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads,
+            WeightsCache* cache) {
+  const DTypeInfo info = dtype_info(w.dtype);
+  if (!is_quantized(w.dtype) && w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16) {
+    op_error("matmul", "dtype " + std::string(info.name) + " not supported by the CPU backend yet");
   }
   if (n < 0 || w.rows < 0 || w.cols < 0) op_error("matmul", "negative shape");
+  if (w.cols % info.block_elems != 0) {
+    op_error("matmul", std::string(info.name) + " rows of " + std::to_string(w.cols) +
+                           " values are not whole blocks of " + std::to_string(info.block_elems));
+  }
   if (n == 0 || w.rows == 0) return;
   if (w.cols == 0) {  // an empty sum: y is the bias (or zero)
     for (int64_t i = 0; i < n; ++i) {
@@ -108,11 +115,15 @@ void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
-  if (n <= (w.dtype == DType::F32 ? kMatvecMaxNF32 : kMatvecMaxN16)) {
-    matvec(x, n, w, bias, y, threads);
-  } else {
-    tiled_sgemm(x, n, w, bias, y, threads);
+  // A copy exists only on the portable pass (worth_caching), where OpenBLAS's own vector code
+  // on it beats the scalar row paths for any n.
+  const float* cached = cache != nullptr ? cache->f32(w, threads) : nullptr;
+  if (cached != nullptr) return tiled_sgemm(x, n, Matrix{DType::F32, w.rows, w.cols, cached}, bias, y, threads);
+  if (n <= matvec_max_n(w.dtype)) {
+    if (is_quantized(w.dtype)) return quant_matvec(x, n, w, bias, y, threads);
+    return matvec(x, n, w, bias, y, threads);
   }
+  tiled_sgemm(x, n, w, bias, y, threads);
 }
 
 }  // namespace kvwb::kernels::cpu

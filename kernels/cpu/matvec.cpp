@@ -4,13 +4,18 @@
 // read each chunk front to back as one sequential stream, applying all n inputs to a row while
 // it is still in L1. (Interleaving 4 rows to share loads of x was measured slower for 16-bit
 // rows of 768 columns: 4 short streams per page defeat the hardware prefetcher.)
+#ifndef KVWB_ISA_PASS
 #include <algorithm>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "kernels/cpu/simd.h"
 #include "kernels/half.h"
+#include "kernels/cpu/isa_kernels.h"
 
-namespace kvwb::kernels::cpu {
+#define KVWB_ISA_FILE "kernels/cpu/matvec.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
 template <DType DT>
@@ -89,4 +94,6 @@ void matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float
   }
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

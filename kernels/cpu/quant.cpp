@@ -53,17 +53,6 @@ void dequantize_q4_1(const BlockQ4_1& b, float* y) {
   }
 }
 
-// The 6-bit scale and min of sub-block j (0..7) of a Q4_K block.
-void q4_k_scale_min(const uint8_t* s, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = s[j] & 63;
-    min = s[j + 4] & 63;
-  } else {
-    scale = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
 void dequantize_q4_k(const BlockQ4_K& b, float* y) {
   const float d = scale_f32(b.d), dmin = scale_f32(b.dmin);
   for (int pair = 0; pair < 4; ++pair) {
@@ -156,6 +145,16 @@ void check_whole_blocks(const char* op, DType dtype, int64_t n) {
 }
 
 }  // namespace
+
+void q4_k_scale_min(const uint8_t* s, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = s[j] & 63;
+    min = s[j + 4] & 63;
+  } else {
+    scale = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
 
 void quantize_row(DType dtype, const float* src, void* dst, int64_t n) {
   check_whole_blocks("quantize_row", dtype, n);

@@ -1,12 +1,13 @@
+#ifndef KVWB_ISA_PASS
 #include "kernels/cpu/quant_dot.h"
 
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cpu/simd.h"
 #include "kernels/half.h"
 #include "kernels/quant.h"
+#include "kernels/cpu/isa_kernels.h"
 
 namespace kvwb::kernels::cpu {
 namespace {
@@ -17,6 +18,66 @@ void check(const QuantDotArgs& a) {
                                 std::to_string(a.cols) + " values with " + std::to_string(a.count) + " inputs");
   }
 }
+
+
+// A block's f16 scale (or min) at p, unaligned.
+float scale_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+}  // namespace
+
+void block_sums(const float* x, int64_t cols, float* sums) {
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    float s = 0.0f;
+    for (int i = 0; i < 32; ++i) s += x[32 * b + i];
+    sums[b] = s;
+  }
+}
+
+void quant_dot_rows_portable(const QuantDotArgs& a) {
+  check(a);
+  const size_t block_bytes = static_cast<size_t>(dtype_info(a.dtype).block_bytes);
+  const int64_t blocks = a.cols / 32;
+  for (int64_t r = 0; r < a.row_count; ++r) {
+    const auto* row = static_cast<const uint8_t*>(a.rows) + static_cast<size_t>(r * blocks) * block_bytes;
+    for (int j = 0; j < a.count; ++j) {
+      const float* xj = a.x + j * a.x_stride;
+      float total = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* p = row + static_cast<size_t>(b) * block_bytes;
+        const float* xb = xj + 32 * b;
+        float t = 0.0f;
+        if (a.dtype == DType::Q8_0) {
+          const auto* qs = reinterpret_cast<const int8_t*>(p + 2);
+          for (int i = 0; i < 32; ++i) t += static_cast<float>(qs[i]) * xb[i];
+          total += scale_at(p) * t;
+        } else {
+          const uint8_t* qs = p + (a.dtype == DType::Q4_1 ? 4 : 2);
+          const int offset = a.dtype == DType::Q4_0 ? 8 : 0;
+          for (int i = 0; i < 16; ++i) {
+            t += static_cast<float>((qs[i] & 0xF) - offset) * xb[i];
+            t += static_cast<float>((qs[i] >> 4) - offset) * xb[i + 16];
+          }
+          total += scale_at(p) * t;
+          if (a.dtype == DType::Q4_1) total += scale_at(p + 2) * a.sums[j * a.sums_stride + b];
+        }
+      }
+      a.y[j * a.y_stride + r] = total;
+    }
+  }
+}
+
+}  // namespace kvwb::kernels::cpu
+
+#define KVWB_ISA_FILE "kernels/cpu/quant_dot.cpp"
+#include "kernels/cpu/isa_pass.h"
+#else
+
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
+namespace {
 
 #if KVWB_CPU_AVX2
 
@@ -114,55 +175,7 @@ void dot_avx2_any(const QuantDotArgs& a) {
 
 #endif  // KVWB_CPU_AVX2
 
-// A block's f16 scale (or min) at p, unaligned.
-float scale_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
 }  // namespace
-
-void block_sums(const float* x, int64_t cols, float* sums) {
-  for (int64_t b = 0; b < cols / 32; ++b) {
-    float s = 0.0f;
-    for (int i = 0; i < 32; ++i) s += x[32 * b + i];
-    sums[b] = s;
-  }
-}
-
-void quant_dot_rows_portable(const QuantDotArgs& a) {
-  check(a);
-  const size_t block_bytes = static_cast<size_t>(dtype_info(a.dtype).block_bytes);
-  const int64_t blocks = a.cols / 32;
-  for (int64_t r = 0; r < a.row_count; ++r) {
-    const auto* row = static_cast<const uint8_t*>(a.rows) + static_cast<size_t>(r * blocks) * block_bytes;
-    for (int j = 0; j < a.count; ++j) {
-      const float* xj = a.x + j * a.x_stride;
-      float total = 0.0f;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* p = row + static_cast<size_t>(b) * block_bytes;
-        const float* xb = xj + 32 * b;
-        float t = 0.0f;
-        if (a.dtype == DType::Q8_0) {
-          const auto* qs = reinterpret_cast<const int8_t*>(p + 2);
-          for (int i = 0; i < 32; ++i) t += static_cast<float>(qs[i]) * xb[i];
-          total += scale_at(p) * t;
-        } else {
-          const uint8_t* qs = p + (a.dtype == DType::Q4_1 ? 4 : 2);
-          const int offset = a.dtype == DType::Q4_0 ? 8 : 0;
-          for (int i = 0; i < 16; ++i) {
-            t += static_cast<float>((qs[i] & 0xF) - offset) * xb[i];
-            t += static_cast<float>((qs[i] >> 4) - offset) * xb[i + 16];
-          }
-          total += scale_at(p) * t;
-          if (a.dtype == DType::Q4_1) total += scale_at(p + 2) * a.sums[j * a.sums_stride + b];
-        }
-      }
-      a.y[j * a.y_stride + r] = total;
-    }
-  }
-}
 
 void quant_dot_rows(const QuantDotArgs& a) {
 #if KVWB_CPU_AVX2
@@ -177,4 +190,6 @@ void quant_dot_rows(const QuantDotArgs& a) {
 #endif
 }
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS
+
+#endif  // KVWB_ISA_PASS

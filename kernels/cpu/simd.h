@@ -1,19 +1,11 @@
-#pragma once
-// Small AVX2/FMA/F16C helpers shared by the CPU kernels. The kernels test KVWB_CPU_AVX2 and
-// fall back to plain scalar loops where it is 0 (the build uses -march=native by default, so
-// the fast path is taken on any x86 machine with AVX2).
+// Small AVX2/FMA/F16C helpers shared by the CPU kernels, in the namespace of each AVX pass
+// (isa_pass.h includes this file before each pass's kernel file; no include guard). The kernels
+// test KVWB_CPU_AVX2 and fall back to plain scalar loops where it is 0 (the portable pass).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#define KVWB_CPU_AVX2 1
-#else
-#define KVWB_CPU_AVX2 0
-#endif
-
-namespace kvwb::kernels::cpu {
+namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 
 #if KVWB_CPU_AVX2
 
@@ -91,4 +83,4 @@ inline __m256 exp8(__m256 x) {
 
 #endif  // KVWB_CPU_AVX2
 
-}  // namespace kvwb::kernels::cpu
+}  // namespace kvwb::kernels::cpu::KVWB_ISA_NS

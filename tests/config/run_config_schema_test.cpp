@@ -27,6 +27,7 @@ RunConfig all_changed() {
   c.max_batch = 8;
   c.max_tokens_per_step = 256;
   c.threads = 2;
+  c.weights_cache_bytes = 64 << 20;
   c.policy.name = "kv-compress";
   c.policy.budget_tokens = 99;
   c.policy.budget_scope = "head";
@@ -144,6 +145,19 @@ TEST(RunConfigSchema, RangeMessagesComeFromTheBounds) {
   EXPECT_EQ(problem("policy.name"), "unknown policy 'lru' (" + policy_name_list() + ")");
   c.sampling.top_p = std::nan("");
   EXPECT_EQ(problem("sampling.top_p"), "must be in (0, 1]");
+}
+
+// The weights cache takes a size or 0 (off), as a flag and in JSON; a negative count is refused.
+TEST(RunConfigSchema, TheWeightsCacheTakesASizeOrZero) {
+  RunConfig c;
+  const ConfigField& f = config_field("weights_cache_bytes");
+  set_config_field(c, f, "256MiB", "--weights-cache");
+  EXPECT_EQ(c.weights_cache_bytes, int64_t{256} << 20);
+  set_config_field(c, f, "0", "--weights-cache");
+  EXPECT_EQ(c.weights_cache_bytes, 0);
+  EXPECT_EQ(run_config_from_json(Json{{"weights_cache_bytes", "1GiB"}}, "x").weights_cache_bytes, int64_t{1} << 30);
+  c.weights_cache_bytes = -1;
+  EXPECT_EQ(config_field_problem(c, f), "must not be negative");
 }
 
 TEST(RunConfigSchema, ALiveChangeAppliesTheTunablesAndDefersWhatDefinesTheRun) {

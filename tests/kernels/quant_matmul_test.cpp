@@ -18,40 +18,13 @@
 #include "kernels/half.h"
 #include "kernels/quant.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/kernels/quant_test_util.h"
 
 namespace kvwb::kernels {
 namespace {
 
-struct QuantMatrix {
-  std::vector<uint8_t> bytes;
-  std::vector<float> values;  // the reference dequantization, row-major
-  Matrix view(DType dtype, int64_t rows, int64_t cols) const { return {dtype, rows, cols, bytes.data()}; }
-};
-
-QuantMatrix random_quant_matrix(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
-  const DTypeInfo info = dtype_info(dtype);
-  std::mt19937 rng(seed);
-  QuantMatrix m;
-  m.bytes.resize(dtype_bytes(dtype, rows * cols));
-  for (uint8_t& b : m.bytes) b = static_cast<uint8_t>(rng());
-  // Ordinary f16 scales where each type keeps them (random bits could be inf or NaN).
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  for (size_t off = 0; off < m.bytes.size(); off += static_cast<size_t>(info.block_bytes)) {
-    auto put = [&](size_t at) {
-      const uint16_t h = f32_to_f16(scale(rng));
-      std::memcpy(m.bytes.data() + off + at, &h, 2);
-    };
-    if (dtype == DType::Q6_K) {
-      put(208);
-    } else {
-      put(0);
-      if (dtype == DType::Q4_1 || dtype == DType::Q4_K) put(2);
-    }
-  }
-  m.values.resize(static_cast<size_t>(rows * cols));
-  dequantize_row(dtype, m.bytes.data(), m.values.data(), rows * cols);
-  return m;
-}
+using test::QuantMatrix;
+using test::random_quant_matrix;
 
 // mag_c of the header comment for every element of the matrix.
 std::vector<double> term_magnitudes(DType dtype, const QuantMatrix& w) {

@@ -8,6 +8,7 @@
 
 #include "engine/core/error.h"
 #include "kernels/half.h"
+#include "kernels/quant.h"
 
 namespace kvwb {
 namespace {
@@ -46,6 +47,35 @@ TEST(ConvertWeights, F32ToF16RoundsAndTiedEmbeddingsStayTied) {
   EXPECT_EQ(model->weights.lm_head.dtype, kernels::DType::F16);
   const auto* h = static_cast<const uint16_t*>(model->weights.embed.data);
   for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(h[i], f32_to_f16(values[i])) << i;
+}
+
+// A quantized GGUF (Q8_0, Q4_0, Q4_1 blocks) converted to f32 holds the reference
+// dequantization exactly, and to bf16 its rounding; the tied embedding stays tied.
+TEST(ConvertWeights, QuantizedGgufIsDequantizedExactly) {
+  const std::string path = std::string(KVWB_SOURCE_DIR) + "/tests/fixtures/gguf/llama-tied.gguf";
+  const auto original = load_model(path);
+  ASSERT_TRUE(kernels::is_quantized(original->weights.layers[0].q.dtype));
+  for (kernels::DType target : {kernels::DType::F32, kernels::DType::BF16}) {
+    auto model = load_model(path);
+    convert_weights(*model, target);
+    EXPECT_EQ(model->weights.lm_head.data, model->weights.embed.data);
+    for (size_t l = 0; l < model->weights.layers.size(); ++l) {
+      for (auto member : {&LayerWeights::q, &LayerWeights::k, &LayerWeights::v, &LayerWeights::down}) {
+        const kernels::Matrix& a = original->weights.layers[l].*member;
+        const kernels::Matrix& b = model->weights.layers[l].*member;
+        ASSERT_EQ(b.dtype, target);
+        std::vector<float> values(static_cast<size_t>(a.rows * a.cols));
+        kernels::dequantize_row(a.dtype, a.data, values.data(), a.rows * a.cols);
+        for (size_t i = 0; i < values.size(); ++i) {
+          if (target == kernels::DType::F32) {
+            ASSERT_EQ(static_cast<const float*>(b.data)[i], values[i]) << "layer " << l << " element " << i;
+          } else {
+            ASSERT_EQ(static_cast<const uint16_t*>(b.data)[i], f32_to_bf16(values[i])) << "layer " << l << " element " << i;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(ConvertWeights, NamesAreCheckedAndStoredMeansNoChange) {
