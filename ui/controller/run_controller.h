@@ -1,8 +1,8 @@
 #pragma once
 // The GUI's handle on the engine. Each run (and its full-KV reference) steps in its own worker
-// thread (a GuiWorker per lane) through a RunLoop; this object lives on the GUI thread, forwards commands to the
-// workers (applied between engine steps) and re-emits their coalesced snapshots as signals on
-// the GUI thread. No method here calls into the engine, so none of them blocks the window.
+// thread (a GuiWorker per lane) through a RunLoop; this object lives on the GUI thread, forwards
+// commands to the workers (applied between engine steps) and re-emits their coalesced snapshots
+// as signals on the GUI thread. No method here calls into the engine, so none of them blocks the window.
 #include <memory>
 
 #include <QObject>

@@ -1,7 +1,7 @@
 #pragma once
-// Opens a recorded session in the background: a worker thread (a GuiWorker) reads it from the database in
-// pages (steps, retention snapshots), reports progress after each page and stops at the next
-// page when cancelled, then builds the replay (time series, grid size) off the GUI thread.
+// Opens a recorded session in the background: a worker thread (a GuiWorker) reads it from the
+// database in pages (steps, retention snapshots), reports progress after each page and stops at
+// the next page when cancelled, then builds the replay (time series, grid size) off the GUI thread.
 // An hour-long session with thousands of snapshots opens without freezing the window.
 #include <atomic>
 #include <memory>

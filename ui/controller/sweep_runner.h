@@ -1,6 +1,6 @@
 #pragma once
-// The Sweep panel's engine side: a run/sweep Sweep on its own worker thread (a GuiWorker), reporting each
-// point as it is measured (the analysis so far, for the live frontier). stop() ends the sweep
+// The Sweep panel's engine side: a run/sweep Sweep on its own worker thread (a GuiWorker),
+// reporting each point as it is measured (the analysis so far, for the live frontier). stop() ends the sweep
 // after the point running, as Ctrl-C does in kvwb-cli sweep; cancel() (and the destructor)
 // abandons the point running at its next step (its session reads "interrupted").
 // The analysis travels as a shared pointer to a forward-declared type, so this header stays light.

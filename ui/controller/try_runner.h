@@ -1,7 +1,8 @@
 #pragma once
 // The Try panel's engine side: one prompt, run alone under the current policy and budget (an
 // engine run of a one-request workload, its evictions traced step by step) and then with full
-// KV (single-sequence generation, streamed token by token). Runs on its own worker thread (a GuiWorker).
+// KV (single-sequence generation, streamed token by token). Runs on its own worker thread (a
+// GuiWorker).
 #include <cstdint>
 #include <memory>
 #include <string>
