@@ -1,19 +1,15 @@
 #include "ui/main_window.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include <QFileInfo>
 #include <QGuiApplication>
 #include <QScreen>
-#include <QTimer>
-#include <QHeaderView>
 #include <QLabel>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTableView>
 #include <QVBoxLayout>
 
 #include "engine/core/error.h"
@@ -23,15 +19,12 @@
 #include "ui/controller/sweep_runner.h"
 #include "ui/controller/try_runner.h"
 #include "ui/models/budget_form_model.h"
-#include "ui/models/retention_budget.h"
 #include "ui/models/task_accuracy_model.h"
 #include "ui/widgets/budget_panel.h"
-#include "ui/widgets/heatmap_plot.h"
-#include "ui/widgets/live_eviction_view.h"
+#include "ui/widgets/live_panel.h"
 #include "ui/widgets/run_panel.h"
 #include "ui/widgets/session_panel.h"
 #include "ui/widgets/sweep_panel.h"
-#include "ui/widgets/time_plots.h"
 #include "ui/widgets/token_view.h"
 #include "ui/widgets/try_panel.h"
 
@@ -43,12 +36,11 @@ MainWindow::MainWindow(const RunConfig& initial, QWidget* parent, RunLoopOptions
   try_runner_ = new TryRunner(controller_->models(), this);
   budget_ = new BudgetFormModel(this);
   budget_->load(initial);
-  accuracy_ = new TaskAccuracyModel(this);
   build();
   setWindowTitle(tr("kvwb — KV-cache compression workbench"));
 
   connect(controller_, &RunController::snapshot, this, &MainWindow::on_snapshot);
-  connect(controller_, &RunController::referenceSnapshot, this, &MainWindow::on_reference_snapshot);
+  connect(controller_, &RunController::referenceSnapshot, live_, &LivePanel::add_reference_snapshot);
   connect(controller_, &RunController::stateChanged, this, &MainWindow::on_state);
   connect(controller_, &RunController::referenceStateChanged, this, [this](RunState state, qint64) {
     run_panel_->set_state(controller_->state(), state);
@@ -91,46 +83,8 @@ void MainWindow::build() {
   scroll->setWidgetResizable(true);
   scroll->setMinimumWidth(left->sizeHint().width() + 24);
 
-  // Live tab: plots on the left, accuracy table and retention map on the right.
-  plots_ = new TimePlots(this);
-  plots_->set_series(&series_);
-  accuracy_view_ = new QTableView(this);
-  accuracy_view_->setModel(accuracy_);
-  accuracy_view_->verticalHeader()->hide();
-  accuracy_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  accuracy_view_->setAlternatingRowColors(true);
-  // The retention map's scale spans the cells' own range (relative to the budget), so heads that
-  // keep more or less than their share stand out; a uniform budget reads as one middle colour.
-  retention_ = new HeatmapPlot(tr("KV head"), tr("layer"), tr("mean retained tokens"), this);
-  retention_->set_hover_text([this](int head, int layer, double) {
-    if (!last_retention_) return QString();
-    return QString::fromStdString(retention_cell_text(*last_retention_, retention_policy_, layer, head)) +
-           tr("\nclick: this head's live eviction map");
-  });
-  live_eviction_ = new LiveEvictionView(this);
-  connect(retention_, &HeatmapPlot::cellClicked, this, [this](int head, int layer) { live_eviction_->open(layer, head); });
-  auto* heads = new QSplitter(Qt::Vertical, this);
-  heads->addWidget(retention_);
-  heads->addWidget(live_eviction_);
-  token_view_ = new TokenView(this);
-  connect(token_view_, &TokenView::traceRequested, this, &MainWindow::trace_request);
-  token_timer_ = new QTimer(this);
-  token_timer_->setSingleShot(true);
-  token_timer_->setInterval(250);
-  connect(token_timer_, &QTimer::timeout, this, [this] { token_view_->set_traces(traces_.traces()); });
-  side_tabs_ = new QTabWidget(this);
-  side_tabs_->addTab(token_view_, tr("Tokens"));
-  side_tabs_->addTab(heads, tr("Heads"));
-  auto* side = new QSplitter(Qt::Vertical, this);
-  side->addWidget(accuracy_view_);
-  side->addWidget(side_tabs_);
-  side->setStretchFactor(1, 1);
-  auto* live = new QSplitter(Qt::Horizontal, this);
-  live->addWidget(plots_);
-  live->addWidget(side);
-  live->setStretchFactor(0, 1);
-  live->setStretchFactor(1, 0);
-  live->setSizes({520, 520});  // the accuracy table's columns fit beside the plots
+  live_ = new LivePanel(this);
+  connect(live_->token_view(), &TokenView::traceRequested, this, &MainWindow::trace_request);
 
   try_panel_ = new TryPanel(
       try_runner_,
@@ -146,7 +100,7 @@ void MainWindow::build() {
   try_panel_->set_chat(model == "smollm2" || model.endsWith(".gguf"));
 
   tabs_ = new QTabWidget(this);
-  tabs_->addTab(live, tr("Live"));
+  tabs_->addTab(live_, tr("Live"));
   tabs_->addTab(try_panel_, tr("Try"));
   // The Sweep tab runs its own points (the Run panel's config is each point's base).
   auto* sweep = new SweepPanel(new SweepRunner(controller_->models(), this), [this] { return current_config(); }, this);
@@ -202,12 +156,12 @@ void MainWindow::refresh_workload_ids(const std::string& workload) {
   } catch (const Error&) {
     // A bad file is reported when the run starts; the token view offers nothing to trace.
   }
-  token_view_->set_traceable(workload_ids_, requested_traces_);
+  live_->token_view()->set_traceable(workload_ids_, requested_traces_);
 }
 
 void MainWindow::trace_request(const QString& request_id) {
   if (!requested_traces_.contains(request_id)) requested_traces_ << request_id;
-  token_view_->set_traceable(workload_ids_, requested_traces_);
+  live_->token_view()->set_traceable(workload_ids_, requested_traces_);
 }
 
 RunConfig MainWindow::current_config() const {
@@ -236,17 +190,9 @@ void MainWindow::start_run() {
     show_message(QString::fromStdString(e.what()), true);
     return;
   }
-  series_.clear();
-  accuracy_->clear();
-  live_eviction_->clear();
-  traces_.clear();
-  token_timer_->stop();
-  token_view_->clear();
-  last_retention_.reset();
+  live_->clear();
   refresh_workload_ids(config.workload);
   requests_total_ = 0;
-  plots_->set_following(true);
-  plots_->refresh_now();
   message_->hide();
   budget_panel_->set_status(QString(), false);
   controller_->start(config);
@@ -255,7 +201,7 @@ void MainWindow::start_run() {
 }
 
 void MainWindow::start_reference() {
-  accuracy_->clear_reference();
+  live_->clear_reference();
   controller_->start_reference();
   run_panel_->set_state(controller_->state(), RunState::Loading);
   show_message(tr("Reference run (full KV) started on the same workload."), false);
@@ -273,46 +219,15 @@ void MainWindow::apply_budget() {
 
 void MainWindow::on_snapshot(const RunSnapshot& s) {
   if (!s.task_totals.empty()) {
-    accuracy_->set_task_totals(s.task_totals);
     requests_total_ = 0;
     for (const auto& [task, n] : s.task_totals) requests_total_ += n;
   }
-  series_.add(s);
-  if (!s.finished.empty()) {
-    accuracy_->add_results(s.finished);
-    add_accuracy_points(s.elapsed_seconds);
-  }
-  if (traces_.add(s) && !token_timer_->isActive()) token_timer_->start();
-  if (s.retention) {
-    last_retention_ = s.retention;
-    retention_policy_ = s.config.policy;
-    const RetentionCells cells = retention_vs_budget(*s.retention, s.config.policy);
-    retention_->set_scale_label(QString::fromStdString(cells.unit));
-    retention_->set_cells(s.retention->kv_heads, s.retention->layers, cells.values);
-  }
-  const ProtectedSpan protection = protected_span(s.config.policy);
-  for (const auto& snapshot : s.retention_snapshots) live_eviction_->add_snapshot(*snapshot, protection);
+  live_->add_snapshot(s);
   if (!s.marks.empty()) {
     const ConfigMark& m = s.marks.back();
     budget_panel_->set_status(tr("Applied at step %1: %2").arg(m.step).arg(QString::fromStdString(m.text)), false);
   }
   update_status(s);
-}
-
-void MainWindow::on_reference_snapshot(const RunSnapshot& s) {
-  if (s.finished.empty()) return;
-  accuracy_->add_reference_results(s.finished);
-  if (series_.has_points()) add_accuracy_points(series_.last_time());
-}
-
-void MainWindow::add_accuracy_points(double t) {
-  for (const TaskAccuracyModel::Row& row : accuracy_->rows()) {
-    if (&row == &accuracy_->overall()) {
-      if (!std::isnan(row.score)) series_.add_accuracy(t, row.score, row.fraction_of_full);
-    } else {
-      series_.add_task_accuracy(t, row.task, row.score, row.fraction_of_full);
-    }
-  }
 }
 
 void MainWindow::on_state(RunState state, qint64 steps) {
@@ -328,17 +243,26 @@ void MainWindow::show_message(const QString& text, bool error) {
 }
 
 void MainWindow::update_status(const RunSnapshot& s) {
-  if (!series_.has_points()) return;
-  const StepPoint p = series_.last_point();
+  const RunSeries& series = live_->series();
+  if (!series.has_points()) return;
+  const StepPoint p = series.last_point();
   step_label_->setText(tr("step %1").arg(p.step));
   batch_label_->setText(tr("batch %1 running, %2 waiting").arg(p.running).arg(p.waiting));
   memory_label_->setText(QString::fromStdString(kv_memory_text(p)));
   rate_label_->setText(tr("%1 gen tok/s, %2 total tok/s")
                            .arg(p.generated_per_second, 0, 'f', 0)
                            .arg(p.total_per_second, 0, 'f', 0));
-  requests_label_->setText(tr("%1 / %2 requests").arg(s.summary.requests > 0 ? static_cast<qint64>(accuracy_->overall().done) : 0)
+  requests_label_->setText(tr("%1 / %2 requests").arg(s.summary.requests > 0 ? static_cast<qint64>(live_->accuracy()->overall().done) : 0)
                                .arg(requests_total_ > 0 ? requests_total_ : s.summary.requests));
 }
+
+TimePlots* MainWindow::plots() const { return live_->plots(); }
+TaskAccuracyModel* MainWindow::accuracy() const { return live_->accuracy(); }
+HeatmapPlot* MainWindow::retention_plot() const { return live_->retention_plot(); }
+LiveEvictionView* MainWindow::live_eviction() const { return live_->live_eviction(); }
+TokenView* MainWindow::token_view() const { return live_->token_view(); }
+QTabWidget* MainWindow::live_side_tabs() const { return live_->side_tabs(); }
+const RunSeries& MainWindow::series() const { return live_->series(); }
 
 QString MainWindow::message() const { return message_->isHidden() ? QString() : message_->text(); }
 

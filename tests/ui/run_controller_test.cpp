@@ -180,9 +180,8 @@ TEST(RunLoop, AStopBetweenTwoStepsRunsNoFurtherStep) {
     steps_reported = steps;
   };
   // A snapshot after every step, so the stop comes right after step 5.
-  loop = std::make_shared<RunLoop>(long_config(dir), std::make_shared<ModelCache>(), events,
-                                   RunLoopOptions{1e9, 0.5, 1.0});
-  std::thread worker([&] { loop->run(); });
+  loop = std::make_shared<RunLoop>(long_config(dir), std::make_shared<ModelCache>(), RunLoopOptions{1e9, 0.5, 1.0});
+  std::thread worker([&] { loop->run(events); });
   worker.join();
   EXPECT_EQ(steps_at_stop, 6);
   EXPECT_EQ(last_state, RunState::Stopped);

@@ -175,8 +175,8 @@ TEST(TokenTraces, LiveTracesFromTheRunLoopMatchTheEngine) {
     traces.add(s);
     for (RequestResult& r : s.finished) results.push_back(std::move(r));
   };
-  RunLoop loop(config, std::make_shared<ModelCache>(), events);
-  loop.run();
+  RunLoop loop(config, std::make_shared<ModelCache>());
+  loop.run(events);
   kvwb::Run again(config);
   while (!again.done()) {
     again.engine().request_retention_snapshot();

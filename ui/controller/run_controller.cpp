@@ -1,10 +1,6 @@
 #include "ui/controller/run_controller.h"
 
-#include <algorithm>
 #include <utility>
-
-#include <QMetaObject>
-#include <QThread>
 
 namespace kvwb {
 
@@ -15,11 +11,9 @@ RunController::RunController(QObject* parent, RunLoopOptions options, std::share
 }
 
 RunController::~RunController() {
-  for (Worker& w : workers_) w.loop->stop();
-  for (Worker& w : workers_) {
-    w.thread->wait();
-    delete w.thread;
-  }
+  // Both lanes stop at once; each worker then waits for its threads.
+  main_.worker.cancel();
+  reference_.worker.cancel();
 }
 
 RunConfig RunController::reference_config(const RunConfig& config) {
@@ -58,65 +52,43 @@ void RunController::stop_reference() {
 }
 
 void RunController::start_lane(Lane& lane, bool reference, const RunConfig& config) {
-  forget_finished_workers();
-  if (lane.loop) lane.loop->stop();  // its thread ends after the current step
-  const int generation = ++next_generation_;
-  lane.generation = generation;
   lane.config = config;
   lane.state = RunState::Loading;
-
-  // The callbacks run on the worker; each posts a call to this object on the GUI thread, which
-  // Qt drops if this object is gone (the destructor joins the workers first anyway).
-  auto post = [this, reference, generation](auto deliver) {
-    QMetaObject::invokeMethod(
-        this,
-        [this, reference, generation, deliver] {
-          Lane& l = reference ? reference_ : main_;
-          if (l.generation == generation) deliver(l);
-        },
-        Qt::QueuedConnection);
-  };
-  RunLoopEvents events;
-  events.snapshot = [this, post, reference](RunSnapshot s) {
-    post([this, reference, s = std::move(s)](Lane&) {
-      if (reference) emit referenceSnapshot(s);
-      else emit snapshot(s);
-    });
-  };
-  events.state = [this, post, reference](RunState state, int64_t steps) {
-    post([this, reference, state, steps](Lane& l) {
-      l.state = state;
-      if (reference) emit referenceStateChanged(state, steps);
-      else emit stateChanged(state, steps);
-    });
-  };
-  events.failed = [this, post, reference](const std::string& message) {
-    post([this, reference, m = QString::fromStdString(message)](Lane&) {
-      if (reference) emit referenceFailed(m);
-      else emit failed(m);
-    });
-  };
-  events.config_rejected = [this, post](const std::string& message) {
-    post([this, m = QString::fromStdString(message)](Lane&) { emit configRejected(m); });
-  };
-
-  lane.loop = std::make_shared<RunLoop>(config, models_, std::move(events), options_);
+  lane.loop = std::make_shared<RunLoop>(config, models_, options_);
   std::shared_ptr<RunLoop> loop = lane.loop;
-  QThread* thread = QThread::create([loop] { loop->run(); });
-  thread->setObjectName(reference ? "kvwb-reference" : "kvwb-run");
-  workers_.push_back({loop, thread});
-  thread->start();
+  // The loop's callbacks run on the worker; each posts to this object on the GUI thread, where a
+  // report of a run this lane no longer shows is dropped.
+  auto body = [this, loop, reference, &lane](const WorkerJob& job) {
+    RunLoopEvents events;
+    events.snapshot = [this, job, reference](RunSnapshot s) {
+      job.post([this, reference, s = std::move(s)] {
+        if (reference) emit referenceSnapshot(s);
+        else emit snapshot(s);
+      });
+    };
+    events.state = [this, job, reference, &lane](RunState state, int64_t steps) {
+      job.post([this, reference, &lane, state, steps] {
+        lane.state = state;
+        if (reference) emit referenceStateChanged(state, steps);
+        else emit stateChanged(state, steps);
+      });
+    };
+    events.failed = [this, job, reference](const std::string& message) {
+      job.post([this, reference, m = QString::fromStdString(message)] { emit_failed(reference, m); });
+    };
+    events.config_rejected = [this, job](const std::string& message) {
+      job.post([this, m = QString::fromStdString(message)] { emit configRejected(m); });
+    };
+    loop->run(std::move(events));
+  };
+  // The loop reports its own errors; the handler is for anything that escapes it.
+  lane.worker.start(
+      body, [this, reference](const QString& m) { emit_failed(reference, m); }, [loop] { loop->stop(); });
 }
 
-void RunController::forget_finished_workers() {
-  for (Worker& w : workers_) {
-    if (w.thread->isFinished()) {
-      delete w.thread;
-      w.thread = nullptr;
-    }
-  }
-  workers_.erase(std::remove_if(workers_.begin(), workers_.end(), [](const Worker& w) { return w.thread == nullptr; }),
-                 workers_.end());
+void RunController::emit_failed(bool reference, const QString& message) {
+  if (reference) emit referenceFailed(message);
+  else emit failed(message);
 }
 
 }  // namespace kvwb

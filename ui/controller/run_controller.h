@@ -1,20 +1,18 @@
 #pragma once
 // The GUI's handle on the engine. Each run (and its full-KV reference) steps in its own worker
-// QThread through a RunLoop; this object lives on the GUI thread, forwards commands to the
-// workers (applied between engine steps) and re-emits their coalesced snapshots as signals on
-// the GUI thread. No method here calls into the engine, so none of them blocks the window.
+// thread (a GuiWorker per lane) through a RunLoop; this object lives on the GUI thread, forwards
+// commands to the workers (applied between engine steps) and re-emits their coalesced snapshots
+// as signals on the GUI thread. No method here calls into the engine, so none of them blocks the window.
 #include <memory>
-#include <vector>
 
 #include <QObject>
 #include <QString>
 
 #include "engine/config/run_config.h"
+#include "ui/controller/gui_worker.h"
 #include "ui/controller/model_cache.h"
 #include "ui/controller/run_loop.h"
 #include "ui/controller/run_snapshot.h"
-
-class QThread;
 
 namespace kvwb {
 
@@ -59,23 +57,18 @@ class RunController : public QObject {
 
  private:
   struct Lane {
+    explicit Lane(const char* thread_name) : worker(thread_name) {}
+    GuiWorker worker;  // reports of an older run of this lane are dropped
     std::shared_ptr<RunLoop> loop;
-    int generation = 0;  // reports of older runs of this lane are dropped
     RunState state = RunState::Idle;
     RunConfig config;
   };
-  struct Worker {
-    std::shared_ptr<RunLoop> loop;
-    QThread* thread = nullptr;
-  };
   void start_lane(Lane& lane, bool reference, const RunConfig& config);
-  void forget_finished_workers();
+  void emit_failed(bool reference, const QString& message);
 
   RunLoopOptions options_;
   std::shared_ptr<ModelCache> models_;
-  Lane main_, reference_;
-  int next_generation_ = 0;
-  std::vector<Worker> workers_;
+  Lane main_{"kvwb-run"}, reference_{"kvwb-reference"};
 };
 
 }  // namespace kvwb

@@ -13,10 +13,9 @@
 
 namespace kvwb {
 
-RunLoop::RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopEvents events, RunLoopOptions options)
+RunLoop::RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopOptions options)
     : config_(std::move(config)),
       models_(std::move(models)),
-      events_(std::move(events)),
       options_(options),
       generated_rate_(options.rate_window_seconds),
       total_rate_(options.rate_window_seconds) {}
@@ -52,7 +51,8 @@ void RunLoop::update_config(const RunConfig& config) {
   pending_config_ = config;
 }
 
-void RunLoop::run() {
+void RunLoop::run(RunLoopEvents events) {
+  events_ = std::move(events);
   set_state(RunState::Loading, 0);
   std::unique_ptr<Run> run;
   try {

@@ -37,10 +37,11 @@ struct RunLoopEvents {
 
 class RunLoop {
  public:
-  RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopEvents events, RunLoopOptions options = {});
+  RunLoop(RunConfig config, std::shared_ptr<ModelCache> models, RunLoopOptions options = {});
 
-  // Runs until the workload is done, stop() is called, or an error. Call once, on the worker.
-  void run();
+  // Runs until the workload is done, stop() is called, or an error, reporting to `events`. Call
+  // once, on the worker (the events are the worker's: a GuiWorker job posts them to the GUI).
+  void run(RunLoopEvents events);
 
   // Any thread. A config update replaces any update not yet applied.
   void pause();
@@ -58,7 +59,6 @@ class RunLoop {
 
   RunConfig config_;
   std::shared_ptr<ModelCache> models_;
-  RunLoopEvents events_;
   RunLoopOptions options_;
 
   std::mutex mutex_;
@@ -68,6 +68,7 @@ class RunLoop {
   std::optional<RunConfig> pending_config_;
 
   // Worker-thread state.
+  RunLoopEvents events_;
   RunSnapshot pending_;
   std::optional<ConfigMark> mark_waiting_for_step_;  // filled with the next step's time
   RateWindow generated_rate_, total_rate_;

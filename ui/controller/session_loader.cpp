@@ -1,11 +1,7 @@
 #include "ui/controller/session_loader.h"
 
 #include <algorithm>
-#include <exception>
 #include <functional>
-
-#include <QMetaObject>
-#include <QThread>
 
 #include "sessions/session_rows.h"
 #include "sessions/session_store.h"
@@ -62,61 +58,33 @@ LoadedSessionPtr load_session_paged(const std::string& db_path, int64_t id, cons
 
 SessionLoader::SessionLoader(QObject* parent) : QObject(parent) { qRegisterMetaType<kvwb::LoadedSessionPtr>(); }
 
-SessionLoader::~SessionLoader() {
-  cancel();
-  if (thread_ != nullptr) {
-    thread_->wait();
-    delete thread_;
-  }
-}
-
 void SessionLoader::cancel() {
-  if (cancel_ && !cancel_->exchange(true)) {
-    ++generation_;  // whatever the old job still posts is dropped
-    emit cancelled();
-  }
+  if (worker_.cancel()) emit cancelled();
 }
 
-bool SessionLoader::busy() const { return thread_ != nullptr && !thread_->isFinished(); }
+bool SessionLoader::busy() const { return worker_.busy(); }
 
 void SessionLoader::load(const QString& db_path, qint64 id, qint64 other) {
-  if (cancel_) cancel_->store(true);
-  ++generation_;
-  if (thread_ != nullptr) {
-    thread_->wait();  // it stops at its next page
-    delete thread_;
-  }
-  cancel_ = std::make_shared<std::atomic<bool>>(false);
-  const int generation = generation_;
-  // The worker talks to this object only through queued calls, dropped once a newer load began.
-  auto post = [this, generation](std::function<void(SessionLoader*)> f) {
-    QMetaObject::invokeMethod(
-        this, [this, generation, f] { if (generation_ == generation) f(this); }, Qt::QueuedConnection);
-  };
-  thread_ = QThread::create([post, cancel = cancel_, path = db_path.toStdString(), id, other] {
-    try {
-      // Progress over both sessions: the first fills the first half when there are two.
-      const int64_t parts = other != 0 ? 2 : 1;
-      int64_t part = 0;
-      auto report = [&](int64_t done, int64_t total) {
-        const int64_t scaled_done = part * 1000 + (total > 0 ? 1000 * done / total : 0);
-        post([scaled_done, parts](SessionLoader* l) { emit l->progress(scaled_done, parts * 1000); });
-      };
-      LoadedSessionPtr a = load_session_paged(path, id, *cancel, report);
-      if (!a) return;
-      LoadedSessionPtr b;
-      if (other != 0) {
-        part = 1;
-        b = load_session_paged(path, other, *cancel, report);
-        if (!b) return;
-      }
-      post([a, b](SessionLoader* l) { emit l->loaded(a, b); });
-    } catch (const std::exception& e) {
-      post([m = QString::fromUtf8(e.what())](SessionLoader* l) { emit l->failed(m); });
-    }
-  });
-  thread_->setObjectName("kvwb-session-load");
-  thread_->start();
+  worker_.start(
+      [this, path = db_path.toStdString(), id, other](const WorkerJob& job) {
+        // Progress over both sessions: the first fills the first half when there are two.
+        const int64_t parts = other != 0 ? 2 : 1;
+        int64_t part = 0;
+        auto report = [&](int64_t done, int64_t total) {
+          const int64_t scaled_done = part * 1000 + (total > 0 ? 1000 * done / total : 0);
+          job.post([this, scaled_done, parts] { emit progress(scaled_done, parts * 1000); });
+        };
+        LoadedSessionPtr a = load_session_paged(path, id, job.cancel_flag(), report);
+        if (!a) return;
+        LoadedSessionPtr b;
+        if (other != 0) {
+          part = 1;
+          b = load_session_paged(path, other, job.cancel_flag(), report);
+          if (!b) return;
+        }
+        job.post([this, a, b] { emit loaded(a, b); });
+      },
+      [this](const QString& m) { emit failed(m); });
 }
 
 }  // namespace kvwb

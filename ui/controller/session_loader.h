@@ -1,7 +1,7 @@
 #pragma once
-// Opens a recorded session in the background: a worker thread reads it from the database in
-// pages (steps, retention snapshots), reports progress after each page and stops at the next
-// page when cancelled, then builds the replay (time series, grid size) off the GUI thread.
+// Opens a recorded session in the background: a worker thread (a GuiWorker) reads it from the
+// database in pages (steps, retention snapshots), reports progress after each page and stops at
+// the next page when cancelled, then builds the replay (time series, grid size) off the GUI thread.
 // An hour-long session with thousands of snapshots opens without freezing the window.
 #include <atomic>
 #include <memory>
@@ -11,9 +11,8 @@
 #include <QString>
 
 #include "sessions/session_types.h"
+#include "ui/controller/gui_worker.h"
 #include "ui/models/session_replay.h"
-
-class QThread;
 
 namespace kvwb {
 
@@ -35,7 +34,7 @@ class SessionLoader : public QObject {
 
  public:
   explicit SessionLoader(QObject* parent = nullptr);
-  ~SessionLoader() override;  // cancels and waits
+  ~SessionLoader() override = default;  // the worker cancels and waits
 
   // Session `id`, and `other` too when it is not 0 (a comparison); cancels a load still going.
   void load(const QString& db_path, qint64 id, qint64 other = 0);
@@ -49,9 +48,7 @@ class SessionLoader : public QObject {
   void cancelled();
 
  private:
-  std::shared_ptr<std::atomic<bool>> cancel_;
-  QThread* thread_ = nullptr;
-  int generation_ = 0;
+  GuiWorker worker_{"kvwb-session-load"};  // a replaced load stops at its next page
 };
 
 }  // namespace kvwb

@@ -1,66 +1,48 @@
 #include "ui/controller/sweep_runner.h"
 
-#include <exception>
-
-#include <QMetaObject>
-#include <QThread>
-
 #include "run/sweep/sweep.h"
 #include "profiler/clock.h"
 
 namespace kvwb {
-namespace {
-
-struct Cancelled {};
-
-}  // namespace
 
 // Everything the worker does; it talks to the runner only through queued calls.
 struct SweepRunner::Job {
   SweepRunner* runner;
-  int generation;
+  WorkerJob job;
   SweepRequest request;
   std::shared_ptr<ModelCache> models;
-  std::shared_ptr<std::atomic<bool>> stop, cancel;
+  std::shared_ptr<std::atomic<bool>> stop;
 
   template <typename F>
   void post(F f) const {
-    SweepRunner* r = runner;
-    const int g = generation;
-    QMetaObject::invokeMethod(
-        r, [r, g, f] { if (r->generation_ == g) f(r); }, Qt::QueuedConnection);
+    job.post([r = runner, f] { f(r); });
   }
 
-  void operator()() const {
-    try {
-      SweepOptions options;
-      options.db_path = request.db_path;
-      options.min_accuracy = request.min_accuracy;
-      Sweep sweep(request.base, request.grid, options, models->get(request.base.model));
-      const int points = static_cast<int>(sweep.points().size());
-      double last_progress = 0;
-      SweepCallbacks callbacks;
-      callbacks.point_started = [&](size_t i, const SweepPoint& p, bool reused) {
-        post([i, points, label = QString::fromStdString(p.label), reused](SweepRunner* r) {
-          emit r->pointStarted(static_cast<int>(i), points, label, reused);
-        });
-      };
-      callbacks.progress = [&](int64_t done, int64_t total) {
-        if (cancel->load()) throw Cancelled{};  // abandons the point: its recording is cut off
-        const double now = now_seconds();
-        if (now - last_progress < 1.0 / 20) return;
-        last_progress = now;
-        post([done, total](SweepRunner* r) { emit r->progress(done, total); });
-      };
-      callbacks.point_finished = [&](size_t, const SweepAnalysis& a) {
-        post([a = std::make_shared<const SweepAnalysis>(a)](SweepRunner* r) { emit r->pointFinished(a); });
-      };
-      auto analysis = std::make_shared<const SweepAnalysis>(sweep.run(callbacks, stop.get()));
-      post([analysis](SweepRunner* r) { emit r->finished(analysis); });
-    } catch (const Cancelled&) {
-    } catch (const std::exception& e) {
-      post([m = QString::fromStdString(e.what())](SweepRunner* r) { emit r->failed(m); });
-    }
+  void run() const {
+    SweepOptions options;
+    options.db_path = request.db_path;
+    options.min_accuracy = request.min_accuracy;
+    Sweep sweep(request.base, request.grid, options, models->get(request.base.model));
+    const int points = static_cast<int>(sweep.points().size());
+    double last_progress = 0;
+    SweepCallbacks callbacks;
+    callbacks.point_started = [&](size_t i, const SweepPoint& p, bool reused) {
+      post([i, points, label = QString::fromStdString(p.label), reused](SweepRunner* r) {
+        emit r->pointStarted(static_cast<int>(i), points, label, reused);
+      });
+    };
+    callbacks.progress = [&](int64_t done, int64_t total) {
+      job.throw_if_cancelled();  // abandons the point: its recording is cut off
+      const double now = now_seconds();
+      if (now - last_progress < 1.0 / 20) return;
+      last_progress = now;
+      post([done, total](SweepRunner* r) { emit r->progress(done, total); });
+    };
+    callbacks.point_finished = [&](size_t, const SweepAnalysis& a) {
+      post([a = std::make_shared<const SweepAnalysis>(a)](SweepRunner* r) { emit r->pointFinished(a); });
+    };
+    auto analysis = std::make_shared<const SweepAnalysis>(sweep.run(callbacks, stop.get()));
+    post([analysis](SweepRunner* r) { emit r->finished(analysis); });
   }
 };
 
@@ -69,38 +51,21 @@ SweepRunner::SweepRunner(std::shared_ptr<ModelCache> models, QObject* parent)
   qRegisterMetaType<kvwb::SweepAnalysisPtr>();
 }
 
-SweepRunner::~SweepRunner() {
-  cancel();
-  if (thread_ != nullptr) {
-    thread_->wait();
-    delete thread_;
-  }
-}
-
 void SweepRunner::stop() {
   if (stop_) stop_->store(true);
 }
 
-void SweepRunner::cancel() {
-  if (cancel_) cancel_->store(true);
-  if (stop_) stop_->store(true);
-  ++generation_;  // whatever the old job still posts is dropped
-}
+void SweepRunner::cancel() { worker_.cancel(); }
 
-bool SweepRunner::busy() const { return thread_ != nullptr && !thread_->isFinished(); }
+bool SweepRunner::busy() const { return worker_.busy(); }
 
 void SweepRunner::start(const SweepRequest& request) {
-  cancel();
-  if (thread_ != nullptr) {
-    thread_->wait();  // it stops at its next engine step
-    delete thread_;
-  }
   stop_ = std::make_shared<std::atomic<bool>>(false);
-  cancel_ = std::make_shared<std::atomic<bool>>(false);
-  Job job{this, generation_, request, models_, stop_, cancel_};
-  thread_ = QThread::create(job);
-  thread_->setObjectName("kvwb-sweep");
-  thread_->start();
+  // Cancelling a sweep also stops it before its next point.
+  worker_.start([this, request, models = models_, stop = stop_](const WorkerJob& job) {
+        Job{this, job, request, models, stop}.run();
+      },
+      [this](const QString& m) { emit failed(m); }, [stop = stop_] { stop->store(true); });
 }
 
 }  // namespace kvwb

@@ -1,6 +1,6 @@
 #pragma once
-// The Sweep panel's engine side: a run/sweep Sweep on its own worker thread, reporting each
-// point as it is measured (the analysis so far, for the live frontier). stop() ends the sweep
+// The Sweep panel's engine side: a run/sweep Sweep on its own worker thread (a GuiWorker),
+// reporting each point as it is measured (the analysis so far, for the live frontier). stop() ends the sweep
 // after the point running, as Ctrl-C does in kvwb-cli sweep; cancel() (and the destructor)
 // abandons the point running at its next step (its session reads "interrupted").
 // The analysis travels as a shared pointer to a forward-declared type, so this header stays light.
@@ -13,9 +13,8 @@
 
 #include "engine/config/run_config.h"
 #include "run/sweep/sweep_grid.h"
+#include "ui/controller/gui_worker.h"
 #include "ui/controller/model_cache.h"
-
-class QThread;
 
 namespace kvwb {
 
@@ -34,7 +33,7 @@ class SweepRunner : public QObject {
 
  public:
   explicit SweepRunner(std::shared_ptr<ModelCache> models, QObject* parent = nullptr);
-  ~SweepRunner() override;  // cancels and waits
+  ~SweepRunner() override = default;  // the worker cancels and waits
 
   void start(const SweepRequest& request);  // cancels a sweep still going
   void stop();
@@ -51,9 +50,8 @@ class SweepRunner : public QObject {
  private:
   struct Job;
   std::shared_ptr<ModelCache> models_;
-  std::shared_ptr<std::atomic<bool>> stop_, cancel_;
-  QThread* thread_ = nullptr;
-  int generation_ = 0;
+  std::shared_ptr<std::atomic<bool>> stop_;  // the current sweep's: ends it after its point
+  GuiWorker worker_{"kvwb-sweep"};
 };
 
 }  // namespace kvwb

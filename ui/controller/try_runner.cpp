@@ -1,11 +1,7 @@
 #include "ui/controller/try_runner.h"
 
-#include <exception>
 #include <optional>
 #include <utility>
-
-#include <QMetaObject>
-#include <QThread>
 
 #include "engine/core/error.h"
 #include "engine/runtime/generator.h"
@@ -19,38 +15,27 @@ namespace {
 
 constexpr const char* kTryId = "try";
 
-struct Cancelled {};
-
 }  // namespace
 
 // Everything the worker does; it talks to the runner only through queued calls.
 struct TryRunner::Job {
   TryRunner* runner;
-  int generation;
+  WorkerJob job;
   TryRequest request;
   std::shared_ptr<ModelCache> models;
-  std::shared_ptr<std::atomic<bool>> cancel;
 
   template <typename F>
   void post(F f) const {
-    TryRunner* r = runner;
-    const int g = generation;
-    QMetaObject::invokeMethod(
-        r, [r, g, f] { if (r->generation_ == g) f(r); }, Qt::QueuedConnection);
+    job.post([r = runner, f] { f(r); });
   }
 
-  void operator()() const {
-    try {
-      std::shared_ptr<const Model> model = models->get(request.config.model);
-      std::vector<int32_t> policy_tokens = run_compressed(model);
-      if (cancel->load()) return;
-      std::vector<int32_t> full_tokens = run_full(*model);
-      const double agreement = token_agreement(policy_tokens, full_tokens);
-      post([agreement](TryRunner* r) { emit r->finished(agreement); });
-    } catch (const Cancelled&) {
-    } catch (const std::exception& e) {
-      post([m = QString::fromStdString(e.what())](TryRunner* r) { emit r->failed(m); });
-    }
+  void run() const {
+    std::shared_ptr<const Model> model = models->get(request.config.model);
+    std::vector<int32_t> policy_tokens = run_compressed(model);
+    job.throw_if_cancelled();
+    std::vector<int32_t> full_tokens = run_full(*model);
+    const double agreement = token_agreement(policy_tokens, full_tokens);
+    post([agreement](TryRunner* r) { emit r->finished(agreement); });
   }
 
   // The prompt as a one-request workload.
@@ -80,7 +65,7 @@ struct TryRunner::Job {
     double last_post = 0;
     std::optional<RequestResult> answer;
     while (!run.done()) {
-      if (cancel->load()) throw Cancelled{};
+      job.throw_if_cancelled();
       RunStep step = run.step();
       if (!step.finished.empty()) answer = std::move(step.finished.front());
       StepStats& s = step.stats;
@@ -118,7 +103,7 @@ struct TryRunner::Job {
     o.block_size = request.config.block_size;
     StreamingDecoder decoder(*model.tokenizer, /*skip_special=*/true);
     GenerationResult g = generate(model, *backend, prompt, o, [&](int32_t id) {
-      if (cancel->load()) throw Cancelled{};
+      job.throw_if_cancelled();
       const std::string piece = decoder.push(id);
       if (!piece.empty()) post([p = QString::fromStdString(piece)](TryRunner* r) { emit r->fullPiece(p); });
     });
@@ -135,35 +120,14 @@ TryRunner::TryRunner(std::shared_ptr<ModelCache> models, QObject* parent)
   qRegisterMetaType<kvwb::EvictionBatch>();
 }
 
-TryRunner::~TryRunner() {
-  cancel();
-  if (thread_ != nullptr) ending_.push_back(thread_);
-  for (QThread* t : ending_) {
-    t->wait();
-    delete t;
-  }
-}
+void TryRunner::cancel() { worker_.cancel(); }
 
-void TryRunner::cancel() {
-  if (cancel_) cancel_->store(true);
-  ++generation_;  // whatever the old job still posts is dropped
-}
-
-bool TryRunner::busy() const { return thread_ != nullptr && !thread_->isFinished(); }
+bool TryRunner::busy() const { return worker_.busy(); }
 
 void TryRunner::start(const TryRequest& request) {
-  cancel();  // the old job stops at its next token or step; its reports are dropped
-  if (thread_ != nullptr) ending_.push_back(thread_);
-  std::erase_if(ending_, [](QThread* t) {
-    if (!t->isFinished()) return false;
-    delete t;
-    return true;
-  });
-  cancel_ = std::make_shared<std::atomic<bool>>(false);
-  Job job{this, generation_, request, models_, cancel_};
-  thread_ = QThread::create(job);
-  thread_->setObjectName("kvwb-try");
-  thread_->start();
+  // The old job stops at its next token or step; its reports are dropped.
+  worker_.start([this, request, models = models_](const WorkerJob& job) { Job{this, job, request, models}.run(); },
+                [this](const QString& m) { emit failed(m); });
 }
 
 }  // namespace kvwb

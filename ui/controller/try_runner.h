@@ -1,8 +1,8 @@
 #pragma once
 // The Try panel's engine side: one prompt, run alone under the current policy and budget (an
 // engine run of a one-request workload, its evictions traced step by step) and then with full
-// KV (single-sequence generation, streamed token by token). Runs on its own worker thread.
-#include <atomic>
+// KV (single-sequence generation, streamed token by token). Runs on its own worker thread (a
+// GuiWorker).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,9 +13,8 @@
 
 #include "engine/config/run_config.h"
 #include "engine/runtime/policy.h"
+#include "ui/controller/gui_worker.h"
 #include "ui/controller/model_cache.h"
-
-class QThread;
 
 namespace kvwb {
 
@@ -36,7 +35,7 @@ class TryRunner : public QObject {
 
  public:
   explicit TryRunner(std::shared_ptr<ModelCache> models, QObject* parent = nullptr);
-  ~TryRunner() override;  // cancels and waits
+  ~TryRunner() override = default;  // the worker cancels and waits
 
   void start(const TryRequest& request);  // cancels a try still going
   void cancel();
@@ -56,12 +55,7 @@ class TryRunner : public QObject {
  private:
   struct Job;
   std::shared_ptr<ModelCache> models_;
-  std::shared_ptr<std::atomic<bool>> cancel_;
-  QThread* thread_ = nullptr;
-  // Cancelled jobs still finishing their token or step; joined when done, never waited for on
-  // a new start (the window must not block), all joined by the destructor.
-  std::vector<QThread*> ending_;
-  int generation_ = 0;
+  GuiWorker worker_{"kvwb-try"};  // a cancelled job ends at its next token or step, unwaited for
 };
 
 }  // namespace kvwb

@@ -1,12 +1,10 @@
 #pragma once
 // The Sessions tab: the session browser. Opens a session database and lists its sessions with
-// their key metrics; reopens one (loaded in the background with progress and cancel) so the
-// time plots, the layer x KV-head retention map (scrubbed through the retention snapshots, for
-// the batch or one sequence), a clicked head's eviction map and the token view of the traced
-// requests show the recorded run; renames,
-// annotates and deletes; shows its profiler events as an op timeline with per-op statistics;
-// compares two sessions side by side (overlaid time plots and the
-// comparison `kvwb-cli sessions compare` prints, as a table); exports the session, its tuned
+// their key metrics; reopens one (loaded in the background with progress and cancel) into the
+// recorded-run view (recorded_run_view.h: time plots, retention and eviction maps) and the token
+// view of the traced requests; renames, annotates and deletes; shows its profiler events as an
+// op timeline with per-op statistics; compares two sessions side by side (overlaid time plots and
+// the comparison `kvwb-cli sessions compare` prints, as a table); exports the session, its tuned
 // config (JSON and serving flags), its steps as CSV, its profiler events as a Chrome trace and
 // the plots as PNG (or SVG where Qt SVG is built in).
 #include <cstdint>
@@ -16,12 +14,10 @@
 
 #include "ui/controller/session_loader.h"
 
-class QComboBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
-class QSlider;
 class QTabWidget;
 class QTableView;
 
@@ -30,6 +26,7 @@ namespace kvwb {
 class ComparisonModel;
 class HeatmapPlot;
 class OpTimeline;
+class RecordedRunView;
 class SessionListModel;
 class SessionStore;
 class TimePlots;
@@ -62,21 +59,21 @@ class SessionPanel : public QWidget {
   bool export_trace(const QString& path);
   bool save_plots(const QString& path);  // .png, or .svg with Qt SVG
 
-  void scrub(int snapshot);                     // the retention map at this snapshot
-  void set_sequence(const QString& request_id);  // empty: the batch mean
-  void set_fraction(bool fraction);             // retained tokens or fraction of the context
-  void open_eviction_map(int layer, int head);  // what clicking a retention cell does
-  // The eviction map as every head of the sequence at the scrubbed step (position x head),
-  // instead of the clicked head through the steps (position x step).
+  // The recorded-run view's controls (see recorded_run_view.h).
+  void scrub(int snapshot);
+  void set_sequence(const QString& request_id);
+  void set_fraction(bool fraction);
+  void open_eviction_map(int layer, int head);
   void set_all_heads(bool all_heads);
 
   const LoadedSessionPtr& shown() const { return shown_; }
   const LoadedSessionPtr& compared() const { return compared_; }
   SessionListModel* sessions() const { return list_; }
   ComparisonModel* comparison() const { return comparison_model_; }
-  TimePlots* plots() const { return plots_; }
-  HeatmapPlot* retention_plot() const { return retention_; }
-  HeatmapPlot* eviction_plot() const { return eviction_; }
+  RecordedRunView* run_view() const { return run_view_; }
+  TimePlots* plots() const;
+  HeatmapPlot* retention_plot() const;
+  HeatmapPlot* eviction_plot() const;
   OpTimeline* timeline() const { return timeline_; }
   TokenView* token_view() const { return token_view_; }
   QTabWidget* views() const { return views_; }
@@ -91,8 +88,6 @@ class SessionPanel : public QWidget {
   void on_loaded(const LoadedSessionPtr& a, const LoadedSessionPtr& b);
   void show_status(const QString& text, bool error);
   void set_loading(bool loading);
-  void refresh_retention();
-  void draw_eviction_map();
   qint64 single_selection();
   bool require_shown();
   // Runs `action`, showing the line it returns, or its error; false on error.
@@ -109,18 +104,12 @@ class SessionPanel : public QWidget {
   QProgressBar* progress_ = nullptr;
   QLabel* status_ = nullptr;
   QTabWidget* views_ = nullptr;
-  TimePlots* plots_ = nullptr;
-  HeatmapPlot* retention_ = nullptr;
-  HeatmapPlot* eviction_ = nullptr;
-  QSlider* scrubber_ = nullptr;
-  QLabel* step_label_ = nullptr;
-  QComboBox *sequence_ = nullptr, *value_ = nullptr, *eviction_mode_ = nullptr;
+  RecordedRunView* run_view_ = nullptr;
   QTableView* compare_view_ = nullptr;
   OpTimeline* timeline_ = nullptr;
   TokenView* token_view_ = nullptr;
   LoadedSessionPtr shown_, compared_;
   QString flags_;
-  int eviction_layer_ = -1, eviction_head_ = -1;
 };
 
 }  // namespace kvwb
