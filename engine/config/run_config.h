@@ -33,6 +33,8 @@ struct PolicyConfig {
   double min_head_fraction = 0.2;  // ada-kv safeguard: floor per head as a fraction of uniform
   double pyramid_beta = 20.0;      // pyramidkv
   bool chunked_prefill = false;    // kv-compress: compress between prefill chunks too (the paper's code could not)
+  // Every scoring policy: keep or drop whole spans of tokens (none | word | line; token_spans.h).
+  std::string span = "none";
 };
 
 struct SamplingConfig {

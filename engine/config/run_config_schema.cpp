@@ -174,7 +174,7 @@ std::span<const std::string_view> choices() {
 }
 constexpr std::string_view kCpu = "cpu", kCuda = "cuda", kStored = "stored", kF32 = "f32", kF16 = "f16",
                            kBf16 = "bf16", kSequence = "sequence", kHead = "head", kL1Sum = "l1-sum",
-                           kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg";
+                           kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg", kNone = "none", kWord = "word", kLine = "line";
 
 // The KV dtypes the kernels store, by name (kernels/kv_dtype.h is the one list).
 std::span<const std::string_view> kv_dtype_choices() {
@@ -281,6 +281,12 @@ std::vector<ConfigField> make_fields() {
       field<&R::policy, &P::chunked_prefill>({.key = "policy.chunked_prefill", .flag = "chunked-prefill",
                                               .value_name = "BOOL",
                                               .help = "kv-compress: compress between prefill chunks too (true/false)"}),
+      // Live: spans are found per sequence when its policy next evicts, and can only lower what a
+      // sequence keeps, so a change between steps needs no new reservation.
+      field<&R::policy, &P::span>({.key = "policy.span", .flag = "span", .value_name = "TEXT",
+                                   .help = "Evict whole spans: none, word (tokens with no space or punctuation "
+                                           "between them) or line",
+                                   .choices = choices<kNone, kWord, kLine>}),
       field<&R::sampling, &S::temperature>({.key = "sampling.temperature", .flag = "temperature", .value_name = "FLOAT",
                                             .help = "Sampling temperature (0 = greedy)", .range = at_least(0)}),
       field<&R::sampling, &S::top_p>({.key = "sampling.top_p", .flag = "top-p", .value_name = "FLOAT",

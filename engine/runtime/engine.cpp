@@ -30,6 +30,14 @@ void check_options(const EngineOptions& o) {
   if (o.max_tokens_per_step < 1) fail("max_tokens_per_step", "must be at least 1");
 }
 
+// The span rules policy.span asks for (none needs no tokenizer).
+SpanRules span_rules_for(const Model& model, const PolicyConfig& policy) {
+  const SpanKind kind = span_kind(policy.span);
+  if (kind == SpanKind::None) return {};
+  if (!model.tokenizer) fail("policy.span", "'{}' needs the model's tokenizer, and this model has none", policy.span);
+  return SpanRules::for_tokenizer(*model.tokenizer, kind);
+}
+
 }  // namespace
 
 int64_t blocks_for_pool_bytes(int64_t bytes, const ModelConfig& model, int64_t block_size, kernels::DType kv_dtype) {
@@ -45,6 +53,7 @@ Engine::Engine(const Model& model, kernels::Backend& backend, const EngineOption
       cache_(backend, cache_shape(model.config, options)),
       forward_(model, backend),
       policy_(policy_factory_(options.policy)),
+      span_rules_(span_rules_for(model, options.policy)),
       start_(now_seconds()) {}
 
 bool Engine::traced(const std::string& id) const {
@@ -301,6 +310,7 @@ void Engine::evict(SequenceState& s, int64_t appended, bool prefill_done, StepSt
   ctx.step = stats.step;
   ctx.trace = traced(s.id) ? &stats.evictions : nullptr;
   const double start = now();
+  update_spans(s);
   EvictionStats ev;
   {
     ScopedSpan span("evict", Category::policy);
@@ -312,6 +322,15 @@ void Engine::evict(SequenceState& s, int64_t appended, bool prefill_done, StepSt
   stats.evicted_slots += ev.evicted_slots;
   stats.blocks_freed_by_eviction += ev.freed_blocks;
   for (size_t r = 0; r < ev.per_head.size(); ++r) stats.evictions_per_head[r] += ev.per_head[r];
+}
+
+void Engine::update_spans(SequenceState& s) const {
+  if (s.span_kind != span_rules_.kind()) {
+    s.span_kind = span_rules_.kind();
+    s.span_start.clear();
+  }
+  if (s.span_kind == SpanKind::None) return;
+  span_rules_.extend(s.context_length(), [&](int64_t i) { return s.context_token(i); }, s.span_start);
 }
 
 void Engine::record_retained(StepStats& stats) const {
@@ -353,6 +372,8 @@ void Engine::update(const EngineOptions& options) {
     fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
   }
   std::unique_ptr<CompressionPolicy> policy = policy_factory_(options.policy);
+  SpanRules span_rules =
+      options.policy.span == options_.policy.span ? span_rules_ : span_rules_for(model_, options.policy);
   auto peak_under = [&](const SequenceState& s) {
     return policy->peak_blocks(s.context_length(), s.max_new_tokens - static_cast<int64_t>(s.output.size()),
                                cache_.shape(), options.prefill_chunk);
@@ -364,6 +385,7 @@ void Engine::update(const EngineOptions& options) {
     if (peak_under(*s) > options.num_blocks) fail(s->id, "would no longer fit a KV pool of {} blocks", options.num_blocks);
   }
   policy_ = std::move(policy);
+  span_rules_ = std::move(span_rules);
   options_ = options;
   ++config_version_;
   for (auto& s : running_) s->budget_changed = true;

@@ -16,6 +16,7 @@
 #include "engine/model/model.h"
 #include "engine/runtime/forward.h"
 #include "engine/runtime/kv_cache.h"
+#include "engine/runtime/policies/token_spans.h"
 #include "engine/runtime/policy.h"
 #include "engine/runtime/sequence.h"
 #include "engine/runtime/step_stats.h"
@@ -103,6 +104,8 @@ class Engine {
   void preempt(SequenceState* seq);
   void finish(SequenceState* seq);
   void snapshot(StepStats& stats) const;
+  // Brings s.span_start up to its context under the current span rules (policy.span).
+  void update_spans(SequenceState& s) const;
 
   const Model& model_;
   kernels::Backend& backend_;
@@ -111,6 +114,7 @@ class Engine {
   KvCache cache_;
   Forward forward_;
   std::unique_ptr<CompressionPolicy> policy_;
+  SpanRules span_rules_;  // of options_.policy.span, from the model's tokenizer
   std::deque<std::unique_ptr<SequenceState>> waiting_;
   std::vector<std::unique_ptr<SequenceState>> running_;  // admission order
   std::vector<FinishedRequest> finished_;

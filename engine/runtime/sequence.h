@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/runtime/generator.h"
+#include "engine/runtime/policies/token_spans.h"
 
 namespace kvwb {
 
@@ -29,6 +30,10 @@ struct SequenceState {
   // A config update (budget, policy) came after its last eviction: the engine enforces the new
   // budget at the start of the next step, whatever the decode interval says.
   bool budget_changed = false;
+  // policy.span: span_start[i] = the first context position of position i's span, for the
+  // context seen so far (Engine::evict extends it; a different span kind starts it again).
+  SpanKind span_kind = SpanKind::None;
+  std::vector<int32_t> span_start;
   SamplerRng rng{0};
   double submitted_at = 0, admitted_at = -1, first_token_at = -1, finished_at = -1;
   bool stopped_at_eos = false;

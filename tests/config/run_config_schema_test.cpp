@@ -40,6 +40,7 @@ RunConfig all_changed() {
   c.policy.min_head_fraction = 0.5;
   c.policy.pyramid_beta = 4;
   c.policy.chunked_prefill = true;
+  c.policy.span = "word";
   c.sampling.temperature = 0.7;
   c.sampling.top_p = 0.9;
   c.sampling.seed = 11;

@@ -19,8 +19,7 @@
 
 #include <map>
 
-#include "engine/runtime/policy.h"
-#include "kernels/backend.h"
+#include "tests/runtime/constructed_cache.h"
 
 namespace kvwb {
 namespace {
@@ -33,46 +32,36 @@ struct Kept {
   std::vector<int32_t> head0, head1;
 };
 
-Kept evict_with(PolicyConfig config) {
-  auto backend = kernels::make_cpu_backend(1);
-  const KvCacheShape shape{1, 2, 4, 2, 16};
-  KvCache cache(*backend, shape);
-  SequenceState seq;
-  seq.id = "s";
-  seq.cache_seq = cache.add_sequence();
-  seq.prompt.assign(8, 1);
-  seq.max_new_tokens = 1;
-  seq.phase = SequencePhase::Prefill;
-  seq.prefilled = 8;
-  EXPECT_TRUE(cache.append(seq.cache_seq, 8));
-  std::vector<float> kv(8 * 2 * 4, 0.5f);
-  std::vector<int32_t> dst(16), pos(8);
-  for (int t = 0; t < 8; ++t) {
-    pos[static_cast<size_t>(t)] = t;
-    for (int h = 0; h < 2; ++h) dst[static_cast<size_t>(t * 2 + h)] = cache.slot(seq.cache_seq, 0, h, t);
-  }
-  backend->kv_write(cache.pool_view(), kv.data(), kv.data(), 8, dst.data(), pos.data());
-  const kernels::PagedKv view = cache.pool_view();
-  for (int t = 0; t < 8; ++t) {
-    for (int h = 0; h < 2; ++h) {
-      const int32_t slot = cache.slot(seq.cache_seq, 0, h, t);
-      const float scale = h == 0 ? 1.0f : 10.0f;
-      view.att_sum[slot] = scale * kSum[t];
-      view.att_sq[slot] = scale * kSq[t];
-      view.n_obs[slot] = kObs[t];
-    }
-  }
-  config.budget_tokens = 4;
+using testing_support::ConstructedCache;
+using testing_support::SlotStats;
+
+// Statistics indexed by position; head 1's are head 0's times 10.
+void set_stats(ConstructedCache& c, const float* sum, const float* sq, const float* obs) {
+  c.set_stats([&](int head, int32_t p) {
+    const float scale = head == 0 ? 1.0f : 10.0f;
+    const auto i = static_cast<size_t>(p);
+    return SlotStats{scale * sum[i], scale * sq[i], obs[i]};
+  });
+}
+
+Kept kept_after(ConstructedCache& c, const PolicyConfig& config) {
+  c.evict(config);
+  return {c.positions(0), c.positions(1)};
+}
+
+// The header's case: budget 4, position 0 a sink, 6 and 7 the recent window.
+PolicyConfig header_case(PolicyConfig config, int64_t budget = 4) {
+  config.budget_tokens = budget;
   config.sinks = 1;
   config.protected_recent = 2;
   config.window = 2;  // SnapKV's family protects max(window, protected_recent)
-  auto policy = make_policy(config);
-  AppendContext ctx;
-  ctx.appended = 8;
-  ctx.prefill_done = true;
-  ctx.in_prefill = true;
-  policy->after_append(seq, cache, ctx);
-  return {cache.positions(seq.cache_seq, 0, 0), cache.positions(seq.cache_seq, 0, 1)};
+  return config;
+}
+
+Kept evict_with(const PolicyConfig& config) {
+  ConstructedCache c;
+  set_stats(c, kSum, kSq, kObs);
+  return kept_after(c, header_case(config));
 }
 
 PolicyConfig named(const std::string& name, const std::string& metric = "l2-sum") {
@@ -109,6 +98,55 @@ TEST(PolicyScoring, AdaKvGivesTheSharedBudgetToTheStrongerHead) {
   const Kept k = evict_with(named("ada-kv"));
   EXPECT_EQ(k.head0, (std::vector<int32_t>{0, 6, 7}));
   EXPECT_EQ(k.head1, (std::vector<int32_t>{0, 1, 2, 6, 7}));
+}
+
+// policy.span, on H2O's raw sums (positions 1..5: .3 2.5 .2 2.2 1.5) with the spans {0} {1 2}
+// {3 4 5} {6 7}: every slot takes its span's best score (1, 2 -> 2.5; 3, 4, 5 -> 2.2), equal
+// scores go lower position first, and a span the budget cuts is dropped whole.
+TEST(PolicyScoring, SpansAreRankedByTheirBestSlotAndKeptOrDroppedWhole) {
+  const std::vector<int32_t> spans{0, 1, 1, 3, 3, 3, 6, 6};
+  PolicyConfig h2o = named("h2o");
+  h2o.span = "word";
+  // budget -> kept: 5 keeps two of 1..5 (without spans: 2 and 4), which is the span {1 2};
+  // 4 keeps one (2), which cuts {1 2}: dropped, the budget rounds down; 6 keeps three (1, 2, 5),
+  // which cuts {3 4 5}: 5 goes too.
+  const std::map<int64_t, std::vector<int32_t>> kept_at{{5, {0, 1, 2, 6, 7}}, {4, {0, 6, 7}}, {6, {0, 1, 2, 6, 7}}};
+  for (const auto& [budget, expected] : kept_at) {
+    ConstructedCache c;
+    c.seq().span_start = spans;
+    set_stats(c, kSum, kSq, kObs);
+    const Kept k = kept_after(c, header_case(h2o, budget));
+    EXPECT_EQ(k.head0, expected) << "budget " << budget;
+    EXPECT_EQ(k.head1, expected) << "budget " << budget;
+  }
+  PolicyConfig plain = named("h2o");
+  ConstructedCache c;
+  set_stats(c, kSum, kSq, kObs);
+  EXPECT_EQ(kept_after(c, header_case(plain, 5)).head0, (std::vector<int32_t>{0, 2, 4, 6, 7})) << "the span-blind choice";
+}
+
+// Spans are found through each slot's position, which compaction moves with the slot: a second
+// eviction after the first compacted the rows still sees the spans {0 1} {2} {3 4} {5 6} {7}.
+// (Read by slot index instead, the second round would keep positions 2 and 3.)
+TEST(PolicyScoring, SpansStayWithTheirSlotsAfterCompaction) {
+  PolicyConfig h2o = named("h2o");
+  h2o.span = "word";
+  h2o.sinks = 0;
+  h2o.protected_recent = 0;
+  ConstructedCache c;
+  c.seq().span_start = {0, 0, 2, 3, 3, 5, 5, 7};
+  // Round 1, budget 5: span scores .1, 5, 4, 3, .2 -> {0 1} and {7} go.
+  const float sum1[8] = {0.1f, 0.1f, 5, 4, 4, 3, 3, 0.2f};
+  set_stats(c, sum1, kSq, kObs);
+  h2o.budget_tokens = 5;
+  EXPECT_EQ(kept_after(c, h2o).head0, (std::vector<int32_t>{2, 3, 4, 5, 6}));
+  // Round 2, budget 3, on the compacted rows: span scores 7 ({2}), 5 ({3 4}), 6 ({5 6}) -> {3 4} goes.
+  const float sum2[8] = {0, 0, 7, 5, 0.5f, 0.4f, 6, 0};
+  set_stats(c, sum2, kSq, kObs);
+  h2o.budget_tokens = 3;
+  const Kept k = kept_after(c, h2o);
+  EXPECT_EQ(k.head0, (std::vector<int32_t>{2, 5, 6}));
+  EXPECT_EQ(k.head1, (std::vector<int32_t>{2, 5, 6}));
 }
 
 }  // namespace

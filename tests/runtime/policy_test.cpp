@@ -9,6 +9,8 @@
 #include "engine/config/policy_names.h"
 #include "engine/runtime/engine.h"
 #include "engine/runtime/policies/scored_policy.h"
+#include "engine/runtime/policies/token_spans.h"
+#include "tests/runtime/constructed_cache.h"
 #include "tests/runtime/fixtures.h"
 #include "tests/runtime/retention_checks.h"
 
@@ -26,6 +28,10 @@ const std::vector<std::string> kEvictingPolicies = [] {
   }
   return out;
 }();
+
+// policy.span: each policy runs with every span kind (spans only ever evict more, never past
+// protection or the pool).
+constexpr const char* kSpans[] = {"none", "word", "line"};
 
 std::vector<std::vector<int32_t>> prompts(int n, int len, int64_t vocab, int salt = 0) {
   std::vector<std::vector<int32_t>> out;
@@ -75,11 +81,14 @@ TEST(Policies, BudgetAtLeastTheContextReproducesFullKv) {
   o.prefill_chunk = 8;
   const RunResult full = run(*model, *backend, o, ps, 16);
   for (const std::string& name : kEvictingPolicies) {
-    EngineOptions p = o;
-    p.policy.name = name;
-    p.policy.budget_tokens = 1000;
-    const RunResult r = run(*model, *backend, p, ps, 16);
-    EXPECT_EQ(r.outputs, full.outputs) << name;  // nothing evicted: the same computation
+    for (const char* span : kSpans) {
+      EngineOptions p = o;
+      p.policy.name = name;
+      p.policy.budget_tokens = 1000;
+      p.policy.span = span;
+      const RunResult r = run(*model, *backend, p, ps, 16);
+      EXPECT_EQ(r.outputs, full.outputs) << name << " span " << span;  // nothing evicted: the same computation
+    }
   }
 }
 
@@ -88,28 +97,80 @@ TEST(Policies, PoolNeverExceededProtectedKeptPositionsSortedUnique) {
   auto backend = kernels::make_cpu_backend(2);
   const auto ps = prompts(6, 60, model->config.vocab_size, 3);
   for (const std::string& name : kEvictingPolicies) {
-    EngineOptions o;
-    o.block_size = 4;
-    o.prefill_chunk = 16;
-    o.num_blocks = 400;
-    o.policy.name = name;
-    o.policy.budget_tokens = 24;
-    o.policy.sinks = 2;
-    o.policy.protected_recent = 6;
-    o.policy.window = 6;  // SnapKV protects max(window, protected_recent)
-    o.policy.decode_interval = 3;
-    for (size_t i = 0; i < ps.size(); ++i) o.trace_ids.push_back("r" + std::to_string(i));
-    int64_t evicted = 0;
-    const RunResult r = run(*model, *backend, o, ps, 12, [&](const StepStats& s) {
-      evicted += s.evicted_slots;
-      for (const EvictionRecord& e : s.evictions) {
-        for (int32_t p : e.positions) EXPECT_GE(p, o.policy.sinks) << name << ": a sink was evicted";
-      }
-      for (const HeadRetention& h : s.retention) EXPECT_EQ(retention_problem(h, 2, 6), "") << name;
-    });
-    EXPECT_EQ(r.outputs.size(), ps.size()) << name;
-    EXPECT_GT(evicted, 0) << name << " must evict under a budget of 24 tokens";
+    for (const char* span : kSpans) {
+      EngineOptions o;
+      o.policy.span = span;
+      o.block_size = 4;
+      o.prefill_chunk = 16;
+      o.num_blocks = 400;
+      o.policy.name = name;
+      o.policy.budget_tokens = 24;
+      o.policy.sinks = 2;
+      o.policy.protected_recent = 6;
+      o.policy.window = 6;  // SnapKV protects max(window, protected_recent)
+      o.policy.decode_interval = 3;
+      for (size_t i = 0; i < ps.size(); ++i) o.trace_ids.push_back("r" + std::to_string(i));
+      int64_t evicted = 0;
+      const RunResult r = run(*model, *backend, o, ps, 12, [&](const StepStats& s) {
+        evicted += s.evicted_slots;
+        for (const EvictionRecord& e : s.evictions) {
+          for (int32_t p : e.positions) EXPECT_GE(p, o.policy.sinks) << name << " " << span << ": a sink was evicted";
+        }
+        for (const HeadRetention& h : s.retention) EXPECT_EQ(retention_problem(h, 2, 6), "") << name << " " << span;
+      });
+      EXPECT_EQ(r.outputs.size(), ps.size()) << name << " " << span;
+      EXPECT_GT(evicted, 0) << name << " " << span << " must evict under a budget of 24 tokens";
+    }
   }
+}
+
+// End to end: spans from the model's tokenizer reach the policy, and after SnapKV's one eviction
+// every word span clear of the protected slots is in each head whole or not at all.
+TEST(Policies, WordSpansAreKeptOrDroppedWholeInEveryHead) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(2);
+  std::string text;
+  for (int i = 0; i < 12; ++i) text += "the code " + std::to_string(6561234 + 7919 * i) + " is kept, ";
+  const std::vector<int32_t> prompt = model->tokenizer->encode(text, false);
+  const auto P = static_cast<int32_t>(prompt.size());
+  const std::vector<int32_t> starts = SpanRules::for_tokenizer(*model->tokenizer, SpanKind::Word).starts(prompt);
+  EngineOptions o;
+  o.block_size = 4;
+  o.num_blocks = 2000;
+  o.policy.name = "snapkv";
+  o.policy.span = "word";
+  o.policy.budget_ratio = 0.4;
+  o.policy.sinks = 2;
+  o.policy.window = 6;
+  o.policy.protected_recent = 6;
+  int64_t evicted = 0, checked = 0;
+  run(*model, *backend, o, {prompt}, 2, [&](const StepStats& s) {
+    evicted += s.evicted_slots;
+    if (evicted == 0) return;  // still prefilling: the cache holds a prefix of the prompt
+    for (const HeadRetention& h : s.retention) {
+      std::vector<uint8_t> held(static_cast<size_t>(P), 0);
+      for (int32_t p : h.positions) {
+        if (p < P) held[static_cast<size_t>(p)] = 1;
+      }
+      for (int32_t begin = 0; begin < P;) {
+        int32_t end = begin + 1;
+        while (end < P && starts[static_cast<size_t>(end)] == begin) ++end;
+        if (begin >= o.policy.sinks && end <= P - o.policy.window) {
+          const bool first = held[static_cast<size_t>(begin)] != 0;
+          for (int32_t p = begin; p < end; ++p) EXPECT_EQ(held[static_cast<size_t>(p)] != 0, first) << "position " << p;
+          ++checked;
+        }
+        begin = end;
+      }
+    }
+  });
+  EXPECT_GT(evicted, 0);
+  EXPECT_GT(checked, 0);
+  // The test means something: some spans join several tokens, and there are many spans.
+  int64_t spans = 0;
+  for (int32_t i = 0; i < P; ++i) spans += starts[static_cast<size_t>(i)] == i ? 1 : 0;
+  EXPECT_LT(spans, P);
+  EXPECT_GT(spans, 4 * 12);
 }
 
 TEST(Policies, BatchMaxPeakStaysWithinBudgetPlusOneChunk) {
@@ -137,46 +198,23 @@ TEST(Policies, KvCompressGivesHeadsDifferentLengthsAndFreesWholeBlocks) {
   // A constructed cache: 1 layer, 2 heads, 8 slots each; head 0's slots received much more
   // attention than head 1's. Budget 4 per head = 8 in all: 8 slots must go, in whole groups of
   // 2 (the block size), the cheapest first -> mostly from head 1.
-  auto backend = kernels::make_cpu_backend(1);
-  KvCacheShape shape{1, 2, 4, 2, 16};
-  KvCache cache(*backend, shape);
-  SequenceState seq;
-  seq.id = "s";
-  seq.cache_seq = cache.add_sequence();
-  seq.prompt.assign(8, 1);
-  seq.max_new_tokens = 1;
-  seq.phase = SequencePhase::Prefill;
-  seq.prefilled = 8;
-  ASSERT_TRUE(cache.append(seq.cache_seq, 8));
-  std::vector<float> kv(8 * 2 * 4, 0.5f);
-  std::vector<int32_t> dst(16), pos(8);
-  for (int t = 0; t < 8; ++t) {
-    pos[static_cast<size_t>(t)] = t;
-    for (int h = 0; h < 2; ++h) dst[static_cast<size_t>(t * 2 + h)] = cache.slot(seq.cache_seq, 0, h, t);
-  }
-  backend->kv_write(cache.pool_view(), kv.data(), kv.data(), 8, dst.data(), pos.data());
-  const kernels::PagedKv view = cache.pool_view();
-  for (int t = 0; t < 8; ++t) {
-    const int32_t s0 = cache.slot(seq.cache_seq, 0, 0, t), s1 = cache.slot(seq.cache_seq, 0, 1, t);
-    view.att_sq[s0] = 1.0f + 0.01f * static_cast<float>(t);  // head 0: strong
-    view.att_sq[s1] = 0.01f * static_cast<float>(t + 1);     // head 1: weak
-    view.n_obs[s0] = view.n_obs[s1] = 4;
-  }
+  testing_support::ConstructedCache constructed;
+  constructed.set_stats([](int head, int32_t t) {
+    const float sq = head == 0 ? 1.0f + 0.01f * static_cast<float>(t)  // head 0: strong
+                               : 0.01f * static_cast<float>(t + 1);    // head 1: weak
+    return testing_support::SlotStats{0, sq, 4};
+  });
+  KvCache& cache = constructed.cache();
+  const SequenceState& seq = constructed.seq();
   PolicyConfig c;
   c.name = "kv-compress";
   c.budget_tokens = 4;
   c.sinks = 0;
   c.protected_recent = 2;  // positions 6, 7 stay in both heads
   c.pool_kernel = 1;
-  auto policy = make_policy(c);
-  AppendContext ctx;
-  ctx.appended = 8;
-  ctx.prefill_done = true;
-  ctx.in_prefill = true;
   std::vector<EvictionRecord> trace;
-  ctx.trace = &trace;
   const int64_t used_before = cache.used_blocks();
-  const EvictionStats st = policy->after_append(seq, cache, ctx);
+  const EvictionStats st = constructed.evict(c, &trace);
   // Head 1 can give 6 slots (3 groups); the 4th group comes from head 0 (its cheapest: 0, 1).
   EXPECT_EQ(cache.length(seq.cache_seq, 0, 1), 2);
   EXPECT_EQ(cache.length(seq.cache_seq, 0, 0), 6);

@@ -19,6 +19,7 @@
 #include "engine/model/model_paths.h"
 #include "engine/runtime/forward.h"
 #include "engine/runtime/generator.h"
+#include "engine/runtime/policies/token_spans.h"
 #include "tests/runtime/golden_checks.h"
 
 namespace kvwb {
@@ -105,6 +106,30 @@ TEST(SmolLM2, TokenIdsMatchTheReferenceTokenizer) {
     EXPECT_EQ(tok.encode(text, false), want) << text;
     EXPECT_EQ(tok.decode(want), c.at("decoded").get<std::string>()) << text;
   }
+}
+
+// policy.span on SmolLM2's vocabulary: it writes numbers digit by digit, and a word span must
+// join the digits back into the number the model has to repeat.
+std::vector<std::string> span_texts(const Tokenizer& tok, const std::string& text, SpanKind kind) {
+  const std::vector<int32_t> ids = tok.encode(text, false);
+  const std::vector<int32_t> starts = SpanRules::for_tokenizer(tok, kind).starts(ids);
+  std::vector<std::string> spans;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (starts[i] == static_cast<int32_t>(i)) spans.emplace_back();
+    spans.back() += tok.decode(std::span(ids).subspan(i, 1));
+  }
+  return spans;
+}
+
+TEST(SmolLM2, WordSpansJoinTheDigitsOfANumber) {
+  REQUIRE_SMOLLM2();
+  const Tokenizer& tok = *smollm2()->tokenizer;
+  EXPECT_GE(tok.encode("6561234", false).size(), 7u) << "one token per digit";
+  // The space before a number is a token of its own there, so a span of its own.
+  EXPECT_EQ(span_texts(tok, "The code is 6561234, not 6561.", SpanKind::Word),
+            (std::vector<std::string>{"The", " code", " is", " ", "6561234", ",", " not", " ", "6561", "."}));
+  EXPECT_EQ(span_texts(tok, "<|im_start|>user\nkey: 42\nvalue 7<|im_end|>", SpanKind::Line),
+            (std::vector<std::string>{"<|im_start|>", "user\n", "key: 42\n", "value 7", "<|im_end|>"}));
 }
 
 TEST(SmolLM2, ChatPromptsRenderAsTheJinjaTemplateDoes) {

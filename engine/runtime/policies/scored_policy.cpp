@@ -4,13 +4,15 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/runtime/policies/span_eviction.h"
 
 namespace kvwb {
 
 ScoredPolicy::ScoredPolicy(PolicyTraits traits, PolicyConfig config)
     : traits_(std::move(traits)),
       config_(std::move(config)),
-      pool_kernel_(config_.pool_kernel > 0 ? config_.pool_kernel : traits_.default_pool_kernel) {
+      pool_kernel_(config_.pool_kernel > 0 ? config_.pool_kernel : traits_.default_pool_kernel),
+      span_(span_kind(config_.span)) {
   if (!config_.budget_tokens && !config_.budget_ratio) {
     fail("policy", "{} needs a compression budget: budget_tokens or budget_ratio", traits_.name);
   }
@@ -119,6 +121,20 @@ EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const A
   int64_t total = 0;
   for (int64_t r = 0; r < L * H; ++r) total += selector.length(r);
 
+  // policy.span: every slot takes its span's best score before any allocation reads them, and
+  // a span the selection cuts is dropped whole below. Done on the host, one row at a time.
+  const bool spans = span_ != SpanKind::None;
+  std::vector<std::vector<int32_t>> row_positions;
+  std::vector<std::vector<float>> row_scores;
+  if (spans) {
+    for (int64_t r = 0; r < L * H; ++r) {
+      row_positions.push_back(cache.positions(seq.cache_seq, r / H, r % H));
+      row_scores.push_back(std::move(selector.host_scores(r, 1).front()));
+      span_max_scores(row_positions.back(), seq.span_start, row_scores.back());
+      selector.set_row_scores(r, row_scores.back());
+    }
+  }
+
   // Which slots each head evicts, by allocation.
   std::vector<std::vector<int64_t>> victims;
   switch (traits_.allocation) {
@@ -154,6 +170,12 @@ EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const A
     case Allocation::BlockGroups:
       victims = selector.victims_by_groups(shape.block_size, total - budget * L * H);
       break;
+  }
+
+  if (spans) {
+    for (size_t r = 0; r < victims.size(); ++r) {
+      victims[r] = whole_span_victims(row_positions[r], seq.span_start, row_scores[r], victims[r]);
+    }
   }
 
   for (int64_t l = 0; l < L; ++l) {

@@ -3,6 +3,7 @@
 // what to score, which queries observe, when to evict, and how the budget is split over heads.
 #include "engine/runtime/policies/selection.h"
 #include "engine/runtime/policies/slot_selector.h"
+#include "engine/runtime/policies/token_spans.h"
 #include "engine/runtime/policy.h"
 
 namespace kvwb {
@@ -62,6 +63,7 @@ class ScoredPolicy final : public CompressionPolicy {
   PolicyTraits traits_;
   PolicyConfig config_;
   int64_t pool_kernel_;
+  SpanKind span_;
 };
 
 }  // namespace kvwb

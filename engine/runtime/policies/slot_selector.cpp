@@ -41,6 +41,12 @@ std::vector<std::vector<float>> SlotSelector::host_scores(int64_t first, int64_t
   return out;
 }
 
+void SlotSelector::set_row_scores(int64_t row, const std::vector<float>& scores) {
+  const size_t r = static_cast<size_t>(row);
+  if (static_cast<int64_t>(scores.size()) != lengths_[r]) fail("eviction", "{} scores for a row of {}", scores.size(), lengths_[r]);
+  if (!scores.empty()) backend_->copy_from_host(scores_.as<float>() + offsets_[r], scores.data(), scores.size() * sizeof(float));
+}
+
 std::vector<std::vector<int64_t>> SlotSelector::victims_keeping(const std::vector<int64_t>& keep) {
   if (keep.size() != lengths_.size()) fail("eviction", "{} keep counts for {} rows", keep.size(), lengths_.size());
   std::vector<int32_t> keep32(keep.size());

@@ -29,6 +29,8 @@ class SlotSelector {
   // Host copy of rows [first, first + count)'s scores, one vector per row (Ada-KV's allocation
   // and eviction traces need them; the selection itself does not).
   std::vector<std::vector<float>> host_scores(int64_t first, int64_t count) const;
+  // Replaces row `row`'s scores with a host copy of the same length (span-granular eviction).
+  void set_row_scores(int64_t row, const std::vector<float>& scores);
 
   // Indices (ascending) each row evicts: keeping keep[r] slots per row, or (cross-row,
   // KV-Compress) whole groups of group_size until evict_tokens slots go.
