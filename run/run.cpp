@@ -41,19 +41,47 @@ int64_t available_memory_bytes() {
   return 0;
 }
 
-std::vector<int32_t> request_tokens(const Model& model, const Request& request) {
-  const Tokenizer& tok = *model.tokenizer;
-  if (!request.messages.empty()) {
-    std::vector<ChatTurn> turns;
-    for (const ChatMessage& m : request.messages) turns.push_back({m.role, m.content});
-    try {
-      return chat_tokens(model, turns);
-    } catch (const Error& e) {
-      fail(request.id, "{}", e.what());  // which request needed the template
-    }
+namespace {
+
+// The text the model reads for the whole request: the prompt or the chat rendering, with the
+// question appended to the prompt or the last message's content.
+std::string whole_text(const Model& model, const Request& request) {
+  if (request.messages.empty()) return request.prompt + request.question;
+  std::vector<ChatTurn> turns;
+  for (const ChatMessage& m : request.messages) turns.push_back({m.role, m.content});
+  turns.back().content += request.question;
+  try {
+    return render_chat(model, turns);
+  } catch (const Error& e) {
+    fail(request.id, "{}", e.what());  // which request needed the template
   }
-  return tok.encode(request.prompt, tok.add_bos_by_default());
 }
+
+}  // namespace
+
+PromptTokens prompt_tokens(const Model& model, const Request& request) {
+  const Tokenizer& tok = *model.tokenizer;
+  const bool chat = !request.messages.empty();
+  const bool bos = !chat && tok.add_bos_by_default();  // a chat template writes BOS itself
+  const std::string text = whole_text(model, request);
+  PromptTokens out{tok.encode(text, bos), 0};
+  if (request.question.empty()) return out;
+  // The question starts where the last message's content (or the prompt) ends in the rendered
+  // text. A template that rewrites the content (trims it) leaves no such place.
+  const std::string& content = chat ? request.messages.back().content : request.prompt;
+  const size_t at = text.rfind(content + request.question);
+  if (at == std::string::npos) fail(request.id, "the chat template changes the message text: the question cannot be placed");
+  // The prompt's tokens are those the whole text and the text before the question share: a
+  // token that straddles the boundary (a merge across it) goes to the question.
+  const std::vector<int32_t> before = tok.encode(text.substr(0, at + content.size()), bos);
+  size_t shared = 0;
+  while (shared < before.size() && shared < out.ids.size() && before[shared] == out.ids[shared]) ++shared;
+  if (shared == 0) fail(request.id, "the prompt before the question has no token of its own");
+  out.question_tokens = static_cast<int64_t>(out.ids.size() - shared);
+  return out;
+}
+
+std::vector<int32_t> request_tokens(const Model& model, const Request& request) { return prompt_tokens(model, request).ids; }
 
 std::vector<Request> load_run_requests(const RunConfig& config) {
   validate(config, "run config");
@@ -86,15 +114,18 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
   profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(decorated_ ? *decorated_ : *backend_);
 
   std::vector<std::vector<int32_t>> prompts;
+  std::vector<int64_t> questions;  // question tokens at the end of each prompt
   int64_t full_kv_bytes = 0;  // what every request at once would need without compression
   const kernels::DType kv_dtype = parse_kv_dtype(config_.kv_dtype);
   check_kv_dtype(kv_dtype, model_->config.head_dim);  // before sizing the pool: the clearer error
   const int64_t block_bytes = kv_bytes_per_block(model_->config.head_dim, config_.block_size, kv_dtype);
   for (const Request& r : requests_) {
-    prompts.push_back(request_tokens(*model_, r));
-    const int64_t tokens = static_cast<int64_t>(prompts.back().size()) + r.max_new_tokens;
+    PromptTokens tokens = prompt_tokens(*model_, r);
+    prompts.push_back(std::move(tokens.ids));
+    questions.push_back(tokens.question_tokens);
+    const int64_t all = static_cast<int64_t>(prompts.back().size()) + r.max_new_tokens;
     full_kv_bytes += model_->config.num_layers * model_->config.num_kv_heads *
-                     ((tokens + config_.block_size - 1) / config_.block_size) * block_bytes;
+                     ((all + config_.block_size - 1) / config_.block_size) * block_bytes;
   }
   if (config_.kv_pool_bytes) {
     kv_pool_bytes_ = *config_.kv_pool_bytes;
@@ -116,7 +147,7 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
   }
   for (size_t i = 0; i < requests_.size(); ++i) {
     prompt_tokens_ += static_cast<int64_t>(prompts[i].size());
-    engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens);
+    engine_->submit(requests_[i].id, std::move(prompts[i]), requests_[i].max_new_tokens, questions[i]);
   }
 }
 
@@ -285,6 +316,7 @@ std::vector<RequestResult> Run::collect_finished() {
     r.metric = req.metric;
     r.answers = req.answers;
     r.prompt_tokens = static_cast<int64_t>(f.prompt.size());
+    r.question_tokens = f.question_tokens;
     r.prompt_ids = std::move(f.prompt);
     r.output_tokens = std::move(f.output);
     r.output_text = model_->tokenizer->decode(r.output_tokens, /*skip_special=*/true);

@@ -27,6 +27,7 @@ struct RequestResult {
   std::string metric;
   std::vector<std::string> answers;
   int64_t prompt_tokens = 0;
+  int64_t question_tokens = 0;      // the last of prompt_ids, fed after the compression (Request::question)
   std::vector<int32_t> prompt_ids;  // the prompt as fed to the model (chat template applied)
   std::vector<int32_t> output_tokens;
   std::string output_text;
@@ -183,7 +184,17 @@ class Run {
 // and line.
 std::vector<Request> load_run_requests(const RunConfig& config);
 
-// Builds the prompt tokens of a request for this model (chat template for `messages`).
+// A request's tokens as the model reads them: the whole turn (prompt or chat rendering with the
+// question appended to its text), encoded at once, so the tokens join as the template renders
+// them; the last `question_tokens` are the question's (its text and the template's close of the
+// turn).
+struct PromptTokens {
+  std::vector<int32_t> ids;
+  int64_t question_tokens = 0;
+};
+PromptTokens prompt_tokens(const Model& model, const Request& request);
+
+// prompt_tokens(...).ids: the prompt tokens of a request (chat template for `messages`).
 std::vector<int32_t> request_tokens(const Model& model, const Request& request);
 
 // kernels::make_backend(name, threads, weights_cache_bytes) with its failures ("no CUDA device:

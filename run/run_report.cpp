@@ -111,6 +111,7 @@ nlohmann::json results_to_json(const std::vector<RequestResult>& results) {
     out.push_back({{"id", r.id},
                    {"task", r.task},
                    {"prompt_tokens", r.prompt_tokens},
+                   {"question_tokens", r.question_tokens},
                    {"output", r.output_text},
                    {"output_tokens", r.output_tokens},
                    {"score", r.score < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.score)},

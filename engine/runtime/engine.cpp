@@ -74,11 +74,21 @@ int64_t Engine::blocks_held(const SequenceState& s) const {
 
 int64_t Engine::peak_of(const SequenceState& s) const {
   const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());
-  return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk);
+  if (s.question_tokens == 0) return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk);
+  // With a question: the policy's peak for the compressed part followed by the question and the
+  // new tokens, plus the question held whole until the first decode eviction; never more than
+  // every token kept.
+  const int64_t after = s.context_length() - s.compress_at() + remaining;
+  return std::min(blocks_for_tokens(s.context_length() + remaining, cache_.shape()),
+                  policy_->peak_blocks(s.compress_at(), after, cache_.shape(), options_.prefill_chunk) +
+                      blocks_for_tokens(s.question_tokens, cache_.shape()));
 }
 
-void Engine::submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens) {
+void Engine::submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens, int64_t question_tokens) {
   if (prompt.empty()) fail(id, "request has an empty prompt");
+  if (question_tokens < 0 || question_tokens >= static_cast<int64_t>(prompt.size())) {
+    fail(id, "question of {} tokens in a prompt of {}: the prompt before it must not be empty", question_tokens, prompt.size());
+  }
   if (max_new_tokens < 1) fail(id, "max_new_tokens must be at least 1");
   for (int32_t t : prompt) {
     if (t < 0 || t >= model_.config.vocab_size) fail(id, "token {} is outside the vocabulary", t);
@@ -87,6 +97,7 @@ void Engine::submit(const std::string& id, std::vector<int32_t> prompt, int64_t 
   s->index = next_index_++;
   s->id = id;
   s->prompt = std::move(prompt);
+  s->question_tokens = question_tokens;
   s->max_new_tokens = max_new_tokens;
   s->rng = SamplerRng(options_.sampling.seed + static_cast<uint64_t>(s->index) * 0x9E3779B97F4A7C15ull);
   s->submitted_at = now();
@@ -127,7 +138,9 @@ void Engine::plan(std::vector<Work>& work, int64_t& admitted, bool admit) {
     --tokens_left;
   }
   auto add_prefill = [&](SequenceState* s) {
-    const int64_t n = std::min({options_.prefill_chunk, s->context_length() - s->prefilled, tokens_left});
+    // A chunk ends where the policy compresses (before a question), so it compresses there.
+    const int64_t end = s->prefilled < s->compress_at() ? s->compress_at() : s->context_length();
+    const int64_t n = std::min({options_.prefill_chunk, end - s->prefilled, tokens_left});
     if (n <= 0 || static_cast<int64_t>(work.size()) >= options_.max_batch) return;
     work.push_back({s, s->prefilled, n});
     tokens_left -= n;
@@ -167,6 +180,7 @@ void Engine::finish(SequenceState* seq) {
   f.id = seq->id;
   f.index = seq->index;
   f.prompt = std::move(seq->prompt);
+  f.question_tokens = seq->question_tokens;
   f.output = std::move(seq->output);
   f.stopped_at_eos = seq->stopped_at_eos;
   f.preemptions = seq->preemptions;
@@ -269,7 +283,11 @@ void Engine::run_step(StepStats& stats) {
     SequenceState& s = *w.seq;
     s.prefilled += w.count;
     const bool complete = s.prefilled == s.context_length();
-    evict(s, w.count, complete, stats);
+    // Prompt chunks up to the compression point go to the policy (the one that reaches it as
+    // the end of prefill); question chunks are appended whole.
+    if (s.phase == SequencePhase::Decode || s.prefilled <= s.compress_at()) {
+      evict(s, w.count, s.phase == SequencePhase::Decode ? complete : s.prefilled == s.compress_at(), stats);
+    }
     if (!complete) continue;
     const int32_t next = backend_.sample(forward_.logits() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
     s.output.push_back(next);

@@ -45,6 +45,7 @@ struct FinishedRequest {
   std::string id;
   int64_t index = 0;
   std::vector<int32_t> prompt;
+  int64_t question_tokens = 0;  // the last of `prompt` (SequenceState::question_tokens)
   std::vector<int32_t> output;
   bool stopped_at_eos = false;
   int64_t preemptions = 0;
@@ -60,8 +61,10 @@ class Engine {
   Engine(const Model& model, kernels::Backend& backend, const EngineOptions& options,
          PolicyFactory policy_factory = make_policy);
 
-  // Queues a request. Throws Error when it can never fit the pool (its peak exceeds it).
-  void submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens);
+  // Queues a request. Throws Error when it can never fit the pool (its peak exceeds it). The
+  // last `question_tokens` of `prompt` are its question: the policy compresses the prompt
+  // before them as at the end of prefill, then they are prefilled without eviction.
+  void submit(const std::string& id, std::vector<int32_t> prompt, int64_t max_new_tokens, int64_t question_tokens = 0);
   StepStats step();
   bool done() const { return waiting_.empty() && running_.empty(); }
 

@@ -16,6 +16,9 @@ struct SequenceState {
   int64_t index = 0;        // submission order (0, 1, 2, ...)
   std::string id;           // request id
   std::vector<int32_t> prompt;
+  // The last `question_tokens` of `prompt` are the request's question: prefilled after the
+  // policy compressed what comes before them, and not evicted then (workload.h, Request::question).
+  int64_t question_tokens = 0;
   std::vector<int32_t> output;  // generated tokens so far (kept across preemption)
   int64_t max_new_tokens = 0;
   SequencePhase phase = SequencePhase::Waiting;
@@ -41,6 +44,13 @@ struct SequenceState {
   // What must be in the cache before the next token is sampled: the prompt and, after a
   // preemption, the tokens generated so far (recomputed).
   int64_t context_length() const { return static_cast<int64_t>(prompt.size() + output.size()); }
+  // Where prefill pauses for the policy's end-of-prefill compression: the start of the question,
+  // or the whole context when there is none.
+  int64_t compress_at() const {
+    return question_tokens > 0 ? static_cast<int64_t>(prompt.size()) - question_tokens : context_length();
+  }
+  // A context index the policy sees only after compressing: a question token or a decode token.
+  bool after_compression(int64_t i) const { return question_tokens > 0 && i >= compress_at(); }
   int32_t context_token(int64_t i) const {
     const auto p = static_cast<int64_t>(prompt.size());
     return i < p ? prompt[static_cast<size_t>(i)] : output[static_cast<size_t>(i - p)];

@@ -10,7 +10,8 @@ namespace kvwb {
 namespace {
 
 const std::set<std::string> kMetrics = {"", "em", "f1", "rouge_l", "contains_all", "contains_any"};
-const std::set<std::string> kKeys = {"id", "prompt", "messages", "max_new_tokens", "task", "answers", "metric"};
+const std::set<std::string> kKeys = {"id", "prompt", "messages", "max_new_tokens", "task", "answers", "metric",
+                                      "question"};
 
 }  // namespace
 
@@ -41,6 +42,11 @@ Request parse_request(const std::string& text, const std::string& where) {
     }
   }
   if (r.prompt.empty() == r.messages.empty()) fail(where, "give exactly one of 'prompt' (non-empty) and 'messages'");
+  r.question = json_optional<std::string>(j, "question", "", where);
+  if (j.contains("question") && r.question.empty()) fail(where, "'question' is empty (leave it out for none)");
+  if (!r.messages.empty() && !r.question.empty() && r.messages.back().role != "user") {
+    fail(where, "'question' follows the last message, which must be a user turn (it is '{}')", r.messages.back().role);
+  }
   r.max_new_tokens = json_optional<int64_t>(j, "max_new_tokens", r.max_new_tokens, where);
   if (r.max_new_tokens < 1) fail(where, "'max_new_tokens' must be at least 1, got {}", r.max_new_tokens);
   r.task = json_optional<std::string>(j, "task", "", where);

@@ -15,6 +15,10 @@ struct Request {
   std::string id;
   std::string prompt;                 // plain prompt, or empty when messages are given
   std::vector<ChatMessage> messages;  // chat requests: the model's chat template is applied
+  // Text that follows the prompt (the last message's content, or `prompt`) but reaches the
+  // engine only after the policy compressed the prompt: kvpress's question-agnostic protocol.
+  // The chat template closes the turn after it. "" = none: the whole prompt is compressed.
+  std::string question;
   int64_t max_new_tokens = 64;
   std::string task;                   // e.g. niah_single; "" = untasked
   std::vector<std::string> answers;   // reference answers

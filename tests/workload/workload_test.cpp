@@ -44,6 +44,23 @@ TEST(Workload, LoadsPromptsAndMessages) {
   EXPECT_EQ(w.requests[2].id, "18446744073709551615");
 }
 
+TEST(Workload, QuestionIsOptionalAndKeptApartFromThePrompt) {
+  const std::string path = write_file("question.jsonl",
+      R"({"id": "q", "messages": [{"role": "user", "content": "Text."}], "question": "\nWhat?"})"
+      "\n"
+      R"({"id": "p", "prompt": "Text.", "question": " What?"})"
+      "\n"
+      R"({"id": "n", "prompt": "Text."})"
+      "\n");
+  const Workload w = load_workload(path);
+  ASSERT_EQ(w.requests.size(), 3u);
+  EXPECT_EQ(w.requests[0].messages.at(0).content, "Text.");
+  EXPECT_EQ(w.requests[0].question, "\nWhat?");
+  EXPECT_EQ(w.requests[1].prompt, "Text.");
+  EXPECT_EQ(w.requests[1].question, " What?");
+  EXPECT_EQ(w.requests[2].question, "");
+}
+
 TEST(Workload, BadLinesNameFileAndLine) {
   struct Case {
     std::string line;
@@ -61,6 +78,10 @@ TEST(Workload, BadLinesNameFileAndLine) {
       {R"({"id": "a", "prompt": "x", "colour": 1})", "unknown key 'colour'"},
       {R"({"id": "a", "messages": [{"role": "robot", "content": "x"}]})", "unknown role 'robot'"},
       {R"([1, 2])", "a request must be a JSON object"},
+      {R"({"id": "a", "prompt": "x", "question": 3})", "field 'question'"},
+      {R"({"id": "a", "prompt": "x", "question": ""})", "'question' is empty"},
+      {R"({"id": "a", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}],)"
+       R"( "question": "z"})", "must be a user turn (it is 'assistant')"},
   };
   for (const Case& c : cases) {
     const std::string path = write_file("bad.jsonl", "{\"id\": \"ok\", \"prompt\": \"fine\"}\n" + c.line + "\n");

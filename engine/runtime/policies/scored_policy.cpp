@@ -68,11 +68,12 @@ int64_t ScoredPolicy::peak_blocks(int64_t prompt, int64_t new_tokens, const KvCa
 }
 
 bool ScoredPolicy::observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const {
-  if (seq.phase == SequencePhase::Decode) return traits_.observe_decode;
+  // A question's queries come after the compression, as decode queries do.
+  if (seq.phase == SequencePhase::Decode || seq.after_compression(i)) return traits_.observe_decode;
   switch (traits_.observe) {
     case Observe::None: return false;
     case Observe::All: return true;
-    case Observe::PromptWindow: return i >= seq.context_length() - config_.window;
+    case Observe::PromptWindow: return i >= seq.compress_at() - config_.window;
     case Observe::ChunkWindow: return i >= chunk_end - config_.window;
   }
   return false;
@@ -93,8 +94,10 @@ EvictionStats ScoredPolicy::after_append(SequenceState& seq, KvCache& cache, con
 EvictionStats ScoredPolicy::enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) {
   // Mid-prompt, only a policy that evicts between chunks may evict (the others compress when
   // the prompt is complete, which comes anyway); once decoding, every scored policy evicts.
+  // A question being prefilled is not evicted (it waits for decode, as after the compression).
   const bool evicts_now = seq.phase == SequencePhase::Decode ||
-                          (seq.phase == SequencePhase::Prefill && traits_.evict_during_prefill && seq.prefilled > 0);
+                          (seq.phase == SequencePhase::Prefill && traits_.evict_during_prefill && seq.prefilled > 0 &&
+                           seq.prefilled <= seq.compress_at());
   if (!evicts_now) return {};
   seq.steps_since_eviction = 0;
   return compress(seq, cache, context);
@@ -103,7 +106,8 @@ EvictionStats ScoredPolicy::enforce_budget(SequenceState& seq, KvCache& cache, c
 EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const AppendContext& context) {
   const KvCacheShape& shape = cache.shape();
   const int64_t L = shape.num_layers, H = shape.num_kv_heads;
-  const int64_t budget = budget_per_head(static_cast<int64_t>(seq.prompt.size()));
+  // A ratio budget is a share of what is compressed: the prompt without its question.
+  const int64_t budget = budget_per_head(static_cast<int64_t>(seq.prompt.size()) - seq.question_tokens);
   EvictionStats stats;
   stats.per_head.assign(static_cast<size_t>(L * H), 0);
 
