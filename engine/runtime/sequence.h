@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/runtime/generator.h"
+#include "engine/runtime/top_logprobs.h"
 
 namespace kvwb {
 
@@ -16,6 +17,7 @@ struct SequenceState {
   std::string id;           // request id
   std::vector<int32_t> prompt;
   std::vector<int32_t> output;  // generated tokens so far (kept across preemption)
+  std::vector<std::vector<TokenLogprob>> top_logprobs;  // per output token, when the engine records them
   int64_t max_new_tokens = 0;
   SequencePhase phase = SequencePhase::Waiting;
   int32_t cache_seq = -1;       // id in the KV cache while admitted
