@@ -322,6 +322,7 @@ std::vector<RequestResult> Run::collect_finished() {
     r.output_text = model_->tokenizer->decode(r.output_tokens, /*skip_special=*/true);
     r.stopped_at_eos = f.stopped_at_eos;
     r.preemptions = f.preemptions;
+    r.top_logprobs = std::move(f.top_logprobs);
     r.latency_seconds = f.finished_at - f.submitted_at;
     r.first_token_seconds = f.first_token_at - f.submitted_at;
     if (!req.metric.empty()) r.score = score_answer(req.metric, r.output_text, req.answers);

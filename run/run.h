@@ -33,6 +33,7 @@ struct RequestResult {
   std::string output_text;
   bool stopped_at_eos = false;
   int64_t preemptions = 0;
+  std::vector<std::vector<TokenLogprob>> top_logprobs;  // per output token, with record_top_logprobs
   double score = -1;  // in [0, 1]; -1 when the request has no metric
   double latency_seconds = 0;
   double first_token_seconds = 0;
@@ -103,6 +104,10 @@ class Run {
   // (gpu_activity_message() says why not); GPU activity is flushed at every step end. Calling
   // it again changes nothing. The RunConfig is untouched: profiling is not a tunable.
   void enable_profiling(const ProfilerOptions& options = {});
+  // Each generated token from now on carries the k most likely next tokens with their
+  // log-probabilities (RequestResult::top_logprobs; `eval --top-logprobs K`). Like profiling,
+  // a measurement and not a tunable: the RunConfig is untouched.
+  void record_top_logprobs(int64_t k) { engine_->record_top_logprobs(k); }
   bool profiling() const { return profiler_ != nullptr; }
   Profiler* profiler() { return profiler_.get(); }
   // One line saying why GPU activity is not collected on a cuda run; empty otherwise.

@@ -105,6 +105,21 @@ RunSummary summary_from_json(const nlohmann::json& j) {
   return s;
 }
 
+namespace {
+
+// Per output token, [[id, logprob], ...] most likely first.
+nlohmann::json top_logprobs_to_json(const std::vector<std::vector<TokenLogprob>>& steps) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::vector<TokenLogprob>& step : steps) {
+    nlohmann::json row = nlohmann::json::array();
+    for (const TokenLogprob& t : step) row.push_back({t.id, t.logprob});
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json results_to_json(const std::vector<RequestResult>& results) {
   nlohmann::json out = nlohmann::json::array();
   for (const RequestResult& r : results) {
@@ -118,6 +133,7 @@ nlohmann::json results_to_json(const std::vector<RequestResult>& results) {
                    {"stopped_at_eos", r.stopped_at_eos},
                    {"preemptions", r.preemptions},
                    {"latency_seconds", r.latency_seconds}});
+    if (!r.top_logprobs.empty()) out.back()["top_logprobs"] = top_logprobs_to_json(r.top_logprobs);
   }
   return out;
 }

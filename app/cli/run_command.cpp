@@ -29,6 +29,7 @@ struct RunArgs {
   std::string json_path;
   std::string results_path;
   std::string trace_path;
+  int64_t top_logprobs = 0;
   bool profile = false;
   bool quiet = false;
 };
@@ -43,7 +44,11 @@ void write_json(const std::string& path, const nlohmann::json& j) {
 int run_workload(const RunArgs& args, bool eval) {
   const RunConfig config = args.flags.resolve();
   if (!args.trace_path.empty()) check_writable(args.trace_path);  // before the model loads
+  if (args.top_logprobs > 0 && args.results_path.empty()) {
+    fail("--top-logprobs", "needs --results (the log-probabilities are written there)");
+  }
   Run run(config);
+  if (args.top_logprobs > 0) run.record_top_logprobs(args.top_logprobs);
   const bool profiling = args.profile || !args.trace_path.empty();
   if (profiling) {
     run.enable_profiling();
@@ -106,6 +111,10 @@ Command add(CLI::App& app, const char* name, const char* help, bool eval) {
   sub->get_option("--record")->expected(0, 1);  // a bare --record uses the default database
   sub->add_option("--json", args->json_path, "Write the summary (and the resolved config) as JSON");
   sub->add_option("--results", args->results_path, "Write every request's output and score as JSON");
+  sub->add_option("--top-logprobs", args->top_logprobs,
+                  "With --results: each generated token's K most likely next tokens and their log-probabilities "
+                  "(bench/compare_results.py compares two runs by them)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   sub->add_option("--trace", args->trace_path, "Write a Chrome trace JSON of every step, op and counter (open it in ui.perfetto.dev)");
   sub->add_flag("--profile", args->profile, "Print time per op (count, total, mean, p50, p99, share of step) after the summary");
   sub->add_flag("--quiet,-q", args->quiet, "No progress line");

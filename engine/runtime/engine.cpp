@@ -184,6 +184,7 @@ void Engine::finish(SequenceState* seq) {
   f.output = std::move(seq->output);
   f.stopped_at_eos = seq->stopped_at_eos;
   f.preemptions = seq->preemptions;
+  f.top_logprobs = std::move(seq->top_logprobs);
   f.submitted_at = seq->submitted_at;
   f.admitted_at = seq->admitted_at;
   f.first_token_at = seq->first_token_at;
@@ -289,7 +290,13 @@ void Engine::run_step(StepStats& stats) {
       evict(s, w.count, s.phase == SequencePhase::Decode ? complete : s.prefilled == s.compress_at(), stats);
     }
     if (!complete) continue;
-    const int32_t next = backend_.sample(forward_.logits() + logit_row++ * static_cast<size_t>(vocab), vocab, params, s.rng.next());
+    const float* logits = forward_.logits() + logit_row++ * static_cast<size_t>(vocab);
+    const int32_t next = backend_.sample(logits, vocab, params, s.rng.next());
+    if (top_logprobs_k_ > 0) {
+      host_logits_.resize(static_cast<size_t>(vocab));
+      backend_.copy_to_host(host_logits_.data(), logits, host_logits_.size() * sizeof(float));
+      s.top_logprobs.push_back(top_logprobs(host_logits_.data(), vocab, top_logprobs_k_));
+    }
     s.output.push_back(next);
     if (s.first_token_at < 0) s.first_token_at = now();
     s.phase = SequencePhase::Decode;

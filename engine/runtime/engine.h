@@ -20,6 +20,7 @@
 #include "engine/runtime/policy.h"
 #include "engine/runtime/sequence.h"
 #include "engine/runtime/step_stats.h"
+#include "engine/runtime/top_logprobs.h"
 #include "kernels/backend.h"
 
 namespace kvwb {
@@ -49,6 +50,7 @@ struct FinishedRequest {
   std::vector<int32_t> output;
   bool stopped_at_eos = false;
   int64_t preemptions = 0;
+  std::vector<std::vector<TokenLogprob>> top_logprobs;  // per output token, when recorded
   double submitted_at = 0, admitted_at = 0, first_token_at = 0, finished_at = 0;
 };
 
@@ -73,6 +75,10 @@ class Engine {
   // interval says); a larger budget lets them grow from there.
   void update(const EngineOptions& options);
   void request_retention_snapshot() { snapshot_next_ = true; }
+  // From the next step on, every generated token also records the k most likely tokens of the
+  // distribution it was sampled from (FinishedRequest::top_logprobs); 0 stops. Costs a copy of
+  // the logits row to the host per token: a measurement option, not a tunable.
+  void record_top_logprobs(int64_t k) { top_logprobs_k_ = k; }
   void add_observer(Observer observer) { observers_.push_back(std::move(observer)); }
   std::vector<FinishedRequest> take_finished();
 
@@ -128,6 +134,8 @@ class Engine {
   int64_t step_preemptions_ = 0;
   int64_t config_version_ = 0;  // update() calls so far
   bool snapshot_next_ = false;
+  int64_t top_logprobs_k_ = 0;
+  std::vector<float> host_logits_;  // scratch for record_top_logprobs
   double start_ = 0;
   ForwardBatch batch_;
 };

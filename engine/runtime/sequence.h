@@ -7,6 +7,7 @@
 
 #include "engine/runtime/generator.h"
 #include "engine/runtime/policies/token_spans.h"
+#include "engine/runtime/top_logprobs.h"
 
 namespace kvwb {
 
@@ -20,6 +21,7 @@ struct SequenceState {
   // policy compressed what comes before them, and not evicted then (workload.h, Request::question).
   int64_t question_tokens = 0;
   std::vector<int32_t> output;  // generated tokens so far (kept across preemption)
+  std::vector<std::vector<TokenLogprob>> top_logprobs;  // per output token, when the engine records them
   int64_t max_new_tokens = 0;
   SequencePhase phase = SequencePhase::Waiting;
   int32_t cache_seq = -1;       // id in the KV cache while admitted

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -339,6 +341,46 @@ TEST(Engine, ALiveSwitchToAPolicyThatCannotRankTheCachedSlotsRecomputesTheReques
   const auto finished = engine.take_finished();
   ASSERT_EQ(finished.size(), 1u);
   EXPECT_EQ(finished[0].output.size(), 8u);
+}
+
+// record_top_logprobs: one distribution per generated token, kept across a preemption; with
+// k = vocab it is the whole log-softmax (sums to 1) and greedy picks its first entry.
+TEST(Engine, RecordedTopLogprobsFollowEveryGeneratedTokenAcrossPreemption) {
+  const auto model = load_model(fixture_dir("llama-untied"));
+  auto backend = kernels::make_cpu_backend(1);
+  const int64_t vocab = model->config.vocab_size;
+  const auto prompts = make_prompts(6, vocab);
+  const int64_t max_new = 16;
+  const EngineOptions o = paged(2048, 8, 8);
+  Engine engine(*model, *backend, o);
+  engine.record_top_logprobs(vocab);
+  for (size_t i = 0; i < prompts.size(); ++i) engine.submit("r" + std::to_string(i), prompts[i], max_new);
+  std::vector<FinishedRequest> finished;
+  for (int step = 0; !engine.done() && step < 10000; ++step) {
+    if (step == 6) {  // room for about two requests (prompts <= 30 tokens): the others are preempted
+      EngineOptions smaller = o;
+      smaller.num_blocks = 2 * blocks_for_tokens(40 + max_new, engine.cache().shape());
+      engine.update(smaller);
+    }
+    engine.step();
+    for (auto& f : engine.take_finished()) finished.push_back(std::move(f));
+  }
+  ASSERT_EQ(finished.size(), prompts.size());
+  int64_t preemptions = 0;
+  for (const FinishedRequest& f : finished) {
+    preemptions += f.preemptions;
+    ASSERT_EQ(f.top_logprobs.size(), f.output.size()) << f.id;
+    for (size_t t = 0; t < f.output.size(); ++t) {
+      const auto& dist = f.top_logprobs[t];
+      ASSERT_EQ(static_cast<int64_t>(dist.size()), vocab);
+      EXPECT_EQ(dist[0].id, f.output[t]) << f.id << " step " << t;
+      double total = 0;
+      for (const TokenLogprob& e : dist) total += std::exp(static_cast<double>(e.logprob));
+      // Each probability carries a float rounding of its log (relative eps): the sum is 1 within vocab eps.
+      EXPECT_NEAR(total, 1.0, static_cast<double>(vocab) * std::numeric_limits<float>::epsilon()) << f.id;
+    }
+  }
+  EXPECT_GT(preemptions, 0) << "the test must actually preempt";
 }
 
 }  // namespace
