@@ -58,7 +58,7 @@ if wants llama; then llama_bin=$(bash "$here/build_llamacpp.sh"); fi
 
 rm -rf "$out" && mkdir -p "$out"
 export OMP_WAIT_POLICY=PASSIVE  # OpenMP threads sleep between parallel regions
-echo "$workload, ${max_requests/#0/all} requests, $rounds rounds, $threads threads, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u '+%F %H:%M') UTC" | tee "$out/header.txt"
+echo "$workload, ${max_requests/#0/all} requests, $rounds rounds, $threads threads, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u '+%F %H:%M') UTC" >"$out/header.txt"
 
 run_kvwb() {  # round
   echo "round $1 kvwb: load $(load)" >>"$out/load.txt"

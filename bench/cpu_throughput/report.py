@@ -70,10 +70,12 @@ if (out / "gemm-peak.json").exists():
     peak = json.loads((out / "gemm-peak.json").read_text())
     probe = (out / "gemm-kvwb.txt").read_text()
     m = re.search(r"^\s*512 \|\s*([\d.]+),\s*([\d.]+) \|\s*([\d.]+),\s*([\d.]+) \|", probe, re.M)
-    print(f"GEMM peak, one SmolLM2 layer at n = 512 (wall GFLOP/s): torch {peak['torch_gflops']:.1f}, "
-          f"OpenBLAS (numpy) {peak['openblas_gflops']:.1f}, system OpenBLAS {float(m.group(1)):.1f}; "
-          f"kvwb matmul on Q4_1 {float(m.group(3)):.1f} = "
-          f"**{float(m.group(3)) / max(peak['peak_gflops'], float(m.group(1))):.2f}** of the peak")
+    blas, blas_cpu, ours, ours_cpu = (float(v) for v in m.groups())
+    print(f"GEMM, one SmolLM2 layer at n = 512, wall GFLOP/s (GFLOP per CPU-second): torch {peak['torch_gflops']:.1f} "
+          f"({peak['torch_gflops_per_cpu_s']:.1f}), OpenBLAS of numpy {peak['openblas_gflops']:.1f} "
+          f"({peak['openblas_gflops_per_cpu_s']:.1f}), system OpenBLAS {blas:.1f} ({blas_cpu:.1f}); kvwb matmul on Q4_1 "
+          f"{ours:.1f} ({ours_cpu:.1f}) = **{ours / max(peak['peak_gflops'], blas):.2f}** of the wall peak, "
+          f"**{ours_cpu / max(peak['peak_gflops_per_cpu_s'], blas_cpu):.2f}** per CPU-second")
 
 if (out / "bandwidth.json").exists():
     b = json.loads((out / "bandwidth.json").read_text())["benchmarks"][0]
