@@ -4,10 +4,10 @@
 #
 #   bash bench/llamacpp_compare.sh [GGUF] [ROUNDS]
 #
-# GGUF defaults to SmolLM2-135M-Instruct in the model cache (scripts/fetch-models.sh). llama.cpp
-# comes from the llama-cpp-python source package on PyPI (its sdist vendors llama.cpp): pip
-# downloads it into the git-ignored .cache/llamacpp/, the sha256 is checked, and llama.cpp's own
-# llama-bench is built there once (CPU only, nice'd, -j2). kvwb's side is
+# GGUF defaults to SmolLM2-135M-Instruct in the model cache (scripts/fetch-models.sh). llama.cpp's
+# llama-bench is built once by bench/cpu_throughput/build_llamacpp.sh (from the llama-cpp-python
+# source package on PyPI, sha256-checked, CPU only, explicit AVX2/AVX-512 flags rather than a
+# native build, whose AMX instructions some VMs refuse). kvwb's side is
 # build/bench/gguf_speed_bench (the same two tests; built here with ninja if missing).
 # Each round runs kvwb and llama.cpp back to back for every thread count (5 repetitions each),
 # alternating which goes first; the table gives tok/s as median (min–max) over rounds, the
@@ -20,40 +20,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/model-cache.sh
 
-version=0.3.36
-sdist_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 model=${1:-$(kvwb_model_cache_dir)/SmolLM2-135M-Instruct.Q4_1.gguf}
 rounds=${2:-3}
 threads_list=${KVWB_COMPARE_THREADS:-"1 2"}
-work=.cache/llamacpp
-src=$work/llama_cpp_python-$version/vendor/llama.cpp
-llama_bench=$work/build-$version/bin/llama-bench
 kvwb_bench=${KVWB_BUILD_DIR:-build}/bench/gguf_speed_bench
 
 [[ -f "$model" ]] || { echo "llamacpp_compare: $model not found (run scripts/fetch-models.sh)" >&2; exit 1; }
 
-if [[ ! -x "$llama_bench" ]]; then
-  mkdir -p "$work"
-  sdist=$work/llama_cpp_python-$version.tar.gz
-  if [[ ! -f "$sdist" ]]; then
-    if [[ ! -x .venv-fetch/bin/pip ]]; then /usr/bin/python3 -m venv .venv-fetch; fi
-    echo "llamacpp_compare: downloading llama-cpp-python $version (source, about 75 MB) from PyPI" >&2
-    .venv-fetch/bin/pip download --quiet --no-deps --no-binary llama-cpp-python \
-      "llama-cpp-python==$version" -d "$work" || {
-      echo "llamacpp_compare: pip could not download llama-cpp-python==$version" >&2
-      exit 1
-    }
-  fi
-  got=$(sha256sum "$sdist" | cut -d' ' -f1)
-  [[ "$got" == "$sdist_sha256" ]] || { echo "llamacpp_compare: $sdist has sha256 $got, expected $sdist_sha256" >&2; exit 1; }
-  [[ -d "$src" ]] || tar -xzf "$sdist" -C "$work"
-  launcher=()
-  if command -v ccache >/dev/null; then launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-  cmake -S "$src" -B "$work/build-$version" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
-    -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_BLAS=OFF -DLLAMA_OPENSSL=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF >/dev/null
-  nice -n 5 cmake --build "$work/build-$version" -j 2 --target llama-bench
-fi
+llama_bench=$(bash bench/cpu_throughput/build_llamacpp.sh)/llama-bench
 if [[ ! -x "$kvwb_bench" ]]; then nice -n 5 ninja -C "$(dirname "$(dirname "$kvwb_bench")")" -j2 gguf_speed_bench; fi
 
 out=$(mktemp -d)
