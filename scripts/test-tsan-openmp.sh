@@ -5,10 +5,10 @@
 # TSan what OpenMP's barriers, locks and tasks order. The gcc-built binaries are not rebuilt:
 # libomp takes libgomp's place through LD_LIBRARY_PATH. A control program first has to show
 # one real race reported and no false one, else the setup proves nothing and the script stops.
-llvm_lib=${KVWB_LLVM_LIB:-$(ls -d /usr/lib/llvm-*/lib 2>/dev/null | sort -V | tail -n 1)}
+llvm_lib=${KVWB_LLVM_LIB:-$({ ls -d /usr/lib/llvm-*/lib 2>/dev/null || true; } | sort -V | tail -n 1)}
 for f in libomp.so.5 libarcher.so; do
   if [[ ! -e "$llvm_lib/$f" ]]; then
-    echo "test-sanitizers.sh: KVWB_TSAN_OPENMP=archer needs $llvm_lib/$f (libomp-dev; KVWB_LLVM_LIB=another LLVM lib folder)" >&2
+    echo "test-sanitizers.sh: KVWB_TSAN_OPENMP=archer needs ${llvm_lib:-/usr/lib/llvm-*/lib}/$f (libomp-dev; KVWB_LLVM_LIB=another LLVM lib folder)" >&2
     exit 2
   fi
 done
