@@ -67,11 +67,12 @@ def compare(ref_rows, other_rows):
         a, b = r["output_tokens"], o["output_tokens"]
         d = first_difference(a, b)
         top_a, top_b = r.get("top_logprobs"), o.get("top_logprobs")
-        near_tie = None
+        near_tie, split_margin = None, None
         kls, tails = [], []
         if top_a is not None and top_b is not None:
             if d is not None and d < len(top_a):
-                near_tie = margin(top_a[d]) < NEAR_TIE
+                split_margin = margin(top_a[d])
+                near_tie = split_margin < NEAR_TIE
             last = len(a) - 1 if d is None else d  # step d still conditions on the same prefix
             for k in range(min(last + 1, len(top_a), len(top_b))):
                 kl, tail = kl_lumped(top_a[k], top_b[k])
@@ -80,7 +81,7 @@ def compare(ref_rows, other_rows):
         n = max(len(a), 1)
         out["pairs"].append({"id": r["id"], "task": r.get("task", ""), "score_ref": r.get("score"),
                              "score": o.get("score"), "same": d is None, "first_difference": d,
-                             "near_tie": near_tie, "agreeing_share": (len(a) if d is None else d) / n,
+                             "near_tie": near_tie, "margin": split_margin, "agreeing_share": (len(a) if d is None else d) / n,
                              "kl": kls, "tail": tails})
     return out
 
@@ -107,6 +108,9 @@ def report(result, per_request):
     lines.append(f"same tokens          {same} / {len(pairs)}")
     if any(p["near_tie"] is not None for p in pairs) or same == len(pairs):
         lines.append(f"exactness rule       {same + ties} / {len(pairs)} agree ({ties} near-ties excused, margin < {NEAR_TIE:g})")
+    margins = [p["margin"] for p in pairs if p["margin"] is not None]
+    if margins:
+        lines.append(f"where tokens part    reference top-2 margin min {min(margins):.3g}, median {sorted(margins)[len(margins) // 2]:.3g}")
     lines.append(f"agreeing prefix      {100 * mean([p['agreeing_share'] for p in pairs]):.1f} % of the reference's tokens (mean)")
     kls = [k for p in pairs for k in p["kl"]]
     if kls:
@@ -116,7 +120,8 @@ def report(result, per_request):
     if per_request:
         for p in pairs:
             kl = f"{mean(p['kl']):.2e}" if p["kl"] else "-"
-            lines.append(f"  {p['id']:<32} same={p['same']!s:<5} diff@{p['first_difference']} near_tie={p['near_tie']} "
+            split = "" if p["margin"] is None else f" (reference top-2 margin {p['margin']:.3g})"
+            lines.append(f"  {p['id']:<32} same={p['same']!s:<5} diff@{p['first_difference']}{split} near_tie={p['near_tie']} "
                          f"kl={kl} score {p['score']} vs {p['score_ref']}")
     return "\n".join(lines)
 

@@ -214,4 +214,31 @@ TEST(Cli, EvalPrintsThePerTaskTable) {
   EXPECT_NE(r.out.find("overall"), std::string::npos) << r.out;
 }
 
+TEST(Cli, EvalTopLogprobsWritesEachTokensDistributionAndNeedsResults) {
+  const std::string workload = write_workload("cli_top_logprobs.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"one two\", \"max_new_tokens\": 4}\n"
+      "{\"id\": \"b\", \"prompt\": \"three\", \"max_new_tokens\": 3}\n");
+  const std::string results = temp_path("top_logprobs_results.json");
+  const std::string base = "eval --model " + fixture("llama-tied") + " --workload " + workload + " --quiet --top-logprobs 3";
+  const Result r = cli(base + " --results " + results);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = kvwb::read_json_file(results);
+  ASSERT_EQ(j.size(), 2u);
+  for (const auto& request : j) {
+    const auto& tokens = request.at("output_tokens");
+    const auto& steps = request.at("top_logprobs");
+    ASSERT_EQ(steps.size(), tokens.size()) << request.dump();
+    for (size_t t = 0; t < steps.size(); ++t) {
+      ASSERT_EQ(steps[t].size(), 3u);
+      EXPECT_EQ(steps[t][0][0], tokens[t]) << "greedy takes the most likely token";
+      EXPECT_LE(steps[t][0][1].get<double>(), 0.0);
+      EXPECT_GE(steps[t][0][1].get<double>(), steps[t][1][1].get<double>());
+      EXPECT_GE(steps[t][1][1].get<double>(), steps[t][2][1].get<double>());
+    }
+  }
+  const Result bad = cli(base);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_EQ(bad.err, "kvwb-cli: error: --top-logprobs: needs --results (the log-probabilities are written there)\n");
+}
+
 }  // namespace
