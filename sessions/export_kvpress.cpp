@@ -28,6 +28,25 @@ std::string snapkv_args(const PolicyConfig& p, const std::string& ratio) {
                      p.pool_kernel > 0 ? p.pool_kernel : 5);
 }
 
+// policy.span: no press keeps word or line spans. ChunkKVPress, the nearest, keeps whole chunks of
+// a fixed length (ranked by their mean score, the same for every head) and wraps only a press that
+// scores tokens one by one (a ScorerPress), which the per-layer and per-head presses are not.
+void span_press(const PolicyConfig& p, std::string& cls, std::string& press, TargetExport& out) {
+  if (p.span == "none") return;
+  if (cls == "SnapKVPress" || cls == "StreamingLLMPress" || cls == "ObservedAttentionPress") {
+    cls = "ChunkKVPress, " + cls;
+    press = fmt::format("ChunkKVPress(press={}, chunk_length=20)", press);
+    out.warnings.push_back(fmt::format(
+        "policy.span={}: no kvpress press keeps {} spans; the nearest is ChunkKVPress, which keeps whole chunks of "
+        "chunk_length tokens, ranked by their mean score and the same for every head",
+        p.span, p.span));
+    return;
+  }
+  out.warnings.push_back(fmt::format("policy.span={}: no kvpress press keeps {} spans, and ChunkKVPress (fixed "
+                                     "chunks) cannot wrap {}: the press above evicts single tokens",
+                                     p.span, p.span, press.substr(0, press.find('('))));
+}
+
 }  // namespace
 
 TargetExport kvpress_press(const RunConfig& c) {
@@ -69,6 +88,7 @@ TargetExport kvpress_press(const RunConfig& c) {
                                          "observed over the prompt)",
                        p.name));
     }
+    span_press(p, cls, press, out);
     out.text = fmt::format("from kvpress import {}\npress = {}\n", cls, press);
     if (p.sinks > 0 && p.name != "streaming-llm") {
       warn(fmt::format("policy.sinks={}: no counterpart (only StreamingLLMPress keeps sink tokens)", p.sinks));

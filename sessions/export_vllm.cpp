@@ -96,6 +96,7 @@ void policy_flags(const PolicyConfig& p, ServingFlags& b) {
          p.name == "ada-kv" ? "" : ", unused by this policy");
   b.warn("policy.pyramid_beta={}: no counterpart (a PyramidKV knob{})", p.pyramid_beta,
          p.name == "pyramidkv" ? "" : ", unused by this policy");
+  if (p.span != "none") b.warn("policy.span={}: no counterpart (vLLM-kvcompress evicts single tokens)", p.span);
 }
 
 // The flags both servers share; `policy` adds the policy's (the fork's compression or warnings).

@@ -8,8 +8,9 @@ namespace kvwb {
 namespace {
 
 RunConfig point_config(const RunConfig& base, const std::string& policy, const std::optional<int64_t>& budget,
-                       int64_t chunk, const std::string& kv_dtype) {
+                       int64_t chunk, const std::string& kv_dtype, const std::string& span = "none") {
   RunConfig c = base;
+  c.policy.span = span;
   c.kv_dtype = kv_dtype;
   c.record.clear();  // recording is the sweep's business, not part of a point's config
   c.policy.name = policy;
@@ -26,6 +27,7 @@ std::string point_label(const RunConfig& c) {
   if (c.policy.budget_tokens) label += fmt::format(", budget {}", *c.policy.budget_tokens);
   if (c.policy.budget_ratio) label += fmt::format(", budget ratio {}", *c.policy.budget_ratio);
   if (c.policy.budget_scope == "head" && c.policy.name != "full") label += " per head";
+  if (c.policy.span != "none") label += fmt::format(", span {}", c.policy.span);
   return label + fmt::format(", chunk {}, {}", c.prefill_chunk, c.kv_dtype);
 }
 
@@ -46,6 +48,7 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
                                                                     : grid.prefill_chunks;
   const std::vector<std::string> dtypes = grid.kv_dtypes.empty() ? std::vector<std::string>{base.kv_dtype}
                                                                   : grid.kv_dtypes;
+  const std::vector<std::string> spans = grid.spans.empty() ? std::vector<std::string>{base.policy.span} : grid.spans;
   std::vector<SweepPoint> points;
   std::vector<nlohmann::json> seen;
   auto add = [&](RunConfig c, bool reference) {
@@ -63,6 +66,7 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
   for (const std::string& policy : grid.policies) {
     validate(point_config(base, policy, std::nullopt, chunks.front(), dtypes.front()), "sweep");
   }
+  for (const std::string& span : spans) validate(point_config(base, "full", std::nullopt, chunks.front(), dtypes.front(), span), "sweep");
   add(point_config(base, "full", std::nullopt, chunks.front(), reference_kv_dtype(base, grid)), true);
   for (const std::string& dtype : dtypes) {
     add(point_config(base, "full", std::nullopt, chunks.front(), dtype), false);  // precision alone
@@ -73,7 +77,9 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
       }
       if (grid.budget_tokens.empty()) fail("sweep", "no budgets given: policy '{}' needs a compression budget", policy);
       for (int64_t budget : grid.budget_tokens) {
-        for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk, dtype), false);
+        for (const std::string& span : spans) {
+          for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk, dtype, span), false);
+        }
       }
     }
   }

@@ -121,6 +121,29 @@ TEST(SweepGrid, BadInputIsNamed) {
   const std::string dtype = error_of(base(), bad_dtype);
   EXPECT_NE(dtype.find("sweep"), std::string::npos) << dtype;
   EXPECT_NE(dtype.find("q5_1"), std::string::npos) << dtype;
+  SweepGrid bad_span{{"batch-max"}, {8}, {}};
+  bad_span.spans = {"none", "sentence"};
+  const std::string span = error_of(base(), bad_span);
+  EXPECT_NE(span.find("policy.span"), std::string::npos) << span;
+  EXPECT_NE(span.find("sentence"), std::string::npos) << span;
+}
+
+TEST(SweepGrid, SpansAddTheDimensionToTheEvictingPointsOnly) {
+  SweepGrid grid{{"snapkv"}, {32, 128}, {}};
+  grid.spans = {"none", "word"};
+  RunConfig c = base();
+  c.policy.span = "line";  // the list overrides the base config; full KV runs with none
+  std::vector<std::string> labels;
+  for (const SweepPoint& p : sweep_points(c, grid)) labels.push_back(p.label);
+  const std::vector<std::string> expected = {
+      "full, chunk 64, f16",
+      "snapkv, budget 32, chunk 64, f16",
+      "snapkv, budget 32, span word, chunk 64, f16",
+      "snapkv, budget 128, chunk 64, f16",
+      "snapkv, budget 128, span word, chunk 64, f16",
+  };
+  EXPECT_EQ(labels, expected);
+  EXPECT_EQ(sweep_points(c, {{"snapkv"}, {32}, {}}).back().label, "snapkv, budget 32, span line, chunk 64, f16");
 }
 
 }  // namespace

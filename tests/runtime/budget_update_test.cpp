@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "engine/core/error.h"
 #include "engine/runtime/engine.h"
 #include "tests/runtime/fixtures.h"
 
@@ -111,6 +112,32 @@ TEST(BudgetUpdate, ASmallerBudgetEvictsAtTheNextStepWhateverTheDecodeInterval) {
     const StepStats next = engine.step();
     EXPECT_EQ(next.evicted_slots, 0);
   }
+}
+
+// policy.span is live: switched on between steps it applies at the next eviction (a budget
+// change makes one now), each (layer, head) keeping at most the budget (spans round down); an
+// unknown kind is refused with the run left as it was.
+TEST(BudgetUpdate, ASpanChangeAppliesAtTheNextEvictionAndABadOneIsRefused) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  EngineOptions o = base_options("h2o", 48, 1000);
+  Engine engine(*model, *backend, o);
+  submit(engine, 2, 60, 20, model->config.vocab_size);
+  step_into_decode(engine, 2, 1);
+  EngineOptions bad = o;
+  bad.policy.span = "sentence";
+  EXPECT_THROW(engine.update(bad), Error);
+  EXPECT_EQ(engine.options().policy.span, "none");
+  o.policy.span = "word";
+  o.policy.budget_tokens = 24;
+  engine.update(o);
+  const StepStats s = engine.step();
+  EXPECT_GT(s.evicted_slots, 0);
+  for (const SequenceLengths& r : s.retained) {
+    // The budget, plus this step's decode token (appended after the eviction).
+    for (int32_t len : r.lengths) EXPECT_LE(len, 24 + 1) << r.request_id;
+  }
+  while (!engine.done()) engine.step();
 }
 
 TEST(BudgetUpdate, ALargerBudgetLetsSequencesGrowUpToIt) {

@@ -307,6 +307,24 @@ TEST(ConfigExport, KvpressGetsTheNearestPressForEachPolicy) {
   EXPECT_TRUE(has_warning(export_for_target(c, "kvpress", "--target"), "kv_dtype=q8_0: no counterpart"));
 }
 
+TEST(ConfigExport, KvpressHasNoSpanPressAndSaysWhatComesNearest) {
+  RunConfig c;
+  c.policy.budget_ratio = 0.5;
+  c.policy.span = "word";
+  c.policy.name = "snapkv";
+  const TargetExport snap = export_for_target(c, "kvpress", "--target");
+  EXPECT_EQ(snap.text, "from kvpress import ChunkKVPress, SnapKVPress\npress = ChunkKVPress(press=SnapKVPress("
+                       "compression_ratio=0.5, window_size=32, kernel_size=5), chunk_length=20)\n");
+  EXPECT_NE(warning(snap, "policy.span=word").find("the nearest is ChunkKVPress"), std::string::npos);
+  // Ada-KV is no ScorerPress: the press stays token-wise and the warning says so.
+  c.policy.name = "ada-kv";
+  const TargetExport ada = export_for_target(c, "kvpress", "--target");
+  EXPECT_EQ(ada.text.find("ChunkKVPress"), std::string::npos) << ada.text;
+  EXPECT_NE(warning(ada, "policy.span=word").find("cannot wrap AdaKVPress"), std::string::npos);
+  c.policy.span = "none";
+  EXPECT_FALSE(has_warning(export_for_target(c, "kvpress", "--target"), "policy.span"));
+}
+
 TEST(ConfigExport, AnUnknownTargetIsNamed) {
   try {
     export_for_target(served(), "sglang", "--target");
