@@ -107,6 +107,7 @@ TEST(BudgetFormModel, RefusesValuesTheEngineWouldRejectAndKeepsTheOldOne) {
       {BudgetFormModel::BudgetRatio, 1.5, "(0, 1]"},
       {BudgetFormModel::BudgetRatio, "half", "not a number"},
       {BudgetFormModel::Scope, "layer", "Scope"},
+      {BudgetFormModel::Span, "sentence", "Span"},
       {BudgetFormModel::BlockSize, 2048, "[1, 1024]"},
       {BudgetFormModel::PrefillChunk, 0, "Prefill chunk"},
       {BudgetFormModel::Window, 0, "Window"},
@@ -141,6 +142,10 @@ TEST(BudgetFormModel, EveryAcceptedFormPassesRunConfigValidation) {
     }
   }
   EXPECT_EQ(edited.count(), BudgetFormModel::policy_names().size() * 7);  // policy + 2 scopes x 3 knobs
+  for (const QString& span : BudgetFormModel::spans()) {
+    ASSERT_TRUE(model.set_value(BudgetFormModel::Span, span));
+    EXPECT_EQ(model.apply_to(sample_config()).policy.span, span.toStdString());
+  }
   EXPECT_EQ(edited.back().at(0).toInt(), BudgetFormModel::BlockSize);
 }
 

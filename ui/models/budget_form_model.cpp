@@ -23,6 +23,8 @@ const KnobInfo kKnobs[BudgetFormModel::KnobCount] = {
     {"Budget (tokens)", "KV entries kept per sequence (scope sequence) or per KV head (scope head)", "policy.budget_tokens"},
     {"Budget (ratio)", "Fraction of the context kept, in (0, 1]", "policy.budget_ratio"},
     {"Scope", "sequence: one budget shared by all heads of a sequence; head: a budget per KV head", "policy.budget_scope"},
+    {"Span", "none: evict single tokens; word or line: keep or drop whole words/numbers or lines (docs/policies.md)",
+     "policy.span"},
     {"Block size", "Tokens per KV block (takes effect at the next start: it fixes the cache layout)", "block_size"},
     {"Prefill chunk", "Prompt tokens processed per chunk (Batch-Max evicts after each chunk)", "prefill_chunk"},
     {"Window", "Observation window: the queries whose attention scores the KV entries", "policy.window"},
@@ -66,6 +68,11 @@ const QStringList& BudgetFormModel::budget_modes() {
 
 const QStringList& BudgetFormModel::scopes() {
   static const QStringList s = string_list(config_field("policy.budget_scope").choices());
+  return s;
+}
+
+const QStringList& BudgetFormModel::spans() {
+  static const QStringList s = string_list(config_field("policy.span").choices());
   return s;
 }
 

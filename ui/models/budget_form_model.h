@@ -24,6 +24,7 @@ class BudgetFormModel : public QAbstractTableModel {
     BudgetTokens,
     BudgetRatio,
     Scope,  // sequence | head
+    Span,   // none | word | line
     BlockSize,
     PrefillChunk,
     Window,
@@ -39,6 +40,7 @@ class BudgetFormModel : public QAbstractTableModel {
   static const QStringList& policy_names();  // the policy registry
   static const QStringList& budget_modes();
   static const QStringList& scopes();
+  static const QStringList& spans();
   // Whether a change applies to a running run or at the next start (the schema's rule).
   static bool applies_live(Knob knob);
 

@@ -38,6 +38,8 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   mode_->addItems(BudgetFormModel::budget_modes());
   scope_ = new QComboBox(this);
   scope_->addItems(BudgetFormModel::scopes());
+  span_ = new QComboBox(this);
+  span_->addItems(BudgetFormModel::spans());
   tokens_ = spin(1, this);
   ratio_ = new QDoubleSpinBox(this);
   ratio_->setRange(0.001, 1.0);
@@ -62,6 +64,7 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   add(BudgetFormModel::BudgetTokens, tokens_);
   add(BudgetFormModel::BudgetRatio, ratio_);
   add(BudgetFormModel::Scope, scope_);
+  add(BudgetFormModel::Span, span_);
   add(BudgetFormModel::BlockSize, block_);
   add(BudgetFormModel::PrefillChunk, chunk_);
   add(BudgetFormModel::Window, window_);
@@ -93,6 +96,7 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   connect(policy_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::Policy, v); });
   connect(mode_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::BudgetMode, v); });
   connect(scope_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::Scope, v); });
+  connect(span_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::Span, v); });
   connect(ratio_, &QDoubleSpinBox::valueChanged, this, [this](double v) { edit(BudgetFormModel::BudgetRatio, v); });
   const std::pair<QSpinBox*, int> spins[] = {{tokens_, BudgetFormModel::BudgetTokens},
                                              {block_, BudgetFormModel::BlockSize},
@@ -145,6 +149,7 @@ void BudgetPanel::refresh_from_model() {
   set_combo(policy_, text(BudgetFormModel::Policy));
   set_combo(mode_, text(BudgetFormModel::BudgetMode));
   set_combo(scope_, text(BudgetFormModel::Scope));
+  set_combo(span_, text(BudgetFormModel::Span));
   set_spin(tokens_, number(BudgetFormModel::BudgetTokens));
   {
     const QSignalBlocker block(ratio_);
