@@ -15,6 +15,7 @@ struct Command {
 Command add_generate_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
+Command add_score_command(CLI::App& app);
 Command add_sessions_command(CLI::App& app);
 Command add_config_command(CLI::App& app);
 Command add_sweep_command(CLI::App& app);

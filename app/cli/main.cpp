@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   commands.push_back(kvwb::cli::add_generate_command(app));
   commands.push_back(kvwb::cli::add_run_command(app));
   commands.push_back(kvwb::cli::add_eval_command(app));
+  commands.push_back(kvwb::cli::add_score_command(app));
   commands.push_back(kvwb::cli::add_sessions_command(app));
   commands.push_back(kvwb::cli::add_sweep_command(app));
   commands.push_back(kvwb::cli::add_config_command(app));

@@ -1,5 +1,7 @@
 // kvwb-cli run: a workload to completion under one RunConfig, with a summary; and
-// kvwb-cli eval: the same, printing the per-task accuracy table.
+// kvwb-cli eval: the same, printing the per-task accuracy table; and
+// kvwb-cli score: another engine's outputs for a workload, scored as eval scores kvwb's
+// (bench/kvpress_compare.sh scores kvpress's outputs with it).
 // Both take --trace FILE (Chrome trace JSON of every step, op and counter; opens in Perfetto)
 // and --profile (the per-op time table after the summary).
 #include <fmt/format.h>
@@ -13,6 +15,8 @@
 #include "app/cli/output_path.h"
 #include "app/cli/progress_bar.h"
 #include "engine/core/error.h"
+#include "engine/core/json_file.h"
+#include "engine/workload/metrics.h"
 #include "profiler/chrome_trace.h"
 #include "profiler/op_summary.h"
 #include "run/run.h"
@@ -121,7 +125,56 @@ Command add(CLI::App& app, const char* name, const char* help, bool eval) {
   return {sub, [args, eval] { return run_workload(*args, eval); }};
 }
 
+struct ScoreArgs {
+  std::string workload;
+  std::string outputs;
+  std::string results_path;
+};
+
+// Outputs: a JSON array of {"id", "output"} (other keys are ignored); every output's id must be
+// a request of the workload. Results: eval's --results format, in the outputs' order.
+int score_outputs(const ScoreArgs& args) {
+  const Workload workload = load_workload(args.workload);
+  std::map<std::string, const Request*> by_id;
+  for (const Request& r : workload.requests) by_id[r.id] = &r;
+  const nlohmann::json outputs = read_json_file(args.outputs);
+  if (!outputs.is_array()) fail(args.outputs, "expected a JSON array of {{\"id\", \"output\"}}");
+  std::vector<RequestResult> results;
+  double sum = 0;
+  int64_t scored = 0;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string where = fmt::format("{}: item {}", args.outputs, i);
+    const std::string id = json_required<std::string>(outputs[i], "id", where);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) fail(where, "id '{}' is not a request of {}", id, args.workload);
+    RequestResult r;
+    r.id = id;
+    r.task = it->second->task;
+    r.metric = it->second->metric;
+    r.output_text = json_required<std::string>(outputs[i], "output", where);
+    if (!r.metric.empty()) {
+      r.score = score_answer(r.metric, r.output_text, it->second->answers);
+      sum += r.score;
+      ++scored;
+    }
+    results.push_back(std::move(r));
+  }
+  std::printf("%lld outputs, %lld scored, mean score %.4f\n", static_cast<long long>(results.size()),
+              static_cast<long long>(scored), scored > 0 ? sum / static_cast<double>(scored) : 0.0);
+  if (!args.results_path.empty()) write_json(args.results_path, results_to_json(results));
+  return 0;
+}
+
 }  // namespace
+
+Command add_score_command(CLI::App& app) {
+  auto args = std::make_shared<ScoreArgs>();
+  CLI::App* sub = app.add_subcommand("score", "Score another engine's outputs for a workload with its requests' metrics");
+  sub->add_option("--workload", args->workload, "The workload JSONL the outputs answer")->required();
+  sub->add_option("--outputs", args->outputs, "JSON array of {\"id\", \"output\"}")->required();
+  sub->add_option("--results", args->results_path, "Write every output with its score as JSON (eval's --results format)");
+  return {sub, [args] { return score_outputs(*args); }};
+}
 
 Command add_run_command(CLI::App& app) {
   return add(app, "run", "Run a workload to completion and print throughput, batch and memory", false);

@@ -241,4 +241,27 @@ TEST(Cli, EvalTopLogprobsWritesEachTokensDistributionAndNeedsResults) {
   EXPECT_EQ(bad.err, "kvwb-cli: error: --top-logprobs: needs --results (the log-probabilities are written there)\n");
 }
 
+TEST(Cli, ScoreRatesAnotherEnginesOutputsWithTheRequestsMetrics) {
+  // contains_all by hand: "b" finds one of its two answers (0.5), "a" finds its one (1).
+  const std::string workload = write_workload("cli_score.jsonl",
+      "{\"id\": \"a\", \"prompt\": \"p\", \"question\": \" q?\", \"answers\": [\"6561234\"], \"metric\": \"contains_all\"}\n"
+      "{\"id\": \"b\", \"prompt\": \"p\", \"answers\": [\"x\", \"z\"], \"metric\": \"contains_all\"}\n");
+  const std::string outputs = write_workload("cli_score_outputs.json",
+      R"([{"id": "b", "output": "x only"}, {"id": "a", "output": "It is 6561234.", "margins": [1]}])");
+  const std::string results = temp_path("cli_score_results.json");
+  const Result r = cli("score --workload " + workload + " --outputs " + outputs + " --results " + results);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "2 outputs, 2 scored, mean score 0.7500\n");
+  const nlohmann::json j = kvwb::read_json_file(results);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["id"], "b");
+  EXPECT_EQ(j[0]["score"], 0.5);
+  EXPECT_EQ(j[1]["score"], 1.0);
+
+  const std::string stranger = write_workload("cli_score_stranger.json", R"([{"id": "zz", "output": "x"}])");
+  const Result bad = cli("score --workload " + workload + " --outputs " + stranger);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err, "kvwb-cli: error: " + stranger + ": item 0: id 'zz' is not a request of " + workload + "\n");
+}
+
 }  // namespace
