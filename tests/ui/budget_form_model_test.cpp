@@ -142,11 +142,11 @@ TEST(BudgetFormModel, EveryAcceptedFormPassesRunConfigValidation) {
     }
   }
   EXPECT_EQ(edited.count(), BudgetFormModel::policy_names().size() * 7);  // policy + 2 scopes x 3 knobs
+  EXPECT_EQ(edited.back().at(0).toInt(), BudgetFormModel::BlockSize);
   for (const QString& span : BudgetFormModel::spans()) {
     ASSERT_TRUE(model.set_value(BudgetFormModel::Span, span));
     EXPECT_EQ(model.apply_to(sample_config()).policy.span, span.toStdString());
   }
-  EXPECT_EQ(edited.back().at(0).toInt(), BudgetFormModel::BlockSize);
 }
 
 }  // namespace
