@@ -13,8 +13,12 @@ void ForwardBatch::add(int32_t seq, int32_t token, int32_t position, bool want_l
   tokens.push_back(token);
   positions.push_back(position);
   seqs.push_back(seq);
-  if (observe_query && observe.empty()) observe.assign(tokens.size() - 1, 0);
-  if (!observe.empty()) observe.push_back(observe_query ? 1 : 0);
+  // `observe` stays empty until a query observes; then it starts with a 0 for every earlier
+  // token (none when this is the first token: the batch's first query counts too).
+  if (observe_query || !observe.empty()) {
+    observe.resize(tokens.size() - 1, 0);
+    observe.push_back(observe_query ? 1 : 0);
+  }
 }
 
 void ForwardBatch::clear() {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -345,6 +346,92 @@ TEST(Engine, ALiveSwitchToAPolicyThatCannotRankTheCachedSlotsRecomputesTheReques
 
 // record_top_logprobs: one distribution per generated token, kept across a preemption; with
 // k = vocab it is the whole log-softmax (sums to 1) and greedy picks its first entry.
+// An evicting policy on a pool of 400 blocks (no preemption for one request), prefill chunks
+// of 16, 2 sinks and 4 recent tokens protected, an eviction every 2 decode steps.
+EngineOptions evicting(const std::string& policy, int64_t budget, int64_t block_size) {
+  EngineOptions o = paged(400, block_size, 16);
+  o.policy.name = policy;
+  o.policy.budget_tokens = budget;
+  o.policy.sinks = 2;
+  o.policy.protected_recent = 4;
+  o.policy.decode_interval = 2;
+  return o;
+}
+
+// A live budget raise above a running request's context (the stress test's finding): the
+// request keeps every token until its context passes the new budget, so its reservation must
+// cover its context growing by all of its remaining tokens, not by one decode interval.
+// One request: the blocks it holds are the blocks in use, checked against its reservation at
+// every step.
+TEST(Engine, AReservationCoversARequestGrowingUpToARaisedBudget) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  const EngineOptions o = evicting("batch-max", 8, 4);
+  Engine engine(*model, *backend, o);
+  engine.submit("a", prompt_of(20, 5, model->config.vocab_size), 30);
+  for (int step = 0; step < 4; ++step) engine.step();  // two prompt chunks, then decoding
+  EngineOptions raised = o;
+  raised.policy.budget_tokens = 64;  // more than the request's whole context will ever be
+  engine.update(raised);
+  int64_t most_used = 0;
+  for (int step = 0; step < 100 && !engine.done(); ++step) {
+    const StepStats s = engine.step();
+    EXPECT_EQ(s.preemptions, 0) << "step " << s.step;
+    EXPECT_LE(engine.cache().used_blocks(), engine.reserved_blocks()) << "step " << s.step;
+    most_used = std::max(most_used, s.peak_blocks_used);
+  }
+  ASSERT_TRUE(engine.done());
+  // By hand: at the update it held the 8 tokens batch-max kept after its last decode eviction
+  // (3 tokens generated, 2 of them fed); the 27 it feeds afterwards are all kept (35 < 64):
+  // 35 tokens a head, 9 blocks of 4, in each of the 2 x 2 heads.
+  EXPECT_EQ(most_used, 4 * 9);
+}
+
+// The queries whose attention feeds the eviction statistics: the batch's first one included
+// (a lone decode query was dropped, so a single decoding request was never observed).
+TEST(ForwardBatch, MarksEveryObservingQueryTheFirstIncluded) {
+  ForwardBatch first;
+  first.add(0, 1, 0, true, true);
+  EXPECT_EQ(first.observe, std::vector<uint8_t>{1});
+  first.add(1, 2, 0, true, false);
+  EXPECT_EQ(first.observe, (std::vector<uint8_t>{1, 0}));
+  ForwardBatch later;
+  later.add(0, 1, 0, true, false);
+  EXPECT_TRUE(later.observe.empty()) << "no query observes yet: no statistics at all";
+  later.add(1, 2, 0, true, true);
+  EXPECT_EQ(later.observe, (std::vector<uint8_t>{0, 1}));
+}
+
+// A live switch from streaming-llm (which gathers no attention statistics) to batch-max (whose
+// mean-attention score keeps every slot never observed) while one request decodes alone: its
+// decode queries must observe the slots, or batch-max never evicts them and the request grows
+// past its reservation (the stress test's other finding).
+TEST(Engine, ALoneRequestSwitchedToAnAveragingPolicyIsEvictedToItsBudget) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(1);
+  const EngineOptions o = evicting("streaming-llm", 49, 16);
+  Engine engine(*model, *backend, o);
+  engine.submit("a", prompt_of(37, 5, model->config.vocab_size), 22);
+  for (int step = 0; step < 8; ++step) engine.step();  // three prompt chunks, then decoding whole
+  EngineOptions switched = o;
+  switched.policy.name = "batch-max";
+  switched.policy.budget_tokens = 32;
+  engine.update(switched);
+  for (int step = 0; step < 100 && !engine.done(); ++step) {
+    const StepStats s = engine.step();
+    EXPECT_EQ(s.preemptions, 0) << "step " << s.step;
+    EXPECT_LE(engine.cache().used_blocks(), engine.reserved_blocks()) << "step " << s.step;
+    // At the switch no slot has statistics (kept whole, within the reservation); from the
+    // first observed decode query on, evicted to the budget every decode interval: at most
+    // 32 + 2 slots a head.
+    if (step == 0) continue;
+    for (const SequenceLengths& r : s.retained) {
+      for (int32_t n : r.lengths) EXPECT_LE(n, 32 + 2) << "step " << s.step;
+    }
+  }
+  ASSERT_TRUE(engine.done());
+}
+
 TEST(Engine, RecordedTopLogprobsFollowEveryGeneratedTokenAcrossPreemption) {
   const auto model = load_model(fixture_dir("llama-untied"));
   auto backend = kernels::make_cpu_backend(1);

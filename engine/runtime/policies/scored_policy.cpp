@@ -33,12 +33,13 @@ int64_t ScoredPolicy::protected_recent() const { return protected_span_of(traits
 
 int64_t ScoredPolicy::peak_tokens_per_head(int64_t prompt, int64_t new_tokens, int64_t budget, int64_t chunk) const {
   // Slots a head holds at most: the prompt (or budget + one chunk when evicting between chunks),
-  // then the budget plus what decode adds before the next eviction (or everything it adds).
+  // then what decode adds before the next eviction (or everything it adds). A decode eviction
+  // keeps up to `kept`, not what the prompt left: a context shorter than the budget (a short
+  // prompt, or a budget raised live) grows to `kept` before one brings it back there.
   const int64_t kept = std::max(budget, config_.sinks + protected_recent());
   const int64_t prefill_peak = traits_.evict_during_prefill ? std::min(prompt, kept + chunk) : prompt;
-  const int64_t after_prefill = std::min(prompt, kept);
-  const int64_t decode_peak = traits_.evict_during_decode ? after_prefill + std::min(new_tokens, config_.decode_interval)
-                                                          : after_prefill + new_tokens;
+  const int64_t decode_peak = traits_.evict_during_decode ? kept + std::min(new_tokens, config_.decode_interval)
+                                                          : std::min(prompt, kept) + new_tokens;
   return std::min(prompt + new_tokens, std::max(prefill_peak, decode_peak));
 }
 
