@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "engine/core/error.h"
 #include "engine/runtime/policies/span_eviction.h"
@@ -126,8 +127,9 @@ EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const A
   int64_t total = 0;
   for (int64_t r = 0; r < L * H; ++r) total += selector.length(r);
 
-  // policy.span: every slot takes its span's best score before any allocation reads them, and
-  // a span the selection cuts is dropped whole below. Done on the host, one row at a time.
+  // policy.span: every slot takes its span's best score, then its position's best over the
+  // layer's KV heads, before any allocation reads them, and a span the selection cuts is dropped
+  // whole below. Done on the host.
   const bool spans = span_ != SpanKind::None;
   std::vector<std::vector<int32_t>> row_positions;
   std::vector<std::vector<float>> row_scores;
@@ -136,8 +138,12 @@ EvictionStats ScoredPolicy::compress(SequenceState& seq, KvCache& cache, const A
       row_positions.push_back(cache.positions(seq.cache_seq, r / H, r % H));
       row_scores.push_back(std::move(selector.host_scores(r, 1).front()));
       span_max_scores(row_positions.back(), seq.span_start, row_scores.back());
-      selector.set_row_scores(r, row_scores.back());
     }
+    for (int64_t l = 0; l < L; ++l) {
+      const auto first = static_cast<size_t>(l * H), count = static_cast<size_t>(H);
+      shared_position_scores(std::span(row_positions).subspan(first, count), std::span(row_scores).subspan(first, count));
+    }
+    for (int64_t r = 0; r < L * H; ++r) selector.set_row_scores(r, row_scores[static_cast<size_t>(r)]);
   }
 
   // Which slots each head evicts, by allocation.

@@ -27,6 +27,25 @@ void for_each_span(std::span<const int32_t> positions, std::span<const int32_t> 
 
 }  // namespace
 
+void shared_position_scores(std::span<const std::vector<int32_t>> positions, std::span<std::vector<float>> scores) {
+  int32_t end = 0;
+  for (const auto& row : positions) {
+    for (int32_t p : row) end = std::max(end, p + 1);
+  }
+  std::vector<float> best(static_cast<size_t>(end), -kKeep);
+  for (size_t r = 0; r < positions.size(); ++r) {
+    for (size_t i = 0; i < positions[r].size(); ++i) {
+      float& b = best[static_cast<size_t>(positions[r][i])];
+      if (scores[r][i] != kKeep) b = std::max(b, scores[r][i]);
+    }
+  }
+  for (size_t r = 0; r < positions.size(); ++r) {
+    for (size_t i = 0; i < positions[r].size(); ++i) {
+      if (scores[r][i] != kKeep) scores[r][i] = best[static_cast<size_t>(positions[r][i])];
+    }
+  }
+}
+
 void span_max_scores(std::span<const int32_t> positions, std::span<const int32_t> span_start, std::span<float> scores) {
   for_each_span(positions, span_start, [&](size_t begin, size_t end) {
     float best = -kKeep;

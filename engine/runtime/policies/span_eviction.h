@@ -14,6 +14,12 @@ namespace kvwb {
 // window is ranked by its other half).
 void span_max_scores(std::span<const int32_t> positions, std::span<const int32_t> span_start, std::span<float> scores);
 
+// The rows of one layer's KV heads ranked as one: every unprotected slot takes the largest
+// unprotected score its position has in any of the rows. Run after span_max_scores, it makes the
+// heads of a layer keep the same spans (each head keeping its own spans keeps different digits of
+// one number, docs/policies.md). positions[r] and scores[r] are row r's, of equal lengths.
+void shared_position_scores(std::span<const std::vector<int32_t>> positions, std::span<std::vector<float>> scores);
+
 // victims (ascending indices into the row) grown so that a span loses all of its unprotected
 // slots or none: a span the budget cuts is dropped whole, so a row keeps at most what the
 // selection allowed (the budget rounds down to whole spans).
