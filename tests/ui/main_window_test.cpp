@@ -134,6 +134,9 @@ TEST(MainWindow, ClickingTheLiveRetentionMapOpensThatHeadsEvictionMapUpdatingLiv
   // live when the cell is clicked however fast the machine, and is stopped once the map grew.
   RunConfig config = window_config(dir);
   config.workload = ui_test::write_workload(dir, 2000, 30, 40);
+  // Every request traced: whenever the click comes, a sequence with positions is running (the
+  // default, the first two, finish within ~40 steps, which a loaded machine can outpace).
+  for (int i = 0; i < 2000; ++i) config.trace_sequences.push_back("r" + std::to_string(i));
   MainWindow window(config, nullptr, RunLoopOptions{30, 0.0, 1.0});
   window.resize(1400, 900);
   window.live_side_tabs()->setCurrentIndex(1);  // Heads: the retention map (Tokens comes first)

@@ -5,6 +5,7 @@
 
 #include <QComboBox>
 #include <QHBoxLayout>
+#include <QSignalBlocker>
 #include <QLabel>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -45,6 +46,20 @@ QString LiveEvictionView::sequence() const { return sequence_->currentText(); }
 void LiveEvictionView::open(int layer, int head) {
   layer_ = layer;
   head_ = head;
+  // The sequence shown is a traced one still running: the chosen one if the newest snapshot holds
+  // its positions, else the first there (the first ever seen may have finished long ago).
+  if (!snapshots_.empty()) {
+    const std::vector<HeadRetention>& newest = snapshots_.back().heads;
+    const std::string current = sequence().toStdString();
+    const auto traced = [](const HeadRetention& h) { return !h.positions.empty(); };  // traced sequences only
+    const bool running =
+        std::ranges::any_of(newest, [&](const HeadRetention& h) { return traced(h) && h.request_id == current; });
+    const auto first = std::ranges::find_if(newest, traced);
+    if (!running && first != newest.end()) {
+      const QSignalBlocker block(sequence_);
+      sequence_->setCurrentIndex(sequence_->findText(QString::fromStdString(first->request_id)));
+    }
+  }
   show();
   redraw();
 }
