@@ -224,7 +224,7 @@ RunStep Run::step() {
   for (const auto& [id, observer] : observers) observer(out);
   // After the step observers: what they queued (a recording's writes) is already under way when
   // the step's trace is handed on, as when they ran inside the engine's step.
-  if (profiler_ && !trace_observers_.empty()) pass_on_trace();
+  flush_trace();
   return out;
 }
 
