@@ -4,7 +4,7 @@
 #   (b) transformers f32 on the same requests, one at a time (bench/cpu_throughput/hf_generate.py);
 #   (c) llama.cpp's llama-bench (pp512, tg128) against kvwb's gguf_speed_bench (the same two
 #       tests), and llama-batched-bench (512 prompt + 32 generated tokens, 8 and 16 sequences,
-#       f16 KV: its default) on the same GGUF;
+#       f16 KV: its default) on the same GGUF against kvwb `eval --ignore-eos` on the same shape;
 #   (d) the GEMM peak: the larger of torch and OpenBLAS sgemm on SmolLM2's prefill shapes
 #       (bench/cpu_throughput/gemm_peak.py), next to kvwb's matmul on the same shapes
 #       (build/bench/prefill_gemm_probe, one Q4_1 layer, n = 512);
@@ -77,7 +77,22 @@ run_llama() {  # round
   nice -n 5 "$llama_bin/llama-bench" -m "$gguf" -p 512 -n 128 -t "$threads" -r 3 -o json >"$out/llama-bench-$1.json" 2>/dev/null
   nice -n 5 "$llama_bin/llama-batched-bench" -m "$gguf" -t "$threads" -tb "$threads" -c $(((512 + 32) * 16)) -b 2048 -ub 512 \
     -npp 512 -ntg 32 -npl 8,16 --output-format jsonl >"$out/llama-batched-$1.txt" 2>&1
+  for n in 8 16; do  # the same work in kvwb: n prompts of 512 tokens, 32 tokens each past eos, one batch
+    nice -n 5 "$build/app/kvwb-cli" eval --model smollm2 --workload "$out/batched-$n.jsonl" --max-batch "$n" \
+      --ignore-eos --threads "$threads" --quiet --json "$out/kvwb-batched-$n-$1.json" >/dev/null
+  done
 }
+# llama-batched-bench's shape for kvwb: n plain prompts (no chat template) of 512 one-token
+# words, 32 tokens generated each; report.py checks the prompt lengths kvwb counted.
+for n in 8 16; do
+  python3 -c "
+import json
+words = [' the', ' of', ' and', ' to', ' in']
+for i in range($n):
+    text = ''.join(words[(i + k) % 5] for k in range(512))
+    print(json.dumps({'id': f'batched-{i}', 'prompt': text, 'max_new_tokens': 32}))" >"$out/batched-$n.jsonl"
+done
+
 for ((round = 0; round < rounds; ++round)); do
   parts=(kvwb); wants hf && parts+=(hf); wants llama && parts+=(llama)
   if ((round % 2 == 1)); then parts=($(printf '%s\n' "${parts[@]}" | tac)); fi

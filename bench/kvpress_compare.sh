@@ -12,7 +12,8 @@
 # compression: kvpress's protocol), the second only when the workload has questions.
 # Environment:
 #   KVPRESS_PRESSES  comma-separated kvpress classes (default below; AdaKVPress and ChunkKVPress wrap SnapKV)
-#   KVWB_POLICIES    kvwb policies (default: snapkv streaming-llm ada-kv pyramidkv kv-compress h2o batch-max decode-only)
+#   KVWB_POLICIES    kvwb policies (default: snapkv streaming-llm ada-kv pyramidkv kv-compress h2o batch-max decode-only);
+#                    NAME+FLAG=VALUE adds kvwb-cli flags, e.g. snapkv+span=word runs --policy snapkv --span word
 #   MAX_REQUESTS     only the first N requests (0 = all)
 #   THREADS          threads of each engine (default 2)
 #   OUT              where outputs and results go (default .cache/kvpress-compare/<workload name>)
@@ -68,10 +69,13 @@ for protocol in whole question; do
   for policy in full $policies; do
     for ratio in $ratios; do
       if [[ $policy == full ]]; then label=full; budget=(); else label=$policy-$ratio; budget=(--budget-ratio "$(awk "BEGIN { print 1 - $ratio }")"); fi
+      IFS=+ read -ra parts <<<"$policy"
+      flags=()
+      for option in "${parts[@]:1}"; do flags+=("--${option%%=*}" "${option#*=}"); done
       r=$out/kvwb-$label-$protocol.results.json
       if [[ ! -f "$r" ]]; then
         start=$(date +%s)
-        "$cli" eval --model smollm2 --workload "$w" --policy "$policy" "${budget[@]}" --threads "$threads" \
+        "$cli" eval --model smollm2 --workload "$w" --policy "${parts[0]}" "${flags[@]}" "${budget[@]}" --threads "$threads" \
           --quiet --results "$r" > /dev/null
         echo "  $label ($protocol): $(($(date +%s) - start)) s"
       fi

@@ -167,6 +167,7 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
   o.max_tokens_per_step = c.max_tokens_per_step;
   o.policy = c.policy;
   o.sampling = c.sampling;
+  o.stop_at_eos = stop_at_eos_;
   // Full eviction maps for the requests named, by default the first two (docs/sessions.md).
   o.trace_ids = c.trace_sequences;
   if (o.trace_ids.empty()) {
@@ -176,6 +177,11 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
 }
 
 bool Run::done() const { return engine_->done(); }
+
+void Run::generate_past_eos() {
+  stop_at_eos_ = false;
+  engine_->update(engine_options(config_));
+}
 
 const std::vector<int32_t>& Run::prompt_of(const std::string& request_id) const {
   auto it = traced_prompts_.find(request_id);

@@ -108,6 +108,10 @@ class Run {
   // log-probabilities (RequestResult::top_logprobs; `eval --top-logprobs K`). Like profiling,
   // a measurement and not a tunable: the RunConfig is untouched.
   void record_top_logprobs(int64_t k) { engine_->record_top_logprobs(k); }
+  // Every request generates its max_new_tokens, past the end-of-sequence token: the shape of
+  // llama.cpp's batched-bench (`eval --ignore-eos`, bench/cpu_throughput.sh). A measurement
+  // option too; call it before the first step.
+  void generate_past_eos();
   bool profiling() const { return profiler_ != nullptr; }
   Profiler* profiler() { return profiler_.get(); }
   // One line saying why GPU activity is not collected on a cuda run; empty otherwise.
@@ -180,6 +184,7 @@ class Run {
   std::unique_ptr<GpuActivity> gpu_;
   std::string gpu_message_;
   bool engine_thread_named_ = false;
+  bool stop_at_eos_ = true;  // generate_past_eos()
   std::vector<int32_t> retained_;  // scratch for the retained-tokens counter
   std::optional<int64_t> rss_bytes_;  // the last process RSS sample
   int64_t rss_sampled_ns_ = 0;

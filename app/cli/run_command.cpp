@@ -35,6 +35,7 @@ struct RunArgs {
   std::string trace_path;
   int64_t top_logprobs = 0;
   bool profile = false;
+  bool ignore_eos = false;
   bool quiet = false;
 };
 
@@ -53,6 +54,7 @@ int run_workload(const RunArgs& args, bool eval) {
   }
   Run run(config);
   if (args.top_logprobs > 0) run.record_top_logprobs(args.top_logprobs);
+  if (args.ignore_eos) run.generate_past_eos();
   const bool profiling = args.profile || !args.trace_path.empty();
   if (profiling) {
     run.enable_profiling();
@@ -121,6 +123,9 @@ Command add(CLI::App& app, const char* name, const char* help, bool eval) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   sub->add_option("--trace", args->trace_path, "Write a Chrome trace JSON of every step, op and counter (open it in ui.perfetto.dev)");
   sub->add_flag("--profile", args->profile, "Print time per op (count, total, mean, p50, p99, share of step) after the summary");
+  sub->add_flag("--ignore-eos", args->ignore_eos,
+                "Generate every request's max_new_tokens, past the end-of-sequence token (a fixed-shape "
+                "throughput measurement, as llama.cpp's batched-bench; scores then include the extra text)");
   sub->add_flag("--quiet,-q", args->quiet, "No progress line");
   return {sub, [args, eval] { return run_workload(*args, eval); }};
 }

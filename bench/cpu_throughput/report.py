@@ -63,7 +63,11 @@ if (out / "llama-bench-0.json").exists():
                for r in range(rounds)]
     for pl in sorted({e["pl"] for e in batched[0]}):
         theirs = [next(e["speed"] for e in b if e["pl"] == pl) for b in batched]
-        row(f"eval on the workload vs batched-bench 512+32 × {pl} (not the same work)", [tok_s(s) for s in kvwb], theirs)
+        same = [json.loads((out / f"kvwb-batched-{pl}-{r}.json").read_text()) for r in range(rounds)]
+        shape = {(s["prompt_tokens"], s["generated_tokens"]) for s in same}
+        if shape != {(512 * pl, 32 * pl)}:
+            sys.exit(f"report: kvwb's batched-{pl} run had (prompt, generated) tokens {shape}, not {(512 * pl, 32 * pl)}")
+        row(f"512+32 × {pl} sequences: eval --ignore-eos vs batched-bench", [tok_s(s) for s in same], theirs)
     print()
 
 if (out / "gemm-peak.json").exists():

@@ -108,5 +108,24 @@ TEST(RunRequests, DuplicateIdsAreRefusedNamingTheId) {
   }
 }
 
+// `eval --ignore-eos`: every request generates exactly its max_new_tokens, and a live config
+// change between steps (which rebuilds the engine options) keeps it so.
+TEST(RunRequests, GeneratePastEosRunsEveryRequestToItsMaxNewTokensAcrossConfigChanges) {
+  kvwb::Run run(config());
+  run.generate_past_eos();
+  ASSERT_FALSE(run.engine().options().stop_at_eos);
+  run.step();
+  RunConfig changed = config();
+  changed.policy.budget_tokens = 32;  // a live knob
+  run.update_config(changed);
+  EXPECT_FALSE(run.engine().options().stop_at_eos);
+  run.run_to_completion();
+  const std::map<std::string, int64_t> max_new = {{"a", 9}, {"b", 5}, {"c", 7}};
+  ASSERT_EQ(run.results().size(), max_new.size());
+  for (const RequestResult& r : run.results()) {
+    EXPECT_EQ(static_cast<int64_t>(r.output_tokens.size()), max_new.at(r.id)) << r.id;
+  }
+}
+
 }  // namespace
 }  // namespace kvwb
