@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # kvwb against transformers and llama.cpp on the CPU, in one run on one machine (issue 23):
-#   (a) kvwb `eval` on a RULER-style workload (full KV, --model smollm2), wall from its summary;
+#   (a) kvwb `eval` on a RULER-style workload (full KV, --model smollm2), wall from its summary,
+#       with --matmul exact (the default) and again with --matmul fast (int8 activations);
 #   (b) transformers f32 on the same requests, one at a time (bench/cpu_throughput/hf_generate.py);
 #   (c) llama.cpp's llama-bench (pp512, tg128) against kvwb's gguf_speed_bench (the same two
-#       tests), and llama-batched-bench (512 prompt + 32 generated tokens, 8 and 16 sequences,
-#       f16 KV: its default) on the same GGUF against kvwb `eval --ignore-eos` on the same shape;
+#       tests, exact and fast), and llama-batched-bench (512 prompt + 32 generated tokens, 8 and 16
+#       sequences, f16 KV: its default) on the same GGUF against kvwb `eval --ignore-eos` on the same shape;
 #   (d) the GEMM peak: the larger of torch and OpenBLAS sgemm on SmolLM2's prefill shapes
 #       (bench/cpu_throughput/gemm_peak.py), next to kvwb's matmul on the same shapes
 #       (build/bench/prefill_gemm_probe, one Q4_1 layer, n = 512);
@@ -60,10 +61,14 @@ rm -rf "$out" && mkdir -p "$out"
 export OMP_WAIT_POLICY=PASSIVE  # OpenMP threads sleep between parallel regions
 echo "$workload, ${max_requests/#0/all} requests, $rounds rounds, $threads threads, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u '+%F %H:%M') UTC" >"$out/header.txt"
 
-run_kvwb() {  # round
-  echo "round $1 kvwb: load $(load)" >>"$out/load.txt"
-  nice -n 5 "$build/app/kvwb-cli" eval --model smollm2 --workload "$workload" "${limit[@]}" \
-    --threads "$threads" --quiet --json "$out/kvwb-$1.json" --results "$out/kvwb-$1.results.json" >/dev/null
+run_kvwb() {  # round; exact then fast back to back (files kvwb-R.* and kvwb-fast-R.*)
+  local matmul name
+  for matmul in exact fast; do
+    name=kvwb$([[ $matmul == fast ]] && echo -fast)
+    echo "round $1 $name: load $(load)" >>"$out/load.txt"
+    nice -n 5 "$build/app/kvwb-cli" eval --model smollm2 --workload "$workload" "${limit[@]}" --matmul "$matmul" \
+      --threads "$threads" --quiet --json "$out/$name-$1.json" --results "$out/$name-$1.results.json" >/dev/null
+  done
 }
 run_hf() {  # round
   echo "round $1 transformers: load $(load)" >>"$out/load.txt"

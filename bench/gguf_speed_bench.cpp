@@ -1,7 +1,8 @@
 // Prompt and decode speed of one model on the CPU backend, measured the way llama.cpp's
 // llama-bench measures pp512 and tg128 (bench/llamacpp_compare.sh runs both side by side):
 //   BM_Prompt512: one forward pass over 512 prompt tokens in one batch, into an empty cache;
-//   BM_Decode128: 128 single-token forward passes from position 0 (logits every step).
+//   BM_Decode128: 128 single-token forward passes from position 0 (logits every step);
+//   each also as .../fast with --matmul fast (int8 activations, kernels/cpu/int8_dot.h).
 // Token ids are pseudo-random, as llama-bench's. Each iteration starts from an empty cache.
 //
 //   KVWB_BENCH_MODEL=smollm2 KVWB_BENCH_THREADS=1 build/bench/gguf_speed_bench
@@ -62,8 +63,8 @@ double run_tokens(Forward& forward, kernels::Backend& backend, int32_t tokens, i
   return seconds;
 }
 
-void speed(benchmark::State& state, int32_t tokens, int32_t per_pass) {
-  auto backend = kernels::make_cpu_backend(threads());
+void speed(benchmark::State& state, int32_t tokens, int32_t per_pass, kernels::MatmulMode matmul) {
+  auto backend = kernels::make_cpu_backend(threads(), kernels::kDefaultWeightsCacheBytes, matmul);
   Forward forward(model(), *backend);
   run_tokens(forward, *backend, per_pass, per_pass);  // warm-up: page in the weights
   double seconds = 0;
@@ -76,11 +77,13 @@ void speed(benchmark::State& state, int32_t tokens, int32_t per_pass) {
   state.counters["threads"] = threads();
 }
 
-void BM_Prompt512(benchmark::State& state) { speed(state, 512, 512); }
-void BM_Decode128(benchmark::State& state) { speed(state, 128, 1); }
+void BM_Prompt512(benchmark::State& state, kernels::MatmulMode matmul) { speed(state, 512, 512, matmul); }
+void BM_Decode128(benchmark::State& state, kernels::MatmulMode matmul) { speed(state, 128, 1, matmul); }
 
-BENCHMARK(BM_Prompt512)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Decode128)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Prompt512, exact, kernels::MatmulMode::exact)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Prompt512, fast, kernels::MatmulMode::fast)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Decode128, exact, kernels::MatmulMode::exact)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Decode128, fast, kernels::MatmulMode::fast)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kvwb

@@ -61,7 +61,7 @@ for t in threads:
     for test, bench_name, n_prompt, n_gen in (("prompt 512", "BM_Prompt512", 512, 0), ("decode 128", "BM_Decode128", 0, 128)):
         kv, ll = [], []
         for r in range(rounds):
-            kv += [b["tok_s"] for b in json.load(open(f"{out}/kvwb-{t}-{r}.json"))["benchmarks"] if b["name"].startswith(bench_name)]
+            kv += [b["tok_s"] for b in json.load(open(f"{out}/kvwb-{t}-{r}.json"))["benchmarks"] if b["name"] == f"{bench_name}/exact"]
             ll += [e["avg_ts"] for e in json.load(open(f"{out}/llama-{t}-{r}.json")) if e["n_prompt"] == n_prompt and e["n_gen"] == n_gen]
         ratios = [k / l for k, l in zip(kv, ll)]  # each round's pair ran back to back
         spread = lambda v: f"{statistics.median(v):.1f} ({min(v):.1f}–{max(v):.1f})"

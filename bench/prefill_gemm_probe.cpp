@@ -8,7 +8,9 @@
 //   GFLOP/CPU-s    flops per second of CPU time of the whole process (every thread): on a
 //                  machine shared with other jobs this is the load-independent figure
 //   ratio          kvwb / sgemm per round, median over rounds
-// kvwb runs with its weights cache (the default) and without (weights_cache_bytes = 0).
+// kvwb runs with its weights cache (the default), without (weights_cache_bytes = 0), and with
+// --matmul fast (int8 activations and integer dot products, kernels/cpu/int8_dot.h; the K types
+// have none and stay exact there).
 // With LAYERS > 1 the pass runs over that many copies of the layer, so that the weights come
 // from memory rather than the last-level cache, as in a whole model (30 SmolLM2 layers: 66 MB
 // of Q4_1, 425 MB as f32); N lists the input rows (default 128,512).
@@ -144,19 +146,22 @@ int main(int argc, char** argv) {
   }
   auto cached = make_cpu_backend(threads);
   auto uncached = make_cpu_backend(threads, 0);
-  std::vector<Matrix> q_cached, q_uncached;
+  auto fast = make_cpu_backend(threads, 0, MatmulMode::fast);
+  std::vector<Matrix> q_cached, q_uncached, q_fast;
   for (size_t i = 0; i < layer.size(); ++i) {
     const Matrix m{dtype, kLayer[i].rows, kLayer[i].cols, layer[i].quantized.data()};
     q_cached.push_back(cached->upload(m));
     q_uncached.push_back(uncached->upload(m));
+    q_fast.push_back(fast->upload(m));
   }
   std::printf("prefill GEMM probe: %d x one %s layer, %s weights, %d threads, kernels %s, load average %s\n", layers,
               dtype_info(dtype).block_elems == 256 ? "width-768 Llama" : "SmolLM2-135M",
               std::string(dtype_info(dtype).name).c_str(), threads, std::string(kvwb::kernels::cpu::isa_name(kvwb::kernels::cpu::active_isa())).c_str(),
               load_average().c_str());
-  std::printf("%6s | %-22s | %-22s | %-22s | %s\n", "n", "OpenBLAS sgemm f32", "kvwb cached", "kvwb uncached",
-              "kvwb/sgemm (cached, uncached)");
-  std::printf("%6s | %-22s | %-22s | %-22s |\n", "", "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s");
+  std::printf("%6s | %-22s | %-22s | %-22s | %-22s | %s\n", "n", "OpenBLAS sgemm f32", "kvwb cached", "kvwb uncached",
+              "kvwb fast", "kvwb/sgemm (cached, uncached, fast)");
+  std::printf("%6s | %-22s | %-22s | %-22s | %-22s |\n", "", "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s",
+              "wall GFLOP/s, /CPU-s", "wall GFLOP/s, /CPU-s");
   for (int64_t n : ns) {
     double flops = 0;
     int64_t widest = 0;
@@ -183,29 +188,26 @@ int main(int argc, char** argv) {
       };
     };
     const int reps = std::max(2, static_cast<int>(2e9 / flops));
-    std::vector<double> wall[3], per_cpu[3], ratio_cached, ratio_uncached;
+    const std::function<void()> passes[] = {sgemm_pass, kvwb_pass(*cached, q_cached), kvwb_pass(*uncached, q_uncached),
+                                            kvwb_pass(*fast, q_fast)};
+    constexpr int kPasses = 4;
+    std::vector<double> wall[kPasses], per_cpu[kPasses], ratio[kPasses];
     for (int r = 0; r < rounds; ++r) {
-      Timing t[3];
-      // Alternate who goes first so that the load is shared fairly.
-      if (r % 2 == 0) {
-        t[0] = measure(sgemm_pass, reps);
-        t[1] = measure(kvwb_pass(*cached, q_cached), reps);
-        t[2] = measure(kvwb_pass(*uncached, q_uncached), reps);
-      } else {
-        t[2] = measure(kvwb_pass(*uncached, q_uncached), reps);
-        t[1] = measure(kvwb_pass(*cached, q_cached), reps);
-        t[0] = measure(sgemm_pass, reps);
+      Timing t[kPasses];
+      // Alternate the order so that the load is shared fairly.
+      for (int k = 0; k < kPasses; ++k) {
+        const int which = r % 2 == 0 ? k : kPasses - 1 - k;
+        t[which] = measure(passes[which], reps);
       }
-      for (int k = 0; k < 3; ++k) {
+      for (int k = 0; k < kPasses; ++k) {
         wall[k].push_back(flops / t[k].wall / 1e9);
         per_cpu[k].push_back(flops / t[k].cpu / 1e9);
+        ratio[k].push_back(t[0].wall / t[k].wall);
       }
-      ratio_cached.push_back(t[0].wall / t[1].wall);
-      ratio_uncached.push_back(t[0].wall / t[2].wall);
     }
-    std::printf("%6lld | %9.1f, %10.1f | %9.1f, %10.1f | %9.1f, %10.1f | %.2f, %.2f\n", static_cast<long long>(n),
-                median(wall[0]), median(per_cpu[0]), median(wall[1]), median(per_cpu[1]), median(wall[2]),
-                median(per_cpu[2]), median(ratio_cached), median(ratio_uncached));
+    std::printf("%6lld", static_cast<long long>(n));
+    for (int k = 0; k < kPasses; ++k) std::printf(" | %9.1f, %10.1f", median(wall[k]), median(per_cpu[k]));
+    std::printf(" | %.2f, %.2f, %.2f\n", median(ratio[1]), median(ratio[2]), median(ratio[3]));
   }
   std::printf("load average after: %s\n", load_average().c_str());
   return 0;

@@ -164,7 +164,14 @@ class Backend {
 // and models up to about 250M parameters; 0 turns the cache off.
 constexpr size_t kDefaultWeightsCacheBytes = size_t{1} << 30;
 
+// How the CPU backend multiplies by Q8_0, Q4_0 and Q4_1 weights (RunConfig's `matmul`):
+//   exact  f32 activations: equal to the f32 dequantized model up to the order of f32 sums
+//   fast   activations quantized per block of 32 to int8 and integer dot products
+//          (kernels/cpu/int8_dot.h): changes logits slightly; other weight types stay exact
+enum class MatmulMode : unsigned char { exact, fast };
+
 // The CPU backend (always built). `threads` = 0 uses every core.
-std::unique_ptr<Backend> make_cpu_backend(int threads = 0, size_t weights_cache_bytes = kDefaultWeightsCacheBytes);
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0, size_t weights_cache_bytes = kDefaultWeightsCacheBytes,
+                                          MatmulMode matmul = MatmulMode::exact);
 
 }  // namespace kvwb::kernels

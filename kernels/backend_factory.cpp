@@ -20,9 +20,13 @@ bool cuda_available(std::string* why) {
 #endif
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& name, int threads, size_t weights_cache_bytes) {
-  if (name == "cpu") return make_cpu_backend(threads, weights_cache_bytes);
+std::unique_ptr<Backend> make_backend(const std::string& name, int threads, size_t weights_cache_bytes,
+                                      MatmulMode matmul) {
+  if (name == "cpu") return make_cpu_backend(threads, weights_cache_bytes, matmul);
   if (name == "cuda") {
+    if (matmul == MatmulMode::fast) {
+      throw std::runtime_error("matmul fast is CPU only: the CUDA backend multiplies exactly (use --matmul exact)");
+    }
 #if KVWB_HAVE_CUDA
     return cuda::make_cuda_backend(0);  // throws "no CUDA device: <reason>"
 #else

@@ -20,14 +20,20 @@
 namespace kvwb {
 
 std::unique_ptr<kernels::Backend> make_named_backend(const std::string& name, int threads,
-                                                     int64_t weights_cache_bytes) {
+                                                     int64_t weights_cache_bytes, kernels::MatmulMode matmul) {
   try {
-    return kernels::make_backend(name, threads, static_cast<size_t>(weights_cache_bytes));
+    return kernels::make_backend(name, threads, static_cast<size_t>(weights_cache_bytes), matmul);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     fail("backend", "{}", e.what());
   }
+}
+
+std::unique_ptr<kernels::Backend> make_named_backend(const RunConfig& config) {
+  // The schema's choices for matmul are exact and fast (run_config_schema.cpp).
+  const auto matmul = config.matmul == "fast" ? kernels::MatmulMode::fast : kernels::MatmulMode::exact;
+  return make_named_backend(config.backend, config.threads, config.weights_cache_bytes, matmul);
 }
 
 int64_t available_memory_bytes() {
@@ -109,7 +115,7 @@ Run::Run(const RunConfig& config, std::vector<Request> requests, std::shared_ptr
     if (weights_dtype_from_name(config_.weights_dtype, dtype)) convert_weights(*loaded, dtype);
     model_ = std::move(loaded);
   }
-  backend_ = make_named_backend(config_.backend, config_.threads, config_.weights_cache_bytes);
+  backend_ = make_named_backend(config_);
   if (decorate) decorated_ = decorate(*backend_);
   profiled_backend_ = std::make_unique<kernels::ProfiledBackend>(decorated_ ? *decorated_ : *backend_);
 

@@ -207,10 +207,13 @@ PromptTokens prompt_tokens(const Model& model, const Request& request);
 // prompt_tokens(...).ids: the prompt tokens of a request (chat template for `messages`).
 std::vector<int32_t> request_tokens(const Model& model, const Request& request);
 
-// kernels::make_backend(name, threads, weights_cache_bytes) with its failures ("no CUDA device:
-// ...", "kvwb was built without CUDA") as kvwb::Error "backend: <why>".
+// kernels::make_backend(name, threads, weights_cache_bytes, matmul) with its failures ("no CUDA
+// device: ...", "kvwb was built without CUDA") as kvwb::Error "backend: <why>".
 std::unique_ptr<kernels::Backend> make_named_backend(
-    const std::string& name, int threads, int64_t weights_cache_bytes = kernels::kDefaultWeightsCacheBytes);
+    const std::string& name, int threads, int64_t weights_cache_bytes = kernels::kDefaultWeightsCacheBytes,
+    kernels::MatmulMode matmul = kernels::MatmulMode::exact);
+// The backend of a run config: its backend, threads, weights_cache_bytes and matmul.
+std::unique_ptr<kernels::Backend> make_named_backend(const RunConfig& config);
 
 // Free memory the `auto` KV pool may take a fraction of (MemAvailable on the CPU).
 int64_t available_memory_bytes();

@@ -61,6 +61,7 @@ struct RunConfig {
   int threads = 0;  // CPU threads, 0 = all cores
   // CPU backend: bytes of f32 weight copies kept across steps (kernels/cpu/weights_cache.h).
   int64_t weights_cache_bytes = static_cast<int64_t>(kernels::kDefaultWeightsCacheBytes);
+  std::string matmul = "exact";  // exact | fast (kernels::MatmulMode): CPU matmul on Q8_0/Q4_0/Q4_1
   PolicyConfig policy;
   SamplingConfig sampling;
   std::string workload;                  // JSONL path

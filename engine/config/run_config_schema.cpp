@@ -174,7 +174,8 @@ std::span<const std::string_view> choices() {
 }
 constexpr std::string_view kCpu = "cpu", kCuda = "cuda", kStored = "stored", kF32 = "f32", kF16 = "f16",
                            kBf16 = "bf16", kSequence = "sequence", kHead = "head", kL1Sum = "l1-sum",
-                           kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg", kNone = "none", kWord = "word", kLine = "line";
+                           kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg", kNone = "none", kWord = "word", kLine = "line",
+                           kExact = "exact", kFast = "fast";
 
 // The KV dtypes the kernels store, by name (kernels/kv_dtype.h is the one list).
 std::span<const std::string_view> kv_dtype_choices() {
@@ -243,6 +244,10 @@ std::vector<ConfigField> make_fields() {
           {.key = "weights_cache_bytes", .flag = "weights-cache", .value_name = "SIZE", .unit = "bytes",
            .help = "CPU: memory for f32 copies of converted weights, kept across steps (0 = none)",
            .applies = next, .range = at_least(0)}),
+      field<&R::matmul>({.key = "matmul", .flag = "matmul", .value_name = "TEXT",
+                         .help = "CPU matmul on Q8_0/Q4_0/Q4_1 weights: exact (f32 activations) or fast (int8 "
+                                 "activations per block of 32, integer dot products; changes logits slightly)",
+                         .applies = next, .choices = choices<kExact, kFast>}),
       field<&R::policy, &P::name>({.key = "policy.name", .flag = "policy", .value_name = "TEXT",
                                    .help = "Compression policy (full, decode-only, batch-max, kv-compress, ...)",
                                    .choices = policy_names, .rule = policy_name_rule}),

@@ -27,8 +27,8 @@ class CpuBackend final : public Backend {
   std::unordered_map<void*, size_t> mapped_;
 
  public:
-  CpuBackend(int threads, size_t weights_cache_bytes)
-      : threads_(threads > 0 ? threads : omp_get_num_procs()), weights_cache_(weights_cache_bytes) {
+  CpuBackend(int threads, size_t weights_cache_bytes, MatmulMode matmul)
+      : threads_(threads > 0 ? threads : omp_get_num_procs()), matmul_(matmul), weights_cache_(weights_cache_bytes) {
     cpu::active_isa();  // a bad KVWB_CPU_ISA fails here, before any op
     cpu::set_blas_threads(threads_);
   }
@@ -81,7 +81,7 @@ class CpuBackend final : public Backend {
     cpu::rmsnorm(x, weight, n, dim, eps, out, threads_);
   }
   void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y) override {
-    cpu::matmul(x, n, w, bias, y, threads_, &weights_cache_);
+    cpu::matmul(x, n, w, bias, y, threads_, &weights_cache_, matmul_);
   }
   void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const int32_t* pos, const float* inv_freq,
             RopeStyle style) override {
@@ -114,13 +114,14 @@ class CpuBackend final : public Backend {
 
  private:
   int threads_;
+  MatmulMode matmul_;
   cpu::WeightsCache weights_cache_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads, size_t weights_cache_bytes) {
-  return std::make_unique<CpuBackend>(threads, weights_cache_bytes);
+std::unique_ptr<Backend> make_cpu_backend(int threads, size_t weights_cache_bytes, MatmulMode matmul) {
+  return std::make_unique<CpuBackend>(threads, weights_cache_bytes, matmul);
 }
 
 }  // namespace kvwb::kernels

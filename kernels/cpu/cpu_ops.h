@@ -22,9 +22,10 @@ namespace kvwb::kernels::cpu {
 void matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads);
 class WeightsCache;
 // matmul.cpp: every n and weight dtype; picks matvec for small n and BLAS for the rest, on the
-// f32 copy of w in `cache` (when given and w fits in it).
+// f32 copy of w in `cache` (when given and w fits in it); with MatmulMode::fast, Q8_0, Q4_0 and
+// Q4_1 weights take the integer dot products of int8_dot.h for every n instead.
 void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads,
-            WeightsCache* cache = nullptr);
+            WeightsCache* cache = nullptr, MatmulMode mode = MatmulMode::exact);
 // OpenBLAS's own thread count (process-wide).
 void set_blas_threads(int threads);
 

@@ -1,8 +1,10 @@
 // The kernels compiled once per instruction set (isa_kernels.h), each run with the active one
-// (isa.h): the declarations are in cpu_ops.h, quant_dot.h, quant_fast.h and quant_matmul.h.
+// (isa.h): the declarations are in cpu_ops.h, int8_dot.h, quant_dot.h, quant_fast.h and
+// quant_matmul.h.
 #include <utility>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/int8_dot.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/quant_fast.h"
@@ -37,7 +39,11 @@ void matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float
 void quant_matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
   KVWB_ON_ACTIVE_ISA(quant_matvec, x, n, w, bias, y, threads);
 }
+void quant_matmul_int8(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
+  KVWB_ON_ACTIVE_ISA(quant_matmul_int8, x, n, w, bias, y, threads);
+}
 void quant_dot_rows(const QuantDotArgs& a) { KVWB_ON_ACTIVE_ISA(quant_dot_rows, a); }
+void int8_dot_rows(const Int8DotArgs& a) { KVWB_ON_ACTIVE_ISA(int8_dot_rows, a); }
 void dequantize_row_fast(DType dtype, const void* src, float* dst, int64_t n) {
   KVWB_ON_ACTIVE_ISA(dequantize_row_fast, dtype, src, dst, n);
 }

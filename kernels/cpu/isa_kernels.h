@@ -1,11 +1,12 @@
 #pragma once
 // The kernels compiled once per instruction set (isa_pass.h), declared in each ISA's namespace:
 // cpu::isa_portable::matvec, cpu::isa_avx2::matvec, ... (isa_kernels.inc lists them once).
-// The functions of the same names in cpu:: (cpu_ops.h, quant_dot.h, quant_fast.h,
-// quant_matmul.h) run the active ISA's (isa.h; dispatch.cpp).
+// The functions of the same names in cpu:: (cpu_ops.h, int8_dot.h, quant_dot.h,
+// quant_fast.h, quant_matmul.h) run the active ISA's (isa.h; dispatch.cpp).
 #include <cstdint>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/int8_dot.h"
 #include "kernels/cpu/quant_dot.h"
 
 namespace kvwb::kernels::cpu {

@@ -3,13 +3,15 @@
 // (prefill, big batches) is compute bound and goes to OpenBLAS sgemm tile by tile, each tile of
 // rows widened or dequantized into a per-thread f32 buffer that stays in cache. On the portable
 // pass, whose conversions and dot products are scalar, sgemm runs on the f32 copy kept by the
-// weights cache (weights_cache.h) for every n instead.
+// weights cache (weights_cache.h) for every n instead. MatmulMode::fast sends Q8_0, Q4_0 and Q4_1
+// weights to the integer dot products (int8_dot.h) for every n, on every pass.
 #include <cblas.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/int8_dot.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/cpu/quant_matmul.h"
@@ -97,7 +99,7 @@ void tiled_sgemm(const float* x, int64_t n, const Matrix& w, const float* bias, 
 void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
 
 void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads,
-            WeightsCache* cache) {
+            WeightsCache* cache, MatmulMode mode) {
   const DTypeInfo info = dtype_info(w.dtype);
   if (!is_quantized(w.dtype) && w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16) {
     op_error("matmul", "dtype " + std::string(info.name) + " not supported by the CPU backend yet");
@@ -115,6 +117,7 @@ void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
+  if (mode == MatmulMode::fast && has_int8_dot(w.dtype)) return quant_matmul_int8(x, n, w, bias, y, threads);
   // A copy exists only on the portable pass (worth_caching), where OpenBLAS's own vector code
   // on it beats the scalar row paths for any n.
   const float* cached = cache != nullptr ? cache->f32(w, threads) : nullptr;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/int8_dot.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/cpu/quant_fast.h"
 #include "kernels/quant.h"
@@ -40,7 +41,26 @@ float dot(const float* a, const float* b, int64_t n) {
 
 bool parallel_rows(const Matrix& w, int threads) { return threads > 1 && w.rows * w.cols >= (int64_t{1} << 16); }
 
-int64_t row_chunk(const Matrix& w, int threads) { return std::max<int64_t>(1, w.rows / (8 * std::max(threads, 1))); }
+int64_t row_chunk_size(const Matrix& w, int threads) { return std::max<int64_t>(1, w.rows / (8 * std::max(threads, 1))); }
+
+// Runs row_chunk(r0, count) over chunks of w's rows, in parallel when worth it, and adds the
+// bias to the chunk's outputs y[i, r0 .. r0 + count) for every input i < n.
+template <typename RowChunk>
+void each_row_chunk(int64_t n, const Matrix& w, const float* bias, float* y, int threads, const RowChunk& row_chunk) {
+  const int64_t rows = w.rows;
+  const int64_t chunk = row_chunk_size(w, threads);
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) if (parallel_rows(w, threads)) schedule(dynamic)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t r0 = c * chunk, count = std::min(chunk, rows - r0);
+    row_chunk(r0, count);
+    if (bias != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t r = r0; r < r0 + count; ++r) y[i * rows + r] += bias[r];
+      }
+    }
+  }
+}
 
 // Q8_0, Q4_0, Q4_1: dot products from the packed bytes, kMaxDotInputs inputs per pass over
 // a chunk of rows.
@@ -52,15 +72,11 @@ void fused_row_path(const float* x, int64_t n, const Matrix& w, const float* bia
     sums.resize(static_cast<size_t>(n * blocks));
     for (int64_t i = 0; i < n; ++i) block_sums(x + i * cols, cols, sums.data() + i * blocks);
   }
-  const int64_t chunk = row_chunk(w, threads);
-  const int64_t chunks = (rows + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(threads) if (parallel_rows(w, threads)) schedule(dynamic)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t r0 = c * chunk;
+  each_row_chunk(n, w, bias, y, threads, [&](int64_t r0, int64_t count) {
     QuantDotArgs a;
     a.dtype = w.dtype;
     a.rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * row_bytes;
-    a.row_count = std::min(chunk, rows - r0);
+    a.row_count = count;
     a.cols = cols;
     a.x_stride = cols;
     a.sums_stride = blocks;
@@ -72,12 +88,7 @@ void fused_row_path(const float* x, int64_t n, const Matrix& w, const float* bia
       a.y = y + i0 * rows + r0;
       KVWB_ISA_NS::quant_dot_rows(a);
     }
-    if (bias != nullptr) {
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t r = r0; r < r0 + a.row_count; ++r) y[i * rows + r] += bias[r];
-      }
-    }
-  }
+  });
 }
 
 // The K types: each row dequantized into a per-thread f32 buffer first.
@@ -85,7 +96,7 @@ void dequantized_row_path(const float* x, int64_t n, const Matrix& w, const floa
   const int64_t rows = w.rows, cols = w.cols;
   const size_t row_bytes = dtype_bytes(w.dtype, cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const int64_t chunk = row_chunk(w, threads);
+  const int64_t chunk = row_chunk_size(w, threads);
 #pragma omp parallel num_threads(threads) if (parallel_rows(w, threads))
   {
     std::vector<float> row(static_cast<size_t>(cols));
@@ -99,6 +110,25 @@ void dequantized_row_path(const float* x, int64_t n, const Matrix& w, const floa
 }
 
 }  // namespace
+
+void quant_matmul_int8(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
+  const size_t row_bytes = dtype_bytes(w.dtype, w.cols);
+  const Int8Rows xq = quantize_rows_int8(x, n, w.cols);
+  each_row_chunk(n, w, bias, y, threads, [&](int64_t r0, int64_t count) {
+    Int8DotArgs a;
+    a.dtype = w.dtype;
+    a.rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r0) * row_bytes;
+    a.row_count = count;
+    a.x = &xq;
+    a.y_stride = w.rows;
+    for (int64_t i0 = 0; i0 < n; i0 += kMaxInt8Inputs) {
+      a.first = i0;
+      a.count = static_cast<int>(std::min<int64_t>(kMaxInt8Inputs, n - i0));
+      a.y = y + i0 * w.rows + r0;
+      KVWB_ISA_NS::int8_dot_rows(a);
+    }
+  });
+}
 
 void quant_matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads) {
   if (has_fused_dot(w.dtype)) {

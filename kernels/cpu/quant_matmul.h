@@ -20,4 +20,8 @@ constexpr int64_t kFusedRowPathMaxN = 16;
 // blocks per row, w.cols > 0 (matmul checks these).
 void quant_matvec(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads);
 
+// The same for --matmul fast (int8_dot.h) with w in Q8_0, Q4_0 or Q4_1, for every n: x quantized
+// per block of 32 once, then each chunk of rows dotted with kMaxInt8Inputs inputs per pass.
+void quant_matmul_int8(const float* x, int64_t n, const Matrix& w, const float* bias, float* y, int threads);
+
 }  // namespace kvwb::kernels::cpu

@@ -127,6 +127,14 @@ TEST(TraceCli, CudaWithoutAGpuIsAOneLineError) {
   EXPECT_NE(r.code, 0);  // rejected by the option check
 }
 
+// --matmul fast is CPU only: with CUDA it is refused before any device is looked for.
+TEST(TraceCli, FastMatmulOnCudaIsAOneLineError) {
+  const Result r = cli("run --model " + fixture() + " --workload " + workload() + " --quiet --backend cuda --matmul fast");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "kvwb-cli: error: backend: matmul fast is CPU only: the CUDA backend multiplies exactly "
+                   "(use --matmul exact)\n");
+}
+
 TEST(TraceCli, GenerateOnTheCpuBackendByName) {
   const Result r = cli("generate --model " + fixture() + " --prompt 'hello world' --max-new-tokens 4 --backend cpu");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -28,6 +28,7 @@ RunConfig all_changed() {
   c.max_tokens_per_step = 256;
   c.threads = 2;
   c.weights_cache_bytes = 64 << 20;
+  c.matmul = "fast";
   c.policy.name = "kv-compress";
   c.policy.budget_tokens = 99;
   c.policy.budget_scope = "head";

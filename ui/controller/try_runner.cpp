@@ -92,8 +92,7 @@ struct TryRunner::Job {
 
   std::vector<int32_t> run_full(const Model& model) const {
     const std::vector<int32_t> prompt = request_tokens(model, as_request());
-    std::unique_ptr<kernels::Backend> backend = make_named_backend(request.config.backend, request.config.threads,
-                                                                           request.config.weights_cache_bytes);
+    std::unique_ptr<kernels::Backend> backend = make_named_backend(request.config);
     GenerationOptions o;
     o.max_new_tokens = request.max_new_tokens;
     o.temperature = static_cast<float>(request.config.sampling.temperature);
