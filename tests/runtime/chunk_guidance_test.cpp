@@ -204,6 +204,7 @@ std::vector<int32_t> prompt_of(int64_t len, int64_t vocab, int salt) {
 struct Outcome {
   std::map<std::string, std::vector<int32_t>> outputs;
   int64_t max_peak_blocks = 0;
+  int64_t max_running = 0;  // sequences admitted at once
   int64_t preemptions = 0;
   int64_t guide_tokens = 0;
 };
@@ -219,6 +220,7 @@ Outcome run(const Model& model, EngineOptions o, const std::vector<std::vector<i
     const StepStats s = engine.step();
     EXPECT_LE(s.peak_blocks_used, o.num_blocks) << "step " << s.step;
     r.max_peak_blocks = std::max(r.max_peak_blocks, s.peak_blocks_used);
+    r.max_running = std::max(r.max_running, s.running + s.finished);
     r.preemptions += s.preemptions;
     r.guide_tokens += s.guide_tokens;
     for (auto& f : engine.take_finished()) r.outputs[f.id] = f.output;
@@ -291,6 +293,37 @@ TEST(ChunkGuidance, PeakAndReservationCoverTheGuidesCopies) {
     Engine small(*model, *backend, o);
     EXPECT_THROW(small.submit("r0", ps[0], 8), Error) << span;
   }
+}
+
+// The Batch-Max point survives guidance: one fixed pool of about two full-KV requests admits
+// more guided Batch-Max requests than decode-only ones (which cache whole prompts), if a few
+// fewer than unguided Batch-Max (the copies ride on top of budget + chunk).
+TEST(ChunkGuidance, GuidedBatchMaxStillAdmitsMoreThanDecodeOnly) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  std::vector<std::vector<int32_t>> ps;
+  for (int i = 0; i < 8; ++i) ps.push_back(prompt_of(170, model->config.vocab_size, i + 5));
+  const KvCacheShape shape{model->config.num_layers, model->config.num_kv_heads, model->config.head_dim, 4, 1};
+  EngineOptions o;
+  o.block_size = 4;
+  o.prefill_chunk = 16;
+  o.num_blocks = 2 * blocks_for_tokens(170 + 4, shape) + 8;
+  o.policy.budget_tokens = 32;
+  o.policy.protected_recent = 8;
+  o.policy.window = 8;
+  o.policy.decode_interval = 4;
+  auto with = [&](const char* policy, const char* guidance) {
+    EngineOptions p = o;
+    p.policy.name = policy;
+    p.policy.chunk_guidance = guidance;
+    return run(*model, p, ps, 0, 4).max_running;
+  };
+  const int64_t decode_only = with("decode-only", "none"), guided = with("batch-max", "question"),
+                blind = with("batch-max", "none");
+  EXPECT_GT(guided, decode_only);
+  EXPECT_LE(guided, blind);
+  RecordProperty("max_running_decode_only", std::to_string(decode_only));
+  RecordProperty("max_running_batch_max_guided", std::to_string(guided));
+  RecordProperty("max_running_batch_max", std::to_string(blind));
 }
 
 // Every evicting policy with guidance under a tight budget: the pool holds, and only the
