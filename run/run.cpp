@@ -223,6 +223,7 @@ RunStep Run::step() {
   peak_blocks_ = std::max(peak_blocks_, s.peak_blocks_used);
   preemptions_ += s.preemptions;
   evicted_ += s.evicted_slots;
+  guide_tokens_ += s.guide_tokens;
   wall_ += s.wall_seconds;
   eviction_seconds_ += s.eviction_seconds;
   if (s.evicted_slots > 0) {
@@ -390,6 +391,7 @@ RunSummary Run::summary() const {
   s.kv_pool_bytes = kv_pool_bytes_;
   s.preemptions = preemptions_;
   s.evicted_slots = evicted_;
+  s.guide_tokens = guide_tokens_;
   s.eviction_seconds = eviction_seconds_;
   s.evicting_steps = evicting_steps_;
   s.evicting_steps_seconds = evicting_steps_seconds_;

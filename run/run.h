@@ -59,6 +59,7 @@ struct RunSummary {
   int64_t kv_pool_bytes = 0;
   int64_t preemptions = 0;
   int64_t evicted_slots = 0;
+  int64_t guide_tokens = 0;  // policy.chunk_guidance: guide tokens fed again with prefill chunks
   double eviction_seconds = 0;  // policy scoring + compaction, summed over steps
   int64_t evicting_steps = 0;          // steps that evicted at least one slot...
   double evicting_steps_seconds = 0;   // ...and their wall time (eviction's share where it happens)
@@ -168,7 +169,7 @@ class Run {
   int64_t kv_pool_bytes_ = 0;
   // Accumulated step statistics for the summary.
   int64_t steps_ = 0, batch_steps_ = 0, batch_sum_ = 0, max_batch_ = 0, peak_blocks_ = 0, preemptions_ = 0,
-          evicted_ = 0, prompt_tokens_ = 0;
+          evicted_ = 0, guide_tokens_ = 0, prompt_tokens_ = 0;
   double wall_ = 0, eviction_seconds_ = 0;
   int64_t evicting_steps_ = 0;
   double evicting_steps_seconds_ = 0, evicting_steps_eviction_seconds_ = 0;

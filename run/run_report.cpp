@@ -25,6 +25,10 @@ std::string format_summary(const RunSummary& s) {
                        100.0 * s.evicting_steps_eviction_seconds / s.evicting_steps_seconds, s.evicting_steps);
   }
   out += ")\n";
+  if (s.guide_tokens > 0) {
+    out += fmt::format("guide tokens      {} fed again with prefill chunks (+{:.1f}% prefill work)\n", s.guide_tokens,
+                       s.prompt_tokens > 0 ? 100.0 * static_cast<double>(s.guide_tokens) / static_cast<double>(s.prompt_tokens) : 0.0);
+  }
   if (s.overall.count > 0) {
     out += fmt::format("accuracy          {:.4f} over {} scored requests\n", s.overall.mean, s.overall.count);
   }
@@ -57,6 +61,7 @@ nlohmann::json summary_to_json(const RunSummary& s) {
           {"kv_pool_bytes", s.kv_pool_bytes},
           {"preemptions", s.preemptions},
           {"evicted_slots", s.evicted_slots},
+          {"guide_tokens", s.guide_tokens},
           {"eviction_seconds", s.eviction_seconds},
           {"evicting_steps", s.evicting_steps},
           {"evicting_steps_seconds", s.evicting_steps_seconds},
@@ -90,6 +95,7 @@ RunSummary summary_from_json(const nlohmann::json& j) {
   s.kv_pool_bytes = count_field(j, "kv_pool_bytes");
   s.preemptions = count_field(j, "preemptions");
   s.evicted_slots = count_field(j, "evicted_slots");
+  s.guide_tokens = count_field(j, "guide_tokens");
   s.eviction_seconds = j.value("eviction_seconds", 0.0);
   s.evicting_steps = count_field(j, "evicting_steps");
   s.evicting_steps_seconds = j.value("evicting_steps_seconds", 0.0);

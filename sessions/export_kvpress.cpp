@@ -3,6 +3,7 @@
 // kvwb's budget_ratio is the fraction kept.
 #include <fmt/format.h>
 
+#include "engine/config/policy_names.h"
 #include "sessions/config_export.h"
 
 namespace kvwb {
@@ -58,7 +59,18 @@ TargetExport kvpress_press(const RunConfig& c) {
     out.text = "press = None  # full KV: call the pipeline without a press\n";
   } else {
     const std::string ratio = compression_ratio(p, out);
-    if (p.name == "snapkv") {
+    if (p.chunk_guidance == "question" && guidable_between_chunks(p)) {
+      // Question-guided chunks: FinchPress scores the context by the question's attention and,
+      // with chunk_length, keeps the ratio in each chunk.
+      cls = "FinchPress";
+      press = fmt::format("FinchPress(compression_ratio={}, chunk_length={})", ratio, c.prefill_chunk);
+      warn(fmt::format(
+          "policy.chunk_guidance=question: the nearest is FinchPress, which needs press.update_model_and_tokenizer("
+          "model, tokenizer) and the input context + press.delimiter_token + question (question=\"\" to the "
+          "pipeline); it scores the whole prefilled context once and keeps the ratio in each chunk of chunk_length, "
+          "while kvwb's {} evicts after every prefill chunk (the question fed again with each) and during decode",
+          p.name));
+    } else if (p.name == "snapkv") {
       cls = "SnapKVPress";
       press = fmt::format("SnapKVPress({})", snapkv_args(p, ratio));
     } else if (p.name == "pyramidkv") {

@@ -97,6 +97,10 @@ void policy_flags(const PolicyConfig& p, ServingFlags& b) {
   b.warn("policy.pyramid_beta={}: no counterpart (a PyramidKV knob{})", p.pyramid_beta,
          p.name == "pyramidkv" ? "" : ", unused by this policy");
   if (p.span != "none") b.warn("policy.span={}: no counterpart (vLLM-kvcompress evicts single tokens)", p.span);
+  if (p.chunk_guidance != "none") {
+    b.warn("policy.chunk_guidance={}: no counterpart (vLLM-kvcompress compresses once the whole prompt is in)",
+           p.chunk_guidance);
+  }
 }
 
 // The flags both servers share; `policy` adds the policy's (the fork's compression or warnings).

@@ -53,7 +53,8 @@ class InterruptGuard {
 struct SweepArgs {
   ConfigFlags flags;
   std::string policies = "decode-only,batch-max,kv-compress";
-  std::optional<std::string> budgets, chunks, kv_dtypes, spans;  // given-but-empty is an error, absent is not
+  // Given-but-empty is an error, absent is not.
+  std::optional<std::string> budgets, chunks, kv_dtypes, spans, chunk_guidances;
   double min_accuracy = 0.96;
   std::string db;
   std::string export_path;
@@ -69,6 +70,7 @@ int run_sweep(const SweepArgs& a) {
   if (a.chunks) grid.prefill_chunks = parse_int_list(*a.chunks, "--chunks");
   if (a.kv_dtypes) grid.kv_dtypes = parse_kv_dtype_list(*a.kv_dtypes, "--kv-dtypes");
   if (a.spans) grid.spans = split_list(*a.spans, "--spans");
+  if (a.chunk_guidances) grid.chunk_guidances = split_list(*a.chunk_guidances, "--chunk-guidances");
   if (!(a.min_accuracy >= 0)) fail("--min-accuracy", "must be 0 or more, got {}", a.min_accuracy);
   SweepOptions options;
   options.db_path = a.db.empty() ? default_session_db_path() : a.db;
@@ -152,6 +154,9 @@ Command add_sweep_command(CLI::App& app) {
                   "full KV at f32 and each dtype's full KV is a point");
   sub->add_option("--spans", args->spans,
                   "Comma-separated span kinds of the evicting points, e.g. none,word (default: --span)");
+  sub->add_option("--chunk-guidances", args->chunk_guidances,
+                  "Comma-separated chunk guidances of the points that evict between prefill chunks, e.g. "
+                  "none,question (default: --chunk-guidance)");
   sub->add_option("--min-accuracy", args->min_accuracy, "Accuracy floor relative to full KV for the recommendation")
       ->capture_default_str();
   sub->add_option("--db", args->db, "Session database (default: $XDG_DATA_HOME/kvwb/sessions.db)");

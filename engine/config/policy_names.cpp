@@ -33,6 +33,10 @@ std::span<const PolicyInfo> policy_registry() { return kPolicies; }
 
 std::span<const std::string_view> policy_names() { return kNames; }
 
+bool guidable_between_chunks(const PolicyConfig& config) {
+  return config.name == "batch-max" || (config.name == "kv-compress" && config.chunked_prefill);
+}
+
 bool is_policy_name(std::string_view name) { return std::ranges::find(kNames, name) != kNames.end(); }
 
 std::string policy_name_list() {

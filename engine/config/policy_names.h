@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/config/run_config.h"
+
 namespace kvwb {
 
 struct PolicyInfo {
@@ -18,5 +20,10 @@ std::span<const std::string_view> policy_names();
 bool is_policy_name(std::string_view name);
 // "full, decode-only, batch-max, ..." for messages.
 std::string policy_name_list();
+
+// Whether policy.chunk_guidance applies to this config: its policy evicts between prefill chunks
+// by attention scores (batch-max; kv-compress with chunked_prefill). StreamingLLM also evicts
+// there, but by recency, which no query changes.
+bool guidable_between_chunks(const PolicyConfig& config);
 
 }  // namespace kvwb

@@ -35,6 +35,10 @@ struct PolicyConfig {
   bool chunked_prefill = false;    // kv-compress: compress between prefill chunks too (the paper's code could not)
   // Every scoring policy: keep or drop whole spans of tokens (none | word | line; token_spans.h).
   std::string span = "none";
+  // Policies that evict between prefill chunks: which queries score a chunk (none: its own, as
+  // the policy observes; question: the request's question, or the prompt's last `window` tokens,
+  // fed with every chunk and dropped again; docs/policies.md).
+  std::string chunk_guidance = "none";
 };
 
 struct SamplingConfig {

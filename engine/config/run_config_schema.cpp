@@ -175,7 +175,7 @@ std::span<const std::string_view> choices() {
 constexpr std::string_view kCpu = "cpu", kCuda = "cuda", kStored = "stored", kF32 = "f32", kF16 = "f16",
                            kBf16 = "bf16", kSequence = "sequence", kHead = "head", kL1Sum = "l1-sum",
                            kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg", kNone = "none", kWord = "word", kLine = "line",
-                           kExact = "exact", kFast = "fast";
+                           kExact = "exact", kFast = "fast", kQuestion = "question";
 
 // The KV dtypes the kernels store, by name (kernels/kv_dtype.h is the one list).
 std::span<const std::string_view> kv_dtype_choices() {
@@ -292,6 +292,13 @@ std::vector<ConfigField> make_fields() {
                                    .help = "Evict whole spans: none, word (tokens with no space or punctuation "
                                            "between them) or line",
                                    .choices = choices<kNone, kWord, kLine>}),
+      // Live: a chunk is guided or not as the policy stands when it is scheduled, and the
+      // reservations are recomputed at every update.
+      field<&R::policy, &P::chunk_guidance>(
+          {.key = "policy.chunk_guidance", .flag = "chunk-guidance", .value_name = "TEXT",
+           .help = "Policies that evict between prefill chunks: none (each chunk's own queries score it) or "
+                   "question (the request's question, else the prompt's last window tokens, scores every chunk)",
+           .choices = choices<kNone, kQuestion>}),
       field<&R::sampling, &S::temperature>({.key = "sampling.temperature", .flag = "temperature", .value_name = "FLOAT",
                                             .help = "Sampling temperature (0 = greedy)", .range = at_least(0)}),
       field<&R::sampling, &S::top_p>({.key = "sampling.top_p", .flag = "top-p", .value_name = "FLOAT",

@@ -74,10 +74,17 @@ int64_t Engine::blocks_held(const SequenceState& s) const {
 
 int64_t Engine::peak_of(const SequenceState& s) const {
   const int64_t remaining = s.max_new_tokens - static_cast<int64_t>(s.output.size());
-  if (s.question_tokens == 0) return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk);
+  if (s.question_tokens == 0) {
+    // A guided chunk holds its guide's copies on top of the policy's peak for one step
+    // (chunk_guide of an empty chunk: the copies every chunk that holds none of its guide gets).
+    const int64_t copies = policy_->chunk_guide(s, 0, 0).copies();
+    return policy_->peak_blocks(s.context_length(), remaining, cache_.shape(), options_.prefill_chunk) +
+           (copies > 0 ? blocks_for_tokens(copies, cache_.shape()) : 0);
+  }
   // With a question: the policy's peak for the compressed part followed by the question and the
-  // new tokens, plus the question held whole until the first decode eviction; never more than
-  // every token kept.
+  // new tokens, plus the question held whole until the first decode eviction (or, with
+  // chunk_guidance, its copy during a chunk: the two are never in the cache together); never
+  // more than every token kept.
   const int64_t after = s.context_length() - s.compress_at() + remaining;
   return std::min(blocks_for_tokens(s.context_length() + remaining, cache_.shape()),
                   policy_->peak_blocks(s.compress_at(), after, cache_.shape(), options_.prefill_chunk) +
@@ -142,8 +149,12 @@ void Engine::plan(std::vector<Work>& work, int64_t& admitted, bool admit) {
     const int64_t end = s->prefilled < s->compress_at() ? s->compress_at() : s->context_length();
     const int64_t n = std::min({options_.prefill_chunk, end - s->prefilled, tokens_left});
     if (n <= 0 || static_cast<int64_t>(work.size()) >= options_.max_batch) return;
-    work.push_back({s, s->prefilled, n});
+    const ChunkGuide guide = policy_->chunk_guide(*s, s->prefilled, s->prefilled + n);
+    work.push_back({s, s->prefilled, n, guide});
+    // Guide copies are work too, but never shorten this chunk (a guide longer than the step's
+    // tokens would stall the request): they take what the step has left after it.
     tokens_left -= n;
+    tokens_left -= std::min(tokens_left, guide.copies());
   };
   for (auto& s : running_) {
     if (s->phase == SequencePhase::Prefill) add_prefill(s.get());
@@ -202,6 +213,7 @@ StepStats Engine::step() {
     ScopedSpan span(profiler, "step", Category::step);
     run_step(stats);
     span.arg("batch", stats.batch_size).arg("tokens", stats.prefill_tokens + stats.decode_tokens);
+    if (stats.guide_tokens > 0) span.arg("guide_tokens", stats.guide_tokens);  // the extra prefill work
   }
   for (const Observer& o : observers_) o(stats);
   return stats;
@@ -218,7 +230,7 @@ void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
   // config: if it does not fit alone a second time under the same config, it never will.
   for (;;) {
     int64_t need = 0;
-    for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count);
+    for (const Work& w : work) need += cache_.blocks_to_append(w.seq->cache_seq, w.count + w.guide.copies());
     if (need <= cache_.free_blocks()) break;
     SequenceState& youngest = *running_.back();
     if (running_.size() == 1) {
@@ -242,6 +254,12 @@ void Engine::schedule(StepStats& stats, std::vector<Work>& work) {
       batch_.add(w.seq->cache_seq, w.seq->context_token(i), static_cast<int32_t>(i), completes && i + 1 == end,
                  policy_->observe(*w.seq, i, w.begin, end));
     }
+    // The guide's copies follow the chunk (causal by position, so the chunk does not see them)
+    // and observe everything it retained plus the chunk (Finch).
+    for (int64_t j = 0; j < w.guide.copies(); ++j) {
+      batch_.add(w.seq->cache_seq, w.seq->context_token(w.guide.begin + j), static_cast<int32_t>(end + j), false, true);
+    }
+    stats.guide_tokens += w.guide.copies();
     if (w.seq->phase == SequencePhase::Decode) ++stats.decode_tokens;
     else stats.prefill_tokens += w.count;
   }
@@ -280,6 +298,9 @@ void Engine::run_step(StepStats& stats) {
   const std::vector<int32_t>& eos = model_.tokenizer ? model_.tokenizer->eos_ids() : model_.config.eos_token_ids;
   size_t logit_row = 0;
   std::vector<SequenceState*> finished;
+  for (const Work& w : work) {
+    if (w.guide.copies() > 0) drop_guide_copies(w);
+  }
   for (const Work& w : work) {
     SequenceState& s = *w.seq;
     s.prefilled += w.count;
@@ -325,6 +346,17 @@ void Engine::run_step(StepStats& stats) {
   stats.kv_slots_used = cache_.used_slots();
   stats.wall_seconds = now() - t0;
   if constexpr (kInvariantsChecked) check_kv_budget(stats.blocks_used, stats.blocks_total, stats.step, "end of step");
+}
+
+void Engine::drop_guide_copies(const Work& w) {
+  const KvCacheShape& shape = cache_.shape();
+  std::vector<std::vector<int64_t>> copies(static_cast<size_t>(shape.num_layers * shape.num_kv_heads));
+  for (size_t r = 0; r < copies.size(); ++r) {
+    const int64_t length = cache_.length(w.seq->cache_seq, static_cast<int64_t>(r) / shape.num_kv_heads,
+                                         static_cast<int64_t>(r) % shape.num_kv_heads);
+    for (int64_t i = length - w.guide.copies(); i < length; ++i) copies[r].push_back(i);
+  }
+  cache_.evict_rows(w.seq->cache_seq, copies);
 }
 
 void Engine::evict(SequenceState& s, int64_t appended, bool prefill_done, StepStats& stats) {

@@ -94,6 +94,7 @@ class Engine {
     SequenceState* seq;
     int64_t begin;  // context index of the first token fed
     int64_t count;
+    ChunkGuide guide = {};  // policy.chunk_guidance: copies fed after the chunk, dropped after the forward
   };
   double now() const;
   bool traced(const std::string& id) const;
@@ -106,6 +107,8 @@ class Engine {
   // Error when the oldest running request does not fit the pool alone even after a recompute.
   void schedule(StepStats& stats, std::vector<Work>& work);
   void run_step(StepStats& stats);
+  // Removes a guided chunk's guide copies (the newest slots of every row of its sequence).
+  void drop_guide_copies(const Work& w);
   // Runs the policy on `seq` after `appended` tokens (0: enforce a changed budget) and adds
   // what it evicted to `stats`.
   void evict(SequenceState& seq, int64_t appended, bool prefill_done, StepStats& stats);

@@ -39,6 +39,18 @@ struct AppendContext {
   std::vector<EvictionRecord>* trace = nullptr;  // non-null: record every decision here
 };
 
+// policy.chunk_guidance: the context range [begin, end) whose queries score a prefill chunk for
+// the eviction that follows it (Finch): the request's question, or the prompt's last `window`
+// tokens. `copied`: the range is not inside the chunk, so the engine feeds its tokens again
+// right after the chunk (at the positions that follow it), as observing queries, and drops
+// their KV before the policy evicts. Not copied: the chunk's own guide tokens observe.
+struct ChunkGuide {
+  int64_t begin = 0;
+  int64_t end = 0;
+  bool copied = false;
+  int64_t copies() const { return copied ? end - begin : 0; }
+};
+
 class CompressionPolicy {
  public:
   virtual ~CompressionPolicy() = default;
@@ -52,6 +64,9 @@ class CompressionPolicy {
   virtual bool observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const {
     return false;
   }
+  // The guide of the prefill chunk [chunk_begin, chunk_end) of `seq` (empty: the chunk is not
+  // guided, its queries observe as observe() says).
+  virtual ChunkGuide chunk_guide(const SequenceState& seq, int64_t chunk_begin, int64_t chunk_end) const { return {}; }
   // Evicts as the policy wants after the engine appended tokens of `seq`.
   virtual EvictionStats after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) { return {}; }
   // After a config update: evicts `seq` down to the (new) budget now, if the policy evicts in

@@ -34,6 +34,9 @@ struct StepStats {
   int64_t waiting = 0;     // queued after the step
   int64_t prefill_tokens = 0;
   int64_t decode_tokens = 0;
+  // policy.chunk_guidance: guide tokens fed again after prefill chunks (extra prefill work, not
+  // counted in prefill_tokens; their KV is dropped within the step).
+  int64_t guide_tokens = 0;
   int64_t admitted = 0;
   int64_t finished = 0;
   int64_t preemptions = 0;

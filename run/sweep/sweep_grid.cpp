@@ -2,13 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/config/policy_names.h"
 #include "engine/core/error.h"
 
 namespace kvwb {
 namespace {
 
 RunConfig point_config(const RunConfig& base, const std::string& policy, const std::optional<int64_t>& budget,
-                       int64_t chunk, const std::string& kv_dtype, const std::string& span = "none") {
+                       int64_t chunk, const std::string& kv_dtype, const std::string& span = "none",
+                       const std::string& chunk_guidance = "none") {
   RunConfig c = base;
   c.policy.span = span;
   c.kv_dtype = kv_dtype;
@@ -17,6 +19,8 @@ RunConfig point_config(const RunConfig& base, const std::string& policy, const s
   c.policy.budget_ratio.reset();
   c.policy.budget_tokens = budget;
   c.prefill_chunk = chunk;
+  // Guidance that does not apply would give a second point that runs the same as the first.
+  c.policy.chunk_guidance = guidable_between_chunks(c.policy) ? chunk_guidance : "none";
   return c;
 }
 
@@ -28,6 +32,7 @@ std::string point_label(const RunConfig& c) {
   if (c.policy.budget_ratio) label += fmt::format(", budget ratio {}", *c.policy.budget_ratio);
   if (c.policy.budget_scope == "head" && c.policy.name != "full") label += " per head";
   if (c.policy.span != "none") label += fmt::format(", span {}", c.policy.span);
+  if (c.policy.chunk_guidance != "none") label += fmt::format(", {}-guided", c.policy.chunk_guidance);
   return label + fmt::format(", chunk {}, {}", c.prefill_chunk, c.kv_dtype);
 }
 
@@ -49,6 +54,8 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
   const std::vector<std::string> dtypes = grid.kv_dtypes.empty() ? std::vector<std::string>{base.kv_dtype}
                                                                   : grid.kv_dtypes;
   const std::vector<std::string> spans = grid.spans.empty() ? std::vector<std::string>{base.policy.span} : grid.spans;
+  const std::vector<std::string> guidances =
+      grid.chunk_guidances.empty() ? std::vector<std::string>{base.policy.chunk_guidance} : grid.chunk_guidances;
   std::vector<SweepPoint> points;
   std::vector<nlohmann::json> seen;
   auto add = [&](RunConfig c, bool reference) {
@@ -67,6 +74,11 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
     validate(point_config(base, policy, std::nullopt, chunks.front(), dtypes.front()), "sweep");
   }
   for (const std::string& span : spans) validate(point_config(base, "full", std::nullopt, chunks.front(), dtypes.front(), span), "sweep");
+  for (const std::string& g : guidances) {
+    RunConfig c = point_config(base, "full", std::nullopt, chunks.front(), dtypes.front());
+    c.policy.chunk_guidance = g;  // checked as given, whichever policy it would apply to
+    validate(c, "sweep");
+  }
   add(point_config(base, "full", std::nullopt, chunks.front(), reference_kv_dtype(base, grid)), true);
   for (const std::string& dtype : dtypes) {
     add(point_config(base, "full", std::nullopt, chunks.front(), dtype), false);  // precision alone
@@ -78,7 +90,9 @@ std::vector<SweepPoint> sweep_points(const RunConfig& base, const SweepGrid& gri
       if (grid.budget_tokens.empty()) fail("sweep", "no budgets given: policy '{}' needs a compression budget", policy);
       for (int64_t budget : grid.budget_tokens) {
         for (const std::string& span : spans) {
-          for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk, dtype, span), false);
+          for (const std::string& g : guidances) {
+            for (int64_t chunk : chunks) add(point_config(base, policy, budget, chunk, dtype, span, g), false);
+          }
         }
       }
     }

@@ -1,5 +1,5 @@
 #pragma once
-// The points of a budget sweep: every KV dtype x policy x compression budget (x span) x prefill chunk at the
+// The points of a budget sweep: every KV dtype x policy x compression budget (x span x chunk guidance) x prefill chunk at the
 // base config's fixed KV pool (docs/sweeps.md: sweeps vary the compression budget and the KV
 // precision, never the pool), after one full-KV reference run that accuracy is measured against.
 #include <cstdint>
@@ -22,6 +22,9 @@ struct SweepGrid {
   // policy.span of the evicting points (none, word, line); empty = the base config's. Full-KV
   // points evict nothing and run with none.
   std::vector<std::string> spans{};
+  // policy.chunk_guidance of the evicting points (none, question); empty = the base config's. A
+  // point whose policy it does not apply to (guidable_between_chunks) runs with none.
+  std::vector<std::string> chunk_guidances{};
 };
 
 // The dtype of the full-KV reference of a sweep of `grid` over `base`.
@@ -30,11 +33,11 @@ std::string reference_kv_dtype(const RunConfig& base, const SweepGrid& grid);
 struct SweepPoint {
   RunConfig config;
   bool reference = false;  // the full-KV run the others are compared with
-  std::string label;       // "batch-max, budget 128, chunk 128, f16" (", span word" after the budget)
+  std::string label;       // "batch-max, budget 128, chunk 128, f16" (", span word", ", question-guided" after the budget)
 };
 
 // The reference first (policy full, the first chunk, reference_kv_dtype), then dtype-major (each
-// dtype's full KV at the first chunk), policy, budget, span, chunk; a point whose config equals an
+// dtype's full KV at the first chunk), policy, budget, span, chunk guidance, chunk; a point whose config equals an
 // earlier one is left out (so `full` in the list adds only the chunks the reference does not
 // cover). Errors ("sweep: ...") for an empty policy list, an unknown policy or dtype, no budgets
 // while a policy needs one, a budget or chunk below 1, and a base config without a fixed KV pool

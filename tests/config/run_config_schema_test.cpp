@@ -42,6 +42,7 @@ RunConfig all_changed() {
   c.policy.pyramid_beta = 4;
   c.policy.chunked_prefill = true;
   c.policy.span = "word";
+  c.policy.chunk_guidance = "question";
   c.sampling.temperature = 0.7;
   c.sampling.top_p = 0.9;
   c.sampling.seed = 11;
@@ -198,6 +199,26 @@ TEST(RunConfigSchema, KvDtypeDefaultsToF16AndVersionOneConfigsKeepF32) {
     EXPECT_EQ(std::string(e.what()), "run.json: kv_dtype: must be f32, f16, bf16, q8_0 or q4_0, got 'fp8'");
   }
   EXPECT_EQ(config_field("kv_dtype").applies, Applies::next_start);
+}
+
+// policy.chunk_guidance: none by default (today's chunked eviction), question by flag or JSON;
+// anything else is refused naming the key or flag and the value.
+TEST(RunConfigSchema, ChunkGuidanceIsNoneOrQuestion) {
+  RunConfig c;
+  EXPECT_EQ(c.policy.chunk_guidance, "none");
+  const ConfigField& f = config_field("policy.chunk_guidance");
+  set_config_field(c, f, "question", "--chunk-guidance");
+  EXPECT_EQ(c.policy.chunk_guidance, "question");
+  EXPECT_EQ(config_field_problem(c, f), "");
+  c.policy.chunk_guidance = "answer";
+  EXPECT_EQ(config_field_problem(c, f), "must be none or question, got 'answer'");
+  try {
+    run_config_from_json(Json{{"policy", {{"chunk_guidance", "yes"}}}}, "run.json");
+    FAIL() << "accepted yes";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "run.json: policy.chunk_guidance: must be none or question, got 'yes'");
+  }
+  EXPECT_EQ(f.applies, Applies::live);
 }
 
 TEST(RunConfigSchema, PolicyChoicesAreTheRegistry) {

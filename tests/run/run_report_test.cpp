@@ -24,6 +24,7 @@ TEST(RunReport, SummaryJsonRoundTrips) {
   s.kv_pool_bytes = 19;
   s.preemptions = 23;
   s.evicted_slots = 29;
+  s.guide_tokens = 31;
   s.eviction_seconds = 0.125;
   s.evicting_steps = 2;
   s.evicting_steps_seconds = 0.5;

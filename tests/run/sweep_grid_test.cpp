@@ -126,6 +126,11 @@ TEST(SweepGrid, BadInputIsNamed) {
   const std::string span = error_of(base(), bad_span);
   EXPECT_NE(span.find("policy.span"), std::string::npos) << span;
   EXPECT_NE(span.find("sentence"), std::string::npos) << span;
+  SweepGrid bad_guidance{{"batch-max"}, {8}, {}};
+  bad_guidance.chunk_guidances = {"none", "answer"};
+  const std::string guidance = error_of(base(), bad_guidance);
+  EXPECT_NE(guidance.find("policy.chunk_guidance"), std::string::npos) << guidance;
+  EXPECT_NE(guidance.find("answer"), std::string::npos) << guidance;
 }
 
 TEST(SweepGrid, SpansAddTheDimensionToTheEvictingPointsOnly) {
@@ -144,6 +149,21 @@ TEST(SweepGrid, SpansAddTheDimensionToTheEvictingPointsOnly) {
   };
   EXPECT_EQ(labels, expected);
   EXPECT_EQ(sweep_points(c, {{"snapkv"}, {32}, {}}).back().label, "snapkv, budget 32, span line, chunk 64, f16");
+}
+
+// Chunk guidance doubles only the points it changes: batch-max evicts between chunks, SnapKV does not.
+TEST(SweepGrid, ChunkGuidanceAddsTheDimensionWhereItApplies) {
+  SweepGrid grid{{"batch-max", "snapkv"}, {32}, {}};
+  grid.chunk_guidances = {"none", "question"};
+  std::vector<std::string> labels;
+  for (const SweepPoint& p : sweep_points(base(), grid)) labels.push_back(p.label);
+  const std::vector<std::string> expected = {
+      "full, chunk 64, f16",
+      "batch-max, budget 32, chunk 64, f16",
+      "batch-max, budget 32, question-guided, chunk 64, f16",
+      "snapkv, budget 32, chunk 64, f16",
+  };
+  EXPECT_EQ(labels, expected);
 }
 
 }  // namespace

@@ -325,6 +325,30 @@ TEST(ConfigExport, KvpressHasNoSpanPressAndSaysWhatComesNearest) {
   EXPECT_FALSE(has_warning(export_for_target(c, "kvpress", "--target"), "policy.span"));
 }
 
+// policy.chunk_guidance: FinchPress is the nearest press where guidance applies (chunks that are
+// evicted between); where it does not, the policy's own press stays. vLLM has no counterpart.
+TEST(ConfigExport, KvpressMapsQuestionGuidedChunksToFinchPress) {
+  RunConfig c;
+  c.policy.budget_ratio = 0.25;
+  c.policy.name = "batch-max";
+  c.policy.chunk_guidance = "question";
+  c.prefill_chunk = 128;
+  const TargetExport guided = export_for_target(c, "kvpress", "--target");
+  EXPECT_EQ(guided.text, "from kvpress import FinchPress\npress = FinchPress(compression_ratio=0.75, chunk_length=128)\n");
+  EXPECT_NE(warning(guided, "policy.chunk_guidance=question").find("delimiter_token"), std::string::npos);
+  c.policy.span = "word";  // FinchPress is no ScorerPress: no ChunkKVPress around it
+  EXPECT_NE(warning(export_for_target(c, "kvpress", "--target"), "policy.span=word").find("cannot wrap FinchPress"),
+            std::string::npos);
+  c.policy.span = "none";
+  c.policy.name = "kv-compress";  // guided only with chunked prefill
+  EXPECT_EQ(export_for_target(c, "kvpress", "--target").text.find("FinchPress"), std::string::npos);
+  c.policy.chunked_prefill = true;
+  EXPECT_NE(export_for_target(c, "kvpress", "--target").text.find("FinchPress("), std::string::npos);
+  c.policy.name = "snapkv";  // evicts once, after the prompt: guidance does not apply
+  EXPECT_EQ(export_for_target(c, "kvpress", "--target").text.find("FinchPress"), std::string::npos);
+  EXPECT_TRUE(has_warning(vllm_kvcompress_flags(c), "policy.chunk_guidance=question"));
+}
+
 TEST(ConfigExport, AnUnknownTargetIsNamed) {
   try {
     export_for_target(served(), "sglang", "--target");

@@ -108,6 +108,7 @@ TEST(BudgetFormModel, RefusesValuesTheEngineWouldRejectAndKeepsTheOldOne) {
       {BudgetFormModel::BudgetRatio, "half", "not a number"},
       {BudgetFormModel::Scope, "layer", "Scope"},
       {BudgetFormModel::Span, "sentence", "Span"},
+      {BudgetFormModel::ChunkGuidance, "answer", "Chunk guidance"},
       {BudgetFormModel::BlockSize, 2048, "[1, 1024]"},
       {BudgetFormModel::PrefillChunk, 0, "Prefill chunk"},
       {BudgetFormModel::Window, 0, "Window"},
@@ -146,6 +147,11 @@ TEST(BudgetFormModel, EveryAcceptedFormPassesRunConfigValidation) {
   for (const QString& span : BudgetFormModel::spans()) {
     ASSERT_TRUE(model.set_value(BudgetFormModel::Span, span));
     EXPECT_EQ(model.apply_to(sample_config()).policy.span, span.toStdString());
+  }
+  EXPECT_EQ(BudgetFormModel::chunk_guidances(), (QStringList{"none", "question"}));
+  for (const QString& guidance : BudgetFormModel::chunk_guidances()) {
+    ASSERT_TRUE(model.set_value(BudgetFormModel::ChunkGuidance, guidance));
+    EXPECT_EQ(model.apply_to(sample_config()).policy.chunk_guidance, guidance.toStdString());
   }
 }
 

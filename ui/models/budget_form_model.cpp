@@ -25,6 +25,11 @@ const KnobInfo kKnobs[BudgetFormModel::KnobCount] = {
     {"Scope", "sequence: one budget shared by all heads of a sequence; head: a budget per KV head", "policy.budget_scope"},
     {"Span", "none: evict single tokens; word or line: keep or drop whole words/numbers or lines (docs/policies.md)",
      "policy.span"},
+    {"Chunk guidance",
+     "Policies that evict between prefill chunks (batch-max; kv-compress with chunked prefill): none scores a chunk "
+     "by its own queries; question by the request's question (or the prompt's last window tokens), fed with every "
+     "chunk (docs/policies.md)",
+     "policy.chunk_guidance"},
     {"Block size", "Tokens per KV block (takes effect at the next start: it fixes the cache layout)", "block_size"},
     {"Prefill chunk", "Prompt tokens processed per chunk (Batch-Max evicts after each chunk)", "prefill_chunk"},
     {"Window", "Observation window: the queries whose attention scores the KV entries", "policy.window"},
@@ -73,6 +78,11 @@ const QStringList& BudgetFormModel::scopes() {
 
 const QStringList& BudgetFormModel::spans() {
   static const QStringList s = string_list(config_field("policy.span").choices());
+  return s;
+}
+
+const QStringList& BudgetFormModel::chunk_guidances() {
+  static const QStringList s = string_list(config_field("policy.chunk_guidance").choices());
   return s;
 }
 

@@ -25,6 +25,7 @@ class BudgetFormModel : public QAbstractTableModel {
     BudgetRatio,
     Scope,  // sequence | head
     Span,   // none | word | line
+    ChunkGuidance,  // none | question
     BlockSize,
     PrefillChunk,
     Window,
@@ -41,6 +42,7 @@ class BudgetFormModel : public QAbstractTableModel {
   static const QStringList& budget_modes();
   static const QStringList& scopes();
   static const QStringList& spans();
+  static const QStringList& chunk_guidances();
   // Whether a change applies to a running run or at the next start (the schema's rule).
   static bool applies_live(Knob knob);
 

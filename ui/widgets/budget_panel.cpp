@@ -40,6 +40,8 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   scope_->addItems(BudgetFormModel::scopes());
   span_ = new QComboBox(this);
   span_->addItems(BudgetFormModel::spans());
+  guidance_ = new QComboBox(this);
+  guidance_->addItems(BudgetFormModel::chunk_guidances());
   tokens_ = spin(1, this);
   ratio_ = new QDoubleSpinBox(this);
   ratio_->setRange(0.001, 1.0);
@@ -65,6 +67,7 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   add(BudgetFormModel::BudgetRatio, ratio_);
   add(BudgetFormModel::Scope, scope_);
   add(BudgetFormModel::Span, span_);
+  add(BudgetFormModel::ChunkGuidance, guidance_);
   add(BudgetFormModel::BlockSize, block_);
   add(BudgetFormModel::PrefillChunk, chunk_);
   add(BudgetFormModel::Window, window_);
@@ -97,6 +100,8 @@ BudgetPanel::BudgetPanel(BudgetFormModel* model, QWidget* parent) : QGroupBox(tr
   connect(mode_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::BudgetMode, v); });
   connect(scope_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::Scope, v); });
   connect(span_, &QComboBox::currentTextChanged, this, [this](const QString& v) { edit(BudgetFormModel::Span, v); });
+  connect(guidance_, &QComboBox::currentTextChanged, this,
+          [this](const QString& v) { edit(BudgetFormModel::ChunkGuidance, v); });
   connect(ratio_, &QDoubleSpinBox::valueChanged, this, [this](double v) { edit(BudgetFormModel::BudgetRatio, v); });
   const std::pair<QSpinBox*, int> spins[] = {{tokens_, BudgetFormModel::BudgetTokens},
                                              {block_, BudgetFormModel::BlockSize},
@@ -150,6 +155,7 @@ void BudgetPanel::refresh_from_model() {
   set_combo(mode_, text(BudgetFormModel::BudgetMode));
   set_combo(scope_, text(BudgetFormModel::Scope));
   set_combo(span_, text(BudgetFormModel::Span));
+  set_combo(guidance_, text(BudgetFormModel::ChunkGuidance));
   set_spin(tokens_, number(BudgetFormModel::BudgetTokens));
   {
     const QSignalBlocker block(ratio_);

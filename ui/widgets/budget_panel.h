@@ -34,7 +34,7 @@ class BudgetPanel : public QGroupBox {
   void edit(int knob, const QVariant& value);
 
   BudgetFormModel* model_;
-  QComboBox *policy_ = nullptr, *mode_ = nullptr, *scope_ = nullptr, *span_ = nullptr;
+  QComboBox *policy_ = nullptr, *mode_ = nullptr, *scope_ = nullptr, *span_ = nullptr, *guidance_ = nullptr;
   QSpinBox* tokens_ = nullptr;
   QDoubleSpinBox* ratio_ = nullptr;
   QSpinBox *block_ = nullptr, *chunk_ = nullptr, *window_ = nullptr, *sinks_ = nullptr, *protected_ = nullptr,

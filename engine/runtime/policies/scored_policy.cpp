@@ -4,6 +4,7 @@
 #include <cmath>
 #include <span>
 
+#include "engine/config/policy_names.h"
 #include "engine/core/error.h"
 #include "engine/runtime/policies/span_eviction.h"
 
@@ -13,9 +14,13 @@ ScoredPolicy::ScoredPolicy(PolicyTraits traits, PolicyConfig config)
     : traits_(std::move(traits)),
       config_(std::move(config)),
       pool_kernel_(config_.pool_kernel > 0 ? config_.pool_kernel : traits_.default_pool_kernel),
-      span_(span_kind(config_.span)) {
+      span_(span_kind(config_.span)),
+      question_guided_(config_.chunk_guidance == "question" && guidable_between_chunks(config_)) {
   if (!config_.budget_tokens && !config_.budget_ratio) {
     fail("policy", "{} needs a compression budget: budget_tokens or budget_ratio", traits_.name);
+  }
+  if (config_.chunk_guidance != "none" && config_.chunk_guidance != "question") {
+    fail("policy.chunk_guidance", "must be none or question, got '{}'", config_.chunk_guidance);
   }
 }
 
@@ -69,9 +74,29 @@ int64_t ScoredPolicy::peak_blocks(int64_t prompt, int64_t new_tokens, const KvCa
   return full;
 }
 
+ChunkGuide ScoredPolicy::chunk_guide(const SequenceState& seq, int64_t chunk_begin, int64_t chunk_end) const {
+  // Only prompt chunks before the compression point are evicted after; the question (or, without
+  // one, the last `window` tokens before that point) is known before any of them is prefilled.
+  if (!question_guided_ || seq.phase == SequencePhase::Decode || chunk_end > seq.compress_at()) return {};
+  ChunkGuide g;
+  if (seq.question_tokens > 0) {
+    g.begin = seq.compress_at();
+    g.end = static_cast<int64_t>(seq.prompt.size());
+  } else {
+    g.end = seq.compress_at();
+    g.begin = std::max<int64_t>(0, g.end - config_.window);
+  }
+  g.copied = g.begin < chunk_begin || g.end > chunk_end;
+  return g;
+}
+
 bool ScoredPolicy::observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const {
   // A question's queries come after the compression, as decode queries do.
   if (seq.phase == SequencePhase::Decode || seq.after_compression(i)) return traits_.observe_decode;
+  // A guided chunk is scored by its guide's queries alone (the engine marks copied ones).
+  if (const ChunkGuide g = chunk_guide(seq, chunk_begin, chunk_end); g.end > g.begin) {
+    return !g.copied && i >= g.begin && i < g.end;
+  }
   switch (traits_.observe) {
     case Observe::None: return false;
     case Observe::All: return true;

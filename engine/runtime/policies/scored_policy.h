@@ -46,6 +46,7 @@ class ScoredPolicy final : public CompressionPolicy {
   int64_t peak_blocks(int64_t prompt_tokens, int64_t max_new_tokens, const KvCacheShape& shape,
                       int64_t prefill_chunk) const override;
   bool observe(const SequenceState& seq, int64_t i, int64_t chunk_begin, int64_t chunk_end) const override;
+  ChunkGuide chunk_guide(const SequenceState& seq, int64_t chunk_begin, int64_t chunk_end) const override;
   EvictionStats after_append(SequenceState& seq, KvCache& cache, const AppendContext& context) override;
   EvictionStats enforce_budget(SequenceState& seq, KvCache& cache, const AppendContext& context) override;
 
@@ -64,6 +65,7 @@ class ScoredPolicy final : public CompressionPolicy {
   PolicyConfig config_;
   int64_t pool_kernel_;
   SpanKind span_;
+  bool question_guided_;  // policy.chunk_guidance == question, and the policy scores between chunks
 };
 
 }  // namespace kvwb
