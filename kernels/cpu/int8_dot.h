@@ -20,6 +20,11 @@ constexpr bool has_int8_dot(DType t) { return t == DType::Q8_0 || t == DType::Q4
 
 constexpr int kMaxInt8Inputs = 4;
 
+// --matmul fast takes the integer dots for at most this many input rows (decode and small
+// batches, where they beat the exact row path per CPU-second); above it the exact path's sgemm
+// on converted tiles is the faster one, and fast mode keeps it (docs/benchmarks.md, run G).
+constexpr int64_t kInt8MatmulMaxN = 64;
+
 // Inputs [n, cols] (cols a multiple of 32) quantized per block: for block b of row i,
 // d = amax/127, q = round(x/d) in [-127, 127] (all zero when amax = 0), s = d·Σq.
 // |x − q·d| <= d·(1/2 + 256·u) (u = 2^-24: the rounded reciprocal and product before rounding

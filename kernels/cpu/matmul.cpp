@@ -4,7 +4,8 @@
 // rows widened or dequantized into a per-thread f32 buffer that stays in cache. On the portable
 // pass, whose conversions and dot products are scalar, sgemm runs on the f32 copy kept by the
 // weights cache (weights_cache.h) for every n instead. MatmulMode::fast sends Q8_0, Q4_0 and Q4_1
-// weights to the integer dot products (int8_dot.h) for every n, on every pass.
+// weights to the integer dot products (int8_dot.h) for up to kInt8MatmulMaxN input rows, on
+// every pass; larger n stay on the exact path, which is faster there.
 #include <cblas.h>
 
 #include <algorithm>
@@ -117,7 +118,9 @@ void matmul(const float* x, int64_t n, const Matrix& w, const float* bias, float
     return;
   }
   if (w.data == nullptr) op_error("matmul", "weight matrix has no data");
-  if (mode == MatmulMode::fast && has_int8_dot(w.dtype)) return quant_matmul_int8(x, n, w, bias, y, threads);
+  if (mode == MatmulMode::fast && has_int8_dot(w.dtype) && n <= kInt8MatmulMaxN) {
+    return quant_matmul_int8(x, n, w, bias, y, threads);
+  }
   // A copy exists only on the portable pass (worth_caching), where OpenBLAS's own vector code
   // on it beats the scalar row paths for any n.
   const float* cached = cache != nullptr ? cache->f32(w, threads) : nullptr;

@@ -215,6 +215,26 @@ TEST(FastMatmul, StaysWithinTheActivationQuantizationBoundOfTheExactProduct) {
   }
 }
 
+// Fast mode takes the integer dots up to kInt8MatmulMaxN input rows and the exact path above:
+// one row more than the limit gives exact mode's result bit for bit, the limit itself does not.
+TEST(FastMatmul, LargeBatchesStayOnTheExactPath) {
+  for (cpu::Isa isa : cpu::available_isas()) {
+    test::ScopedIsa on(isa);
+    for (DType dtype : int8_types()) {
+      const int64_t rows = 21, cols = 128;
+      const QuantMatrix w = random_quant_matrix(dtype, rows, cols, 71);
+      for (int64_t n : {cpu::kInt8MatmulMaxN, cpu::kInt8MatmulMaxN + 1}) {
+        const std::vector<float> x = test::random_floats(static_cast<size_t>(n * cols), 72, -2.0f, 2.0f);
+        std::vector<float> exact(static_cast<size_t>(n * rows)), fast(exact.size());
+        make_cpu_backend(2, 0, MatmulMode::exact)->matmul(x.data(), n, w.view(dtype, rows, cols), nullptr, exact.data());
+        make_cpu_backend(2, 0, MatmulMode::fast)->matmul(x.data(), n, w.view(dtype, rows, cols), nullptr, fast.data());
+        if (n > cpu::kInt8MatmulMaxN) EXPECT_EQ(exact, fast) << cpu::isa_name(isa) << " " << dtype_info(dtype).name;
+        else EXPECT_NE(exact, fast) << cpu::isa_name(isa) << " " << dtype_info(dtype).name;
+      }
+    }
+  }
+}
+
 // Types without an integer dot (here the K types and f16) give what exact mode gives, bit for bit.
 TEST(FastMatmul, OtherWeightTypesStayExact) {
   for (cpu::Isa isa : cpu::available_isas()) {
