@@ -50,7 +50,7 @@ fi
 py=$venv/bin/python
 comma_ratios=$(echo $ratios | tr ' ' ',')
 
-echo "kvpress_compare: $workload, ratios $ratios, ${max_requests:-all} requests, $threads threads; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "kvpress_compare: $workload, ratios $ratios, ${max_requests/#0/all} requests, $threads threads; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$py" -c "import sys; from importlib.metadata import version as v; print('python', sys.version.split()[0], *(f'| {p} {v(p)}' for p in ('torch', 'transformers', 'kvpress', 'gguf')))"
 mkdir -p "$out"
 "$py" bench/kvpress_compare.py split "$workload" "$out" --max-requests "$max_requests"
