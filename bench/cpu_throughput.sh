@@ -64,7 +64,8 @@ echo "$workload, ${max_requests/#0/all} requests, $rounds rounds, $threads threa
 run_kvwb() {  # round; exact then fast back to back (files kvwb-R.* and kvwb-fast-R.*)
   local matmul name
   for matmul in exact fast; do
-    name=kvwb$([[ $matmul == fast ]] && echo -fast)
+    name=kvwb
+    if [[ $matmul == fast ]]; then name=kvwb-fast; fi
     echo "round $1 $name: load $(load)" >>"$out/load.txt"
     nice -n 5 "$build/app/kvwb-cli" eval --model smollm2 --workload "$workload" "${limit[@]}" --matmul "$matmul" \
       --threads "$threads" --quiet --json "$out/$name-$1.json" --results "$out/$name-$1.results.json" >/dev/null
