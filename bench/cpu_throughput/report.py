@@ -69,7 +69,7 @@ if (out / "llama-bench-0.json").exists():
                        if e["n_prompt"] == n_prompt and e["n_gen"] == n_gen) for r in range(rounds)]
         for matmul in ("exact", "fast"):
             ours = [next(b["tok_s"] for b in json.loads((out / f"kvwb-speed-{r}.json").read_text())["benchmarks"]
-                         if b["name"] == f"{bench}/{matmul}") for r in range(rounds)]
+                         if b["name"].startswith(f"{bench}/{matmul}/")) for r in range(rounds)]
             row(f"{test}, --matmul {matmul}", ours, theirs)
     batched = [[json.loads(l) for l in (out / f"llama-batched-{r}.txt").read_text().splitlines() if l.startswith('{"n_kv_max"')]
                for r in range(rounds)]
