@@ -23,6 +23,7 @@
 
 #include "engine/core/error.h"
 #include "kernels/half.h"
+#include "kernels/quant.h"
 #include "run/run.h"
 #include "run/run_report.h"
 
@@ -50,6 +51,47 @@ void quantize_group(float* x, int64_t n, int64_t stride) {
   }
 }
 
+// A per-slot format: each new K and V row rounded to q8_0 / q4_0 once, optionally in a rotated
+// basis (rotate = a sign flip per channel then the normalized Walsh-Hadamard transform, an
+// orthogonal map: q.k and p.V are unchanged by it, while one large channel is spread over all).
+struct SlotFormat {
+  kernels::DType dtype = kernels::DType::F32;
+  bool rotate = false;
+};
+
+// In-place normalized fast Walsh-Hadamard transform of n (a power of two) values: its own inverse.
+void walsh_hadamard(float* x, int64_t n) {
+  for (int64_t h = 1; h < n; h *= 2) {
+    for (int64_t i = 0; i < n; i += 2 * h) {
+      for (int64_t j = i; j < i + h; ++j) {
+        const float a = x[j], b = x[j + h];
+        x[j] = a + b;
+        x[j + h] = a - b;
+      }
+    }
+  }
+  const float norm = 1.0f / std::sqrt(static_cast<float>(n));
+  for (int64_t i = 0; i < n; ++i) x[i] *= norm;
+}
+
+float channel_sign(int64_t c) { return ((0x9E3779B97F4A7C15ull >> (c % 64)) & 1) ? -1.0f : 1.0f; }
+
+void round_trip_row(const SlotFormat& format, float* row, int64_t d) {
+  std::vector<float> tmp(row, row + d);
+  std::vector<uint8_t> packed(static_cast<size_t>(d) * 2);
+  if (format.rotate) {
+    for (int64_t c = 0; c < d; ++c) tmp[static_cast<size_t>(c)] *= channel_sign(c);
+    walsh_hadamard(tmp.data(), d);
+  }
+  kernels::quantize_row(format.dtype, tmp.data(), packed.data(), d);
+  kernels::dequantize_row(format.dtype, packed.data(), tmp.data(), d);
+  if (format.rotate) {
+    walsh_hadamard(tmp.data(), d);  // H is symmetric and orthogonal: its own inverse
+    for (int64_t c = 0; c < d; ++c) tmp[static_cast<size_t>(c)] *= channel_sign(c);
+  }
+  std::copy(tmp.begin(), tmp.end(), row);
+}
+
 struct Progress {
   int64_t keys_grouped = 0;  // tokens whose key group is quantized (a multiple of kGroup)
   int64_t values_done = 0;   // tokens whose value row is quantized
@@ -59,6 +101,7 @@ struct Progress {
 // Rewrites what the cache gained since the last call (full KV: index i holds position i).
 class KiviEmulation {
  public:
+  explicit KiviEmulation(SlotFormat slot_format = {}) : slot_format_(slot_format) {}
   void after_step(const KvCache& cache) {
     const KvCacheShape& shape = cache.shape();
     const kernels::PagedKv pool = cache.pool_view();
@@ -74,6 +117,13 @@ class KiviEmulation {
           const int64_t n = cache.length(seq, layer, head);
           auto key = [&](int64_t i) { return reinterpret_cast<float*>(pool.k_row(cache.slot(seq, layer, head, i))); };
           auto value = [&](int64_t i) { return reinterpret_cast<float*>(pool.v_row(cache.slot(seq, layer, head, i))); };
+          if (slot_format_.dtype != kernels::DType::F32) {
+            for (; p.values_done < n; ++p.values_done) {
+              round_trip_row(slot_format_, key(p.values_done), d);
+              round_trip_row(slot_format_, value(p.values_done), d);
+            }
+            continue;
+          }
           for (; p.values_done < n; ++p.values_done) {
             for (int64_t c = 0; c < d; c += kGroup) quantize_group(value(p.values_done) + c, std::min(kGroup, d - c), 1);
           }
@@ -98,17 +148,24 @@ class KiviEmulation {
   void set_max_sequences(int32_t n) { max_seq_ = n; }
 
  private:
+  SlotFormat slot_format_;
   std::map<int32_t, std::map<int64_t, Progress>> progress_;  // by cache sequence, then (layer, head)
   int32_t max_seq_ = 0;
 };
 
 int run(int argc, char** argv) {
   if (argc < 6) {
-    std::fprintf(stderr, "usage: kivi_emulation MODEL WORKLOAD MAX_REQUESTS kivi4|none RESULTS.json [TOP_K]\n");
+    std::fprintf(stderr, "usage: kivi_emulation MODEL WORKLOAD MAX_REQUESTS kivi4|q8_0|q4_0|q8_0-rot|q4_0-rot|none RESULTS.json [TOP_K]\n");
     return 2;
   }
   const std::string format = argv[4];
-  if (format != "kivi4" && format != "none") fail("format", "'{}' is not kivi4 or none", format);
+  const std::map<std::string, SlotFormat> slot_formats = {
+      {"q8_0", {kernels::DType::Q8_0, false}}, {"q4_0", {kernels::DType::Q4_0, false}},
+      {"q8_0-rot", {kernels::DType::Q8_0, true}}, {"q4_0-rot", {kernels::DType::Q4_0, true}}};
+  const auto slot_format = slot_formats.find(format);
+  if (format != "kivi4" && format != "none" && slot_format == slot_formats.end()) {
+    fail("format", "'{}' is not kivi4, q8_0, q4_0, q8_0-rot, q4_0-rot or none", format);
+  }
   RunConfig config;
   config.model = argv[1];
   config.workload = argv[2];
@@ -118,9 +175,9 @@ int run(int argc, char** argv) {
   config.threads = 1;
   Run run(config);
   run.record_top_logprobs(argc > 6 ? std::atoll(argv[6]) : 64);
-  KiviEmulation emulation;
+  KiviEmulation emulation(slot_format == slot_formats.end() ? SlotFormat{} : slot_format->second);
   emulation.set_max_sequences(static_cast<int32_t>(config.max_batch) + 1);
-  if (format == "kivi4") run.add_step_observer([&](const RunStep&) { emulation.after_step(run.engine().cache()); });
+  if (format != "none") run.add_step_observer([&](const RunStep&) { emulation.after_step(run.engine().cache()); });
   const RunSummary summary = run.run_to_completion();
   std::fputs(format_summary(summary).c_str(), stdout);
   std::fputs("\n", stdout);

@@ -14,6 +14,7 @@
 #include "engine/workload/metrics.h"
 #include "kernels/backend.h"
 #include "kernels/backend_factory.h"
+#include "kernels/quant.h"
 #include "profiler/clock.h"
 #include "run/run_counters.h"
 
@@ -163,6 +164,9 @@ EngineOptions Run::engine_options(const RunConfig& c) const {
   EngineOptions o;
   o.block_size = c.block_size;
   o.kv_dtype = parse_kv_dtype(c.kv_dtype);
+  // The schema's choices for kv_rotation are none and hadamard; plain dtypes round each value on
+  // its own, so only the block-quantized ones are rotated (kernels/kv_rotation.h).
+  o.kv_rotated = c.kv_rotation == "hadamard" && kernels::is_quantized(o.kv_dtype);
   o.num_blocks = blocks_for_pool_bytes(kv_pool_bytes_, model_->config, c.block_size, o.kv_dtype);
   if (o.num_blocks < 1) {
     fail("kv_pool_bytes", "{} holds no KV block of this model ({} bytes each)", format_bytes(kv_pool_bytes_),

@@ -27,6 +27,10 @@ ServingFlags llama_cpp_flags(const RunConfig& c) {
     b.warn("kv_dtype={}: llama.cpp quantizes the V cache only with flash attention (-fa; 'auto', the default in recent "
            "versions, turns it on where supported)",
            c.kv_dtype);
+    if (c.kv_rotation == "hadamard") {
+      b.warn("kv_rotation=hadamard: no counterpart (llama.cpp rounds K and V rows as they are, as kvwb's "
+             "kv_rotation=none does: expect that setting's fidelity)");
+    }
   }
   if (c.kv_pool_bytes) {
     b.warn("kv_pool_bytes={}: no counterpart (llama.cpp sizes the cache in tokens with -c, shared by the -np slots; "

@@ -76,8 +76,10 @@ RunConfig run_config_from_json(const Json& j, const std::string& where) {
     fail(where, "schema_version {} is newer than this kvwb understands ({})", c.schema_version, kRunConfigSchemaVersion);
   }
   if (c.schema_version < 1) fail(where, "schema_version: must be at least 1, got {}", c.schema_version);
-  // Version 1 had one KV dtype, f32, and did not always write it: what it ran stays what it runs.
+  // Version 1 had one KV dtype, f32, and did not always write it; versions 1 and 2 stored
+  // quantized KV unrotated: what they ran stays what they run.
   if (c.schema_version == 1) c.kv_dtype = "f32";
+  if (c.schema_version <= 2) c.kv_rotation = "none";
   read_object(j, "", c, where);
   c.schema_version = kRunConfigSchemaVersion;  // read into the current schema, written as such
   for (const auto& [key, value] : j.items()) {

@@ -14,9 +14,10 @@
 
 namespace kvwb {
 
-// Version 2: kv_dtype defaults to f16 (a version-1 config without it reads as f32). The history
+// Version 2: kv_dtype defaults to f16 (a version-1 config without it reads as f32). Version 3:
+// kv_rotation, default hadamard (a version-1 or -2 config without it reads as none). The history
 // of the schema is in docs/config-export.md.
-inline constexpr int kRunConfigSchemaVersion = 2;
+inline constexpr int kRunConfigSchemaVersion = 3;
 
 struct PolicyConfig {
   std::string name = "full";  // one of policy_registry() (engine/config/policy_names.h)
@@ -56,6 +57,8 @@ struct RunConfig {
   std::string backend = "cpu";          // cpu | cuda
   std::string weights_dtype = "stored";  // stored | f32 | bf16 | f16
   std::string kv_dtype = "f16";  // one of kernels::kKvDTypes (kernels/kv_dtype.h); fixed for a run
+  // none | hadamard: q8_0 / q4_0 rows rotated before rounding (kernels/kv_rotation.h); fixed for a run.
+  std::string kv_rotation = "hadamard";
   std::optional<int64_t> kv_pool_bytes;  // nullopt = auto
   double kv_pool_auto_fraction = 0.5;    // share of available memory after weights when auto
   int64_t block_size = 16;

@@ -175,7 +175,7 @@ std::span<const std::string_view> choices() {
 constexpr std::string_view kCpu = "cpu", kCuda = "cuda", kStored = "stored", kF32 = "f32", kF16 = "f16",
                            kBf16 = "bf16", kSequence = "sequence", kHead = "head", kL1Sum = "l1-sum",
                            kL1Avg = "l1-avg", kL2Sum = "l2-sum", kL2Avg = "l2-avg", kNone = "none", kWord = "word", kLine = "line",
-                           kExact = "exact", kFast = "fast", kQuestion = "question";
+                           kExact = "exact", kFast = "fast", kQuestion = "question", kHadamard = "hadamard";
 
 // The KV dtypes the kernels store, by name (kernels/kv_dtype.h is the one list).
 std::span<const std::string_view> kv_dtype_choices() {
@@ -223,6 +223,11 @@ std::vector<ConfigField> make_fields() {
                            .help = "KV cache element type: f32, f16, bf16, q8_0, q4_0 (q8_0 and q4_0 store blocks of "
                                    "32 values along head_dim, which must be a multiple of 32)",
                            .applies = next, .choices = kv_dtype_choices}),
+      field<&R::kv_rotation>({.key = "kv_rotation", .flag = "kv-rotation", .value_name = "TEXT",
+                              .help = "q8_0 and q4_0 KV: none (rows rounded as they are, as llama.cpp does) or "
+                                      "hadamard (rows rotated first, spreading large channels over their block; "
+                                      "attention unchanged, rounding error smaller)",
+                              .applies = next, .choices = choices<kNone, kHadamard>}),
       with_codec<PoolBytes, &R::kv_pool_bytes>({.key = "kv_pool_bytes", .flag = "kv-pool", .value_name = "SIZE",
                                                 .unit = "bytes",
                                                 .help = "KV cache memory: bytes, a size such as 64MiB, or auto",

@@ -20,6 +20,7 @@ KvCacheShape cache_shape(const ModelConfig& c, const EngineOptions& o) {
   s.block_size = o.block_size;
   s.num_blocks = o.num_blocks;
   s.kv_dtype = o.kv_dtype;
+  s.kv_rotated = o.kv_rotated;
   return s;
 }
 
@@ -425,6 +426,7 @@ void Engine::update(const EngineOptions& options) {
   check_options(options);
   if (options.block_size != options_.block_size) fail("block_size", "cannot change during a run");
   if (options.kv_dtype != options_.kv_dtype) fail("kv_dtype", "cannot change during a run");
+  if (options.kv_rotated != options_.kv_rotated) fail("kv_rotation", "cannot change during a run");
   if (options.num_blocks > cache_.shape().num_blocks) {
     fail("kv_pool_bytes", "cannot grow past the {} blocks allocated at the start of the run", cache_.shape().num_blocks);
   }

@@ -29,6 +29,7 @@ struct EngineOptions {
   int64_t num_blocks = 0;
   int64_t block_size = 16;
   kernels::DType kv_dtype = kernels::DType::F32;  // K/V storage (kernels/kv_dtype.h); fixed for a run
+  bool kv_rotated = false;  // K/V stored rotated (KvCacheShape::kv_rotated); fixed for a run
   int64_t prefill_chunk = 128;
   int64_t max_batch = 64;
   int64_t max_tokens_per_step = 512;

@@ -5,6 +5,7 @@
 
 #include "engine/core/error.h"
 #include "engine/model/weights_intact.h"
+#include "kernels/kv_rotation.h"
 
 namespace kvwb {
 
@@ -57,6 +58,13 @@ Forward::~Forward() = default;
 
 const float* Forward::upload_vector(BackendBuffer& b, const std::vector<float>& host) {
   return host.empty() ? nullptr : b.upload(host);
+}
+
+void Forward::rotate_rows(float* x, int64_t rows, const BackendMatrix& m) {
+  const int64_t D = model_.config.head_dim;
+  float* out = rotated_.get<float>(static_cast<size_t>(rows * D));
+  backend_.matmul(x, rows, m.get(), nullptr, out);
+  backend_.copy(x, out, static_cast<size_t>(rows * D) * sizeof(float));
 }
 
 void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>& logits) {
@@ -138,6 +146,17 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
 
   // Plan once per step, run per layer (FlashInfer's split): every layer's block tables and the
   // slots its new K/V go to are built on the host and uploaded in one copy each.
+  const bool rotated = cache.shape().kv_rotated;
+  if (rotated && rotation_.get().data == nullptr) {
+    rotation_host_ = kernels::kv_rotation_matrix(D);
+    rotation_t_host_.resize(rotation_host_.size());
+    for (int64_t i = 0; i < D; ++i) {
+      for (int64_t j = 0; j < D; ++j) rotation_t_host_[static_cast<size_t>(j * D + i)] = rotation_host_[static_cast<size_t>(i * D + j)];
+    }
+    rotation_ = BackendMatrix(backend_, {kernels::DType::F32, D, D, rotation_host_.data()}, "KV rotation");
+    rotation_t_ = BackendMatrix(backend_, {kernels::DType::F32, D, D, rotation_t_host_.data()}, "KV rotation");
+  }
+
   const auto csr_rows = static_cast<int64_t>(seq_list.size()) * KVH;
   std::vector<int32_t> indptr, indices, lengths, slots(static_cast<size_t>(c.num_layers * T * KVH));
   std::vector<size_t> indices_at(static_cast<size_t>(c.num_layers));
@@ -178,8 +197,14 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
     backend_.matmul(xn, T, L.v.get(), vec(L.v_bias), v);
     backend_.rope(q, T, H, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
     backend_.rope(k, T, KVH, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
+    if (rotated) {  // stored K and V rotated, queries to match; the output rotated back below
+      rotate_rows(q, T * H, rotation_);
+      rotate_rows(k, T * KVH, rotation_);
+      rotate_rows(v, T * KVH, rotation_);
+    }
     backend_.kv_write(kv, k, v, T, d_slots, d_pos);
     backend_.paged_attention(ab, q, kv, attn);
+    if (rotated) rotate_rows(attn, T * H, rotation_t_);
     backend_.matmul(attn, T, L.o.get(), vec(L.o_bias), tmp);
     backend_.add(x, tmp, T * hidden);
 

@@ -48,6 +48,8 @@ class Forward {
   // Every piece of backend memory Forward uses is owned (BackendMatrix, BackendBuffer): a failed
   // allocation half-way through leaks nothing and frees nothing twice.
   const float* upload_vector(BackendBuffer& b, const std::vector<float>& host);
+  // x[rows, head_dim] = x · mᵀ, in place: one head's row at a time times the KV rotation.
+  void rotate_rows(float* x, int64_t rows, const BackendMatrix& m);
 
   const Model& model_;
   kernels::Backend& backend_;
@@ -61,6 +63,10 @@ class Forward {
   std::deque<Layer> layers_;  // a deque: a Layer is not movable (its buffers are not)
   BackendMatrix embed_, lm_head_;  // lm_head_ empty when tied to the embedding
   BackendBuffer final_norm_{backend_, "norm weights"}, inv_freq_{backend_, "RoPE frequencies"};
+  // The KV rotation R and Rᵀ (kernels/kv_rotation.h), made at the first step of a rotated cache.
+  // The host copies stay: a backend may use host memory in place (the CPU backend does).
+  std::vector<float> rotation_host_, rotation_t_host_;
+  BackendMatrix rotation_, rotation_t_;
 
   // Activations and per-step tables, grown on demand.
   static constexpr const char* kActivations = "forward activations";
@@ -68,7 +74,7 @@ class Forward {
   BackendBuffer x_{backend_, kActivations}, xn_{backend_, kActivations}, q_{backend_, kActivations},
       k_{backend_, kActivations}, v_{backend_, kActivations}, attn_{backend_, kActivations},
       tmp_{backend_, kActivations}, gate_{backend_, kActivations}, up_{backend_, kActivations},
-      rows_{backend_, kActivations}, logits_{backend_, "logits"};
+      rows_{backend_, kActivations}, rotated_{backend_, kActivations}, logits_{backend_, "logits"};
   BackendBuffer tokens_{backend_, kTables}, positions_{backend_, kTables}, token_row_{backend_, kTables},
       observe_{backend_, kTables}, slots_{backend_, kTables}, indptr_{backend_, kTables}, indices_{backend_, kTables},
       lengths_{backend_, kTables};

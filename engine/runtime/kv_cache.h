@@ -21,6 +21,9 @@ struct KvCacheShape {
   int64_t block_size = 16;
   int64_t num_blocks = 0;
   kernels::DType kv_dtype = kernels::DType::F32;  // of the K and V rows (kernels/kv_dtype.h)
+  // K and V rows are stored rotated by kernels::kv_rotation_matrix (Forward rotates the queries
+  // and the attention output to match): RunConfig kv_rotation, for block-quantized dtypes.
+  bool kv_rotated = false;
 };
 
 // Bytes one slot costs: its K and V rows in kv_dtype plus its position and three statistics.

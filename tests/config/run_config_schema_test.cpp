@@ -20,6 +20,7 @@ RunConfig all_changed() {
   c.backend = "cuda";
   c.weights_dtype = "bf16";
   c.kv_dtype = "q8_0";
+  c.kv_rotation = "none";
   c.kv_pool_bytes = 3 << 20;
   c.kv_pool_auto_fraction = 0.25;
   c.block_size = 32;
@@ -180,6 +181,25 @@ TEST(RunConfigSchema, ALiveChangeAppliesTheTunablesAndDefersWhatDefinesTheRun) {
   ASSERT_EQ(change.deferred.size(), 2u);
   EXPECT_EQ(change.deferred[0]->key, "model");
   EXPECT_EQ(change.deferred[1]->key, "block_size");
+}
+
+// Schema version 3 rotates q8_0 / q4_0 rows by default; versions 1 and 2 stored them unrotated
+// and still do, whatever the file says (it could not say otherwise then).
+TEST(RunConfigSchema, KvRotationDefaultsToHadamardAndOlderConfigsKeepNone) {
+  EXPECT_EQ(RunConfig{}.kv_rotation, "hadamard");
+  EXPECT_EQ(run_config_from_json(Json::object(), "x").kv_rotation, "hadamard");
+  for (int version : {1, 2}) {
+    const RunConfig old = run_config_from_json(Json{{"schema_version", version}, {"kv_dtype", "q8_0"}}, "x");
+    EXPECT_EQ(old.kv_rotation, "none") << version;
+    EXPECT_EQ(run_config_to_json(old)["kv_rotation"], "none") << version;
+  }
+  EXPECT_EQ(run_config_from_json(Json{{"schema_version", 3}, {"kv_rotation", "none"}}, "x").kv_rotation, "none");
+  try {
+    run_config_from_json(Json{{"kv_rotation", "random"}}, "run.json");
+    FAIL() << "accepted random";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "run.json: kv_rotation: must be none or hadamard, got 'random'");
+  }
 }
 
 // Schema version 2 made f16 the KV dtype of new configs; a version-1 config ran f32 and still does.

@@ -12,12 +12,14 @@
 
 namespace kvwb::testing_support {
 
-// Runs `prompt` through a fresh cache in chunks of `chunk` tokens; logits at every position.
+// Runs `prompt` through a fresh f32 cache (its rows rotated when `kv_rotated`) in chunks of
+// `chunk` tokens; logits at every position.
 inline std::vector<float> all_logits(const Model& model, kernels::Backend& backend, const std::vector<int32_t>& prompt,
-                                     int64_t chunk, int64_t block_size) {
+                                     int64_t chunk, int64_t block_size, bool kv_rotated = false) {
   const ModelConfig& c = model.config;
   KvCacheShape shape{c.num_layers, c.num_kv_heads, c.head_dim, block_size,
                      c.num_layers * c.num_kv_heads * (static_cast<int64_t>(prompt.size()) / block_size + 1)};
+  shape.kv_rotated = kv_rotated;
   KvCache cache(backend, shape);
   Forward forward(model, backend);
   const int32_t seq = cache.add_sequence();

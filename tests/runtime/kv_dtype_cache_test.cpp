@@ -207,6 +207,9 @@ TEST(KvDtypeCache, EngineReportsBytesAndSlotsOfItsDtype) {
   EngineOptions other = o;
   other.kv_dtype = DType::F16;
   EXPECT_EQ(error_of([&] { engine.update(other); }), "kv_dtype: cannot change during a run");
+  other = o;
+  other.kv_rotated = true;
+  EXPECT_EQ(error_of([&] { engine.update(other); }), "kv_rotation: cannot change during a run");
 }
 
 }  // namespace

@@ -16,6 +16,20 @@
 #include "engine/core/error.h"
 
 namespace kvwb {
+namespace {
+
+QString qstring(std::string_view text) { return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size())); }
+
+// A choice fixed for a run: its items and help from the RunConfig schema row `key`.
+QComboBox* schema_choice(std::string_view key, const QString& more_help, QWidget* parent) {
+  const ConfigField& field = config_field(key);
+  auto* box = new QComboBox(parent);
+  for (std::string_view name : field.choices()) box->addItem(qstring(name));
+  box->setToolTip(qstring(field.help) + more_help);
+  return box;
+}
+
+}  // namespace
 
 RunPanel::RunPanel(QWidget* parent) : QGroupBox(tr("Run"), parent) {
   auto* form = new QFormLayout(this);
@@ -57,12 +71,10 @@ RunPanel::RunPanel(QWidget* parent) : QGroupBox(tr("Run"), parent) {
   form->addRow(tr("KV pool"), pool_);
 
   // The KV dtype: choices and help from the RunConfig schema (kernels/kv_dtype.h lists them).
-  const ConfigField& dtype = config_field("kv_dtype");
-  kv_dtype_ = new QComboBox(this);
-  for (std::string_view name : dtype.choices()) kv_dtype_->addItem(QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size())));
-  kv_dtype_->setToolTip(QString::fromUtf8(dtype.help.data(), static_cast<qsizetype>(dtype.help.size())) +
-                        tr(". The same pool holds more tokens in a smaller dtype; fixed for a run."));
+  kv_dtype_ = schema_choice("kv_dtype", tr(". The same pool holds more tokens in a smaller dtype; fixed for a run."), this);
   form->addRow(tr("KV dtype"), kv_dtype_);
+  kv_rotation_ = schema_choice("kv_rotation", tr(". Fixed for a run."), this);
+  form->addRow(tr("KV rotation"), kv_rotation_);
 
   max_requests_ = new QSpinBox(this);
   max_requests_->setRange(0, 1000000);
@@ -114,6 +126,7 @@ void RunPanel::select(const RunConfig& c) {
   backend_->setCurrentText(QString::fromStdString(c.backend));
   pool_->setText(c.kv_pool_bytes ? QString::fromStdString(format_bytes(*c.kv_pool_bytes)) : QStringLiteral("auto"));
   kv_dtype_->setCurrentText(QString::fromStdString(c.kv_dtype));
+  kv_rotation_->setCurrentText(QString::fromStdString(c.kv_rotation));
   max_requests_->setValue(c.max_requests ? static_cast<int>(*c.max_requests) : 0);
 }
 
@@ -127,6 +140,7 @@ RunConfig RunPanel::fill(RunConfig c) const {
   if (pool.empty() || pool == "auto") c.kv_pool_bytes.reset();
   else c.kv_pool_bytes = parse_bytes(pool, "KV pool");
   c.kv_dtype = kv_dtype_->currentText().toStdString();
+  c.kv_rotation = kv_rotation_->currentText().toStdString();
   if (max_requests_->value() > 0) c.max_requests = max_requests_->value();
   else c.max_requests.reset();
   return c;
@@ -139,7 +153,8 @@ void RunPanel::set_state(RunState state, RunState reference_state) {
   resume_->setEnabled(state == RunState::Paused);
   stop_->setEnabled(active);
   for (QWidget* w : {static_cast<QWidget*>(model_), static_cast<QWidget*>(workload_), static_cast<QWidget*>(backend_),
-                     static_cast<QWidget*>(pool_), static_cast<QWidget*>(kv_dtype_), static_cast<QWidget*>(max_requests_)}) {
+                     static_cast<QWidget*>(pool_), static_cast<QWidget*>(kv_dtype_), static_cast<QWidget*>(kv_rotation_),
+                     static_cast<QWidget*>(max_requests_)}) {
     w->setEnabled(!active);
   }
   const bool reference_active = run_state_active(reference_state);

@@ -46,7 +46,7 @@ class RunPanel : public QGroupBox {
   void browse_model_file();
   void browse_workload();
 
-  QComboBox *model_ = nullptr, *workload_ = nullptr, *backend_ = nullptr, *kv_dtype_ = nullptr;
+  QComboBox *model_ = nullptr, *workload_ = nullptr, *backend_ = nullptr, *kv_dtype_ = nullptr, *kv_rotation_ = nullptr;
   QLineEdit* pool_ = nullptr;
   QSpinBox* max_requests_ = nullptr;
   QPushButton *start_ = nullptr, *pause_ = nullptr, *resume_ = nullptr, *stop_ = nullptr, *reference_ = nullptr;
