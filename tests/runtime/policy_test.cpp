@@ -15,6 +15,7 @@
 #include "engine/runtime/policies/scored_policy.h"
 #include "engine/runtime/policies/token_spans.h"
 #include "tests/runtime/constructed_cache.h"
+#include "tests/runtime/eviction_options.h"
 #include "tests/runtime/fixtures.h"
 #include "tests/runtime/retention_checks.h"
 
@@ -75,6 +76,13 @@ RunResult run(const Model& model, kernels::Backend& backend, EngineOptions o, co
   return r;
 }
 
+// small_block_options with every request's evictions traced.
+EngineOptions traced_options(const std::string& policy, int64_t budget_tokens, size_t requests) {
+  EngineOptions o = testing_support::small_block_options(policy, budget_tokens);
+  for (size_t i = 0; i < requests; ++i) o.trace_ids.push_back("r" + std::to_string(i));
+  return o;
+}
+
 TEST(Policies, BudgetAtLeastTheContextReproducesFullKv) {
   const auto model = load_model(fixture_dir("llama-gqa4"));
   auto backend = kernels::make_cpu_backend(2);
@@ -102,18 +110,12 @@ TEST(Policies, PoolNeverExceededProtectedKeptPositionsSortedUnique) {
   const auto ps = prompts(6, 60, model->config.vocab_size, 3);
   for (const std::string& name : kEvictingPolicies) {
     for (const char* span : kSpans) {
-      EngineOptions o;
+      EngineOptions o = traced_options(name, 24, ps.size());
       o.policy.span = span;
-      o.block_size = 4;
-      o.prefill_chunk = 16;
-      o.num_blocks = 400;
-      o.policy.name = name;
-      o.policy.budget_tokens = 24;
       o.policy.sinks = 2;
       o.policy.protected_recent = 6;
       o.policy.window = 6;  // SnapKV protects max(window, protected_recent)
       o.policy.decode_interval = 3;
-      for (size_t i = 0; i < ps.size(); ++i) o.trace_ids.push_back("r" + std::to_string(i));
       int64_t evicted = 0;
       const RunResult r = run(*model, *backend, o, ps, 12, [&](const StepStats& s) {
         evicted += s.evicted_slots;
@@ -288,16 +290,10 @@ TEST(Policies, AKnobAPolicyDoesNotReadChangesNoEviction) {
   int not_read = 0;
   for (const std::string& name : kEvictingPolicies) {
     for (const Knob& knob : knobs) {
-      EngineOptions o;
-      o.block_size = 4;
-      o.prefill_chunk = 16;
-      o.num_blocks = 400;
-      o.policy.name = name;
-      o.policy.budget_tokens = 20;
+      EngineOptions o = traced_options(name, 20, ps.size());
       o.policy.protected_recent = 2;
       o.policy.sinks = 1;
       o.policy.window = 4;  // SnapKV protects its window: a small one leaves the scores to choose
-      for (size_t i = 0; i < ps.size(); ++i) o.trace_ids.push_back("r" + std::to_string(i));
       knob.set(o.policy, 0);
       if (policy_reads(o.policy, knob.key)) continue;
       ++not_read;
