@@ -1,8 +1,8 @@
-// kvwb-cli sweep: (KV dtypes x) compression policies x budgets (x spans, guidances, tuned policy knobs,
-// prefill chunks) at one KV pool, each point
-// recorded as a session, accuracy relative to a full-KV reference, the Pareto frontier and the
-// fastest point at or above --min-accuracy (run/sweep/). Ctrl-C stops after the point running
-// (a second Ctrl-C kills); the same command again skips every point already recorded.
+// kvwb-cli sweep: (KV dtypes x) compression policies x budgets (x spans, chunk guidances, tuned
+// policy knobs, prefill chunks) at one KV pool, each point recorded as a session, accuracy
+// relative to a full-KV reference, the Pareto frontier and the fastest point at or above
+// --min-accuracy (run/sweep/). Ctrl-C stops after the point running (a second Ctrl-C kills); the
+// same command again skips every point already recorded.
 #include <fmt/format.h>
 
 #include <array>
@@ -55,9 +55,9 @@ class InterruptGuard {
 
 // The policy knobs a sweep tunes (SweepGrid::dimensions): each gets a list flag named after its
 // schema flag (--window -> --windows; --sinks, already plural, takes the list itself).
-constexpr std::array<std::string_view, 6> kTunedKnobs = {"policy.pool_kernel",        "policy.protected_recent",
-                                                          "policy.window",             "policy.min_head_fraction",
-                                                          "policy.pyramid_beta",       "policy.sinks"};
+constexpr std::array<std::string_view, 6> kTunedKnobs = {"policy.pool_kernel", "policy.protected_recent",
+                                                          "policy.window",      "policy.min_head_fraction",
+                                                          "policy.pyramid_beta", "policy.sinks"};
 
 std::string list_flag(std::string_view key) {
   const std::string flag(config_field(key).flag);

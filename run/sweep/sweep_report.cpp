@@ -1,5 +1,6 @@
 #include "run/sweep/sweep_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -65,11 +66,13 @@ std::string format_task_ratios(const SweepAnalysis& a) {
     }
   }
   if (!any_ratio) return "";  // the reference scores 0 everywhere: a table of dashes says nothing
-  std::string out = fmt::format("{:<40}", "score / full-KV score, per task");
+  size_t width = 40;  // labels naming tuned knobs run longer
+  for (const SweepRow& r : a.rows) width = std::max(width, r.point.label.size());
+  std::string out = fmt::format("{:<{}}", "score / full-KV score, per task", width);
   for (const std::string& t : tasks) out += fmt::format(" {:>12.12}", t.empty() ? "(none)" : t);
   out += "\n";
   for (const SweepRow& r : a.rows) {
-    out += fmt::format("{:<40}", r.point.label);
+    out += fmt::format("{:<{}}", r.point.label, width);
     for (const std::string& task : tasks) {
       double ratio = std::nan("");
       for (const TaskRatio& t : r.vs_reference.tasks) {
