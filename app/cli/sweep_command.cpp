@@ -1,9 +1,11 @@
-// kvwb-cli sweep: (KV dtypes x) compression policies x budgets (x prefill chunks) at one KV pool, each point
-// recorded as a session, accuracy relative to a full-KV reference, the Pareto frontier and the
-// fastest point at or above --min-accuracy (run/sweep/). Ctrl-C stops after the point running
-// (a second Ctrl-C kills); the same command again skips every point already recorded.
+// kvwb-cli sweep: (KV dtypes x) compression policies x budgets (x spans, chunk guidances, tuned
+// policy knobs, prefill chunks) at one KV pool, each point recorded as a session, accuracy
+// relative to a full-KV reference, the Pareto frontier and the fastest point at or above
+// --min-accuracy (run/sweep/). Ctrl-C stops after the point running (a second Ctrl-C kills); the
+// same command again skips every point already recorded.
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "app/cli/config_flags.h"
 #include "app/cli/output_path.h"
 #include "app/cli/progress_bar.h"
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "run/sweep/sweep.h"
 #include "run/sweep/sweep_lists.h"
@@ -50,11 +53,23 @@ class InterruptGuard {
   struct sigaction previous_ {};
 };
 
+// The policy knobs a sweep tunes (SweepGrid::dimensions): each gets a list flag named after its
+// schema flag (--window -> --windows; --sinks, already plural, takes the list itself).
+constexpr std::array<std::string_view, 6> kTunedKnobs = {"policy.pool_kernel", "policy.protected_recent",
+                                                          "policy.window",      "policy.min_head_fraction",
+                                                          "policy.pyramid_beta", "policy.sinks"};
+
+std::string list_flag(std::string_view key) {
+  const std::string flag(config_field(key).flag);
+  return flag.ends_with('s') ? flag : flag + "s";
+}
+
 struct SweepArgs {
   ConfigFlags flags;
   std::string policies = "decode-only,batch-max,kv-compress";
   // Given-but-empty is an error, absent is not.
-  std::optional<std::string> budgets, chunks, kv_dtypes, spans, chunk_guidances;
+  std::optional<std::string> budgets, budget_ratios, chunks, kv_dtypes, spans, chunk_guidances;
+  std::array<std::optional<std::string>, kTunedKnobs.size()> knobs;  // one per kTunedKnobs entry
   double min_accuracy = 0.96;
   std::string db;
   std::string export_path;
@@ -67,6 +82,16 @@ int run_sweep(const SweepArgs& a) {
   SweepGrid grid;
   grid.policies = split_list(a.policies, "--policies");
   if (a.budgets) grid.budget_tokens = parse_int_list(*a.budgets, "--budget-tokens");
+  if (a.budget_ratios) {
+    for (const nlohmann::json& r : parse_config_values(*a.budget_ratios, "policy.budget_ratio", "--budget-ratios")) {
+      grid.budget_ratios.push_back(r.get<double>());
+    }
+  }
+  for (size_t i = 0; i < kTunedKnobs.size(); ++i) {
+    if (!a.knobs[i]) continue;
+    const std::string flag = "--" + list_flag(kTunedKnobs[i]);
+    grid.dimensions.push_back({std::string(kTunedKnobs[i]), parse_config_values(*a.knobs[i], kTunedKnobs[i], flag)});
+  }
   if (a.chunks) grid.prefill_chunks = parse_int_list(*a.chunks, "--chunks");
   if (a.kv_dtypes) grid.kv_dtypes = parse_kv_dtype_list(*a.kv_dtypes, "--kv-dtypes");
   if (a.spans) grid.spans = split_list(*a.spans, "--spans");
@@ -144,10 +169,23 @@ Command add_sweep_command(CLI::App& app) {
   auto args = std::make_shared<SweepArgs>();
   CLI::App* sub = app.add_subcommand(
       "sweep", "Compression budgets x policies at one KV pool: frontier of throughput vs accuracy, and the best config");
-  args->flags.add_to(*sub, {"policy.name", "policy.budget_tokens", "policy.budget_ratio", "record"});
+  std::set<std::string_view> left_out = {"policy.name", "policy.budget_tokens", "policy.budget_ratio", "record"};
+  for (std::string_view key : kTunedKnobs) {
+    if (list_flag(key) == config_field(key).flag) left_out.insert(key);  // the list flag replaces it
+  }
+  args->flags.add_to(*sub, left_out);
   sub->add_option("--policies", args->policies, "Comma-separated policies (a full-KV reference always runs first)")
       ->capture_default_str();
   sub->add_option("--budget-tokens", args->budgets, "Comma-separated compression budgets in tokens, e.g. 64,128,256");
+  sub->add_option("--budget-ratios", args->budget_ratios,
+                  "Comma-separated budgets as the fraction of each request's prompt kept, e.g. 0.5,0.25 (with "
+                  "--budget-tokens too, each policy runs at every token budget, then every ratio)");
+  for (size_t i = 0; i < kTunedKnobs.size(); ++i) {
+    const ConfigField& field = config_field(kTunedKnobs[i]);
+    sub->add_option("--" + list_flag(field.key), args->knobs[i],
+                    fmt::format("Comma-separated values of --{} for the points whose policy reads it ({})", field.flag,
+                                field.help));
+  }
   sub->add_option("--chunks", args->chunks, "Comma-separated prefill chunk sizes (default: --prefill-chunk)");
   sub->add_option("--kv-dtypes", args->kv_dtypes,
                   "Comma-separated KV cache dtypes, e.g. f16,q8_0,q4_0 (default: --kv-dtype); given, the reference is "

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "engine/config/run_config_schema.h"
 #include "engine/core/error.h"
 #include "kernels/kv_dtype.h"
 
@@ -42,6 +43,19 @@ std::vector<std::string> parse_kv_dtype_list(const std::string& text, const std:
     if (!kernels::kv_dtype_from_name(name)) fail(what, "'{}' is not a KV dtype (one of {})", name, kernels::kv_dtype_names());
   }
   return names;
+}
+
+std::vector<nlohmann::json> parse_config_values(const std::string& text, std::string_view key, const std::string& what) {
+  const ConfigField& field = config_field(key);
+  std::vector<nlohmann::json> values;
+  for (const std::string& item : split_list(text, what)) {
+    RunConfig c;
+    set_config_field(c, field, item, what);
+    const std::string problem = config_field_problem(c, field);
+    if (!problem.empty()) fail(what, "{} {}", item, problem);
+    values.push_back(field.write(c));
+  }
+  return values;
 }
 
 }  // namespace kvwb

@@ -1,5 +1,6 @@
 #include "run/sweep/sweep_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -34,20 +35,21 @@ std::string budget_text(const PolicyConfig& p) {
 }  // namespace
 
 std::string format_sweep_table(const SweepAnalysis& a) {
-  std::string out = fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6} {:>5} {:>9} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}\n",
+  std::string out = fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6} {:>5} {:>9} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8}  {}\n",
                                 "", "policy", "budget", "chunk", "kv", "batch", "max", "tok/s", "gen/s", "vs full", "score",
-                                "rel.acc", "fidelity", "session");
+                                "rel.acc", "fidelity", "session", "knobs");
   for (size_t i = 0; i < a.rows.size(); ++i) {
     const SweepRow& r = a.rows[i];
     const bool recommended = a.recommended && *a.recommended == i;
     const std::string mark = std::string(r.frontier ? "*" : " ") + (recommended ? "<" : " ");
-    out += fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6.2f} {:>5} {:>9.1f} {:>8.1f} {:>7} {:>6} {:>8} {:>8} {:>8}\n",
+    out += fmt::format("{:<2} {:<14} {:>6} {:>5} {:<4} {:>6.2f} {:>5} {:>9.1f} {:>8.1f} {:>7} {:>6} {:>8} {:>8} {:>8}  {}\n",
                        mark, r.point.config.policy.name, budget_text(r.point.config.policy), r.point.config.prefill_chunk,
                        r.point.config.kv_dtype, r.measured.summary.mean_batch, r.measured.summary.max_batch, r.measured.summary.total_tokens_per_second,
                        r.measured.summary.generated_tokens_per_second, number(vs_reference_throughput(a, r), 2) + "x",
                        number(r.measured.score(), 3), number(r.vs_reference.relative_accuracy, 3),
                        number(r.vs_reference.fidelity, 3),
-                       fmt::format("#{}{}", r.measured.session_id, r.measured.reused ? "r" : ""));
+                       fmt::format("#{}{}", r.measured.session_id, r.measured.reused ? "r" : ""),
+                       r.point.knobs.empty() ? "-" : r.point.knobs);
   }
   out += fmt::format("* Pareto frontier (total tok/s vs {}), < recommended, #Nr = read back from the store\n",
                      a.accuracy_basis);
@@ -64,11 +66,13 @@ std::string format_task_ratios(const SweepAnalysis& a) {
     }
   }
   if (!any_ratio) return "";  // the reference scores 0 everywhere: a table of dashes says nothing
-  std::string out = fmt::format("{:<40}", "score / full-KV score, per task");
+  size_t width = 40;  // labels naming tuned knobs run longer
+  for (const SweepRow& r : a.rows) width = std::max(width, r.point.label.size());
+  std::string out = fmt::format("{:<{}}", "score / full-KV score, per task", width);
   for (const std::string& t : tasks) out += fmt::format(" {:>12.12}", t.empty() ? "(none)" : t);
   out += "\n";
   for (const SweepRow& r : a.rows) {
-    out += fmt::format("{:<40}", r.point.label);
+    out += fmt::format("{:<{}}", r.point.label, width);
     for (const std::string& task : tasks) {
       double ratio = std::nan("");
       for (const TaskRatio& t : r.vs_reference.tasks) {
@@ -119,6 +123,9 @@ nlohmann::json sweep_to_json(const SweepAnalysis& a) {
                     {"policy", r.point.config.policy.name},
                     {"budget_tokens", r.point.config.policy.budget_tokens ? nlohmann::json(*r.point.config.policy.budget_tokens)
                                                                           : nlohmann::json(nullptr)},
+                    {"budget_ratio", r.point.config.policy.budget_ratio ? nlohmann::json(*r.point.config.policy.budget_ratio)
+                                                                        : nlohmann::json(nullptr)},
+                    {"knobs", r.point.knobs},
                     {"prefill_chunk", r.point.config.prefill_chunk},
                     {"kv_dtype", r.point.config.kv_dtype},
                     {"session", r.measured.session_id},

@@ -6,6 +6,7 @@
 
 #include "engine/core/error.h"
 #include "run/sweep/sweep_grid.h"
+#include "run/sweep/sweep_lists.h"
 
 namespace kvwb {
 namespace {
@@ -19,6 +20,12 @@ RunConfig base() {
   c.policy.name = "snapkv";
   c.policy.budget_ratio = 0.5;
   return c;
+}
+
+std::vector<std::string> labels_of(const std::vector<SweepPoint>& points) {
+  std::vector<std::string> labels;
+  for (const SweepPoint& p : points) labels.push_back(p.label);
+  return labels;
 }
 
 std::string error_of(const RunConfig& c, const SweepGrid& g) {
@@ -164,6 +171,115 @@ TEST(SweepGrid, ChunkGuidanceAddsTheDimensionWhereItApplies) {
       "snapkv, budget 32, chunk 64, f16",
   };
   EXPECT_EQ(labels, expected);
+}
+
+// A ratio is a budget like a token count: the evicting points run at each, tokens first.
+TEST(SweepGrid, BudgetRatiosJoinTheBudgetAxis) {
+  SweepGrid grid{{"snapkv"}, {32}, {}};
+  grid.budget_ratios = {0.5, 0.25};
+  const auto points = sweep_points(base(), grid);
+  const std::vector<std::string> expected = {
+      "full, chunk 64, f16",
+      "snapkv, budget 32, chunk 64, f16",
+      "snapkv, budget ratio 0.5, chunk 64, f16",
+      "snapkv, budget ratio 0.25, chunk 64, f16",
+  };
+  EXPECT_EQ(labels_of(points), expected);
+  EXPECT_FALSE(points[0].config.policy.budget_ratio.has_value());  // full KV has no budget
+  EXPECT_EQ(points[1].config.policy.budget_tokens, 32);
+  EXPECT_FALSE(points[1].config.policy.budget_ratio.has_value());
+  EXPECT_EQ(points[3].config.policy.budget_ratio, 0.25);
+  EXPECT_FALSE(points[3].config.policy.budget_tokens.has_value());
+  // Ratios alone are enough for a policy that needs a budget.
+  SweepGrid ratios_only{{"batch-max"}, {}, {}};
+  ratios_only.budget_ratios = {0.5};
+  ASSERT_EQ(sweep_points(base(), ratios_only).size(), 2u);
+  EXPECT_EQ(sweep_points(base(), ratios_only)[1].label, "batch-max, budget ratio 0.5, chunk 64, f16");
+}
+
+// Each knob multiplies the points whose policy reads it and no other: batch-max neither pools nor
+// has Ada-KV's floors, SnapKV pools but has no floors, Ada-KV reads all three.
+TEST(SweepGrid, TunedKnobsMultiplyOnlyThePointsWhosePolicyReadsThem) {
+  SweepGrid grid{{"batch-max", "snapkv", "ada-kv"}, {32}, {}};
+  grid.dimensions = {{"policy.pool_kernel", {1, 7}},
+                     {"policy.protected_recent", {0, 64}},
+                     {"policy.min_head_fraction", {0.05, 0.2}}};
+  const auto points = sweep_points(base(), grid);
+  ASSERT_EQ(points.size(), 1u + 2 + 2 * 2 + 2 * 2 * 2);
+  EXPECT_EQ(points[0].label, "full, chunk 64, f16");
+  EXPECT_EQ(points[0].knobs, "");
+  EXPECT_EQ(points[0].config.policy.protected_recent, base().policy.protected_recent);  // full reads none
+  EXPECT_EQ(points[1].label, "batch-max, budget 32, protected recent 0, chunk 64, f16");
+  EXPECT_EQ(points[2].label, "batch-max, budget 32, protected recent 64, chunk 64, f16");
+  EXPECT_EQ(points[3].label, "snapkv, budget 32, pool kernel 1, protected recent 0, chunk 64, f16");
+  EXPECT_EQ(points[6].label, "snapkv, budget 32, pool kernel 7, protected recent 64, chunk 64, f16");
+  EXPECT_EQ(points[7].label, "ada-kv, budget 32, pool kernel 1, protected recent 0, min head fraction 0.05, chunk 64, f16");
+  EXPECT_EQ(points[14].label, "ada-kv, budget 32, pool kernel 7, protected recent 64, min head fraction 0.2, chunk 64, f16");
+  EXPECT_EQ(points[14].knobs, "pool kernel 7, protected recent 64, min head fraction 0.2");
+  // The label names what the point runs with, and a knob a policy does not read keeps the base value.
+  EXPECT_EQ(points[2].config.policy.pool_kernel, base().policy.pool_kernel);
+  EXPECT_EQ(points[2].config.policy.min_head_fraction, base().policy.min_head_fraction);
+  EXPECT_EQ(points[6].config.policy.pool_kernel, 7);
+  EXPECT_EQ(points[6].config.policy.protected_recent, 64);
+  EXPECT_EQ(points[6].config.policy.min_head_fraction, base().policy.min_head_fraction);
+  EXPECT_EQ(points[14].config.policy.min_head_fraction, 0.2);
+  EXPECT_EQ(run_config_to_json(points[14].config)["policy"]["pool_kernel"], 7);  // the recorded config keeps it
+}
+
+// The window is read by batch-max only when question guidance falls back to the prompt's last window.
+TEST(SweepGrid, WindowsMultiplyGuidedBatchMaxOnly) {
+  SweepGrid grid{{"batch-max"}, {32}, {16, 64}};
+  grid.chunk_guidances = {"none", "question"};
+  grid.dimensions = {{"policy.window", {16, 32}}};
+  const std::vector<std::string> expected = {
+      "full, chunk 16, f16",
+      "batch-max, budget 32, chunk 16, f16",
+      "batch-max, budget 32, chunk 64, f16",
+      "batch-max, budget 32, question-guided, window 16, chunk 16, f16",
+      "batch-max, budget 32, question-guided, window 16, chunk 64, f16",
+      "batch-max, budget 32, question-guided, window 32, chunk 16, f16",
+      "batch-max, budget 32, question-guided, window 32, chunk 64, f16",
+  };
+  EXPECT_EQ(labels_of(sweep_points(base(), grid)), expected);
+}
+
+TEST(SweepGrid, BadTunedKnobsAreNamed) {
+  SweepGrid grid{{"snapkv"}, {32}, {}};
+  auto error_with = [&](std::vector<SweepDimension> dimensions, std::vector<double> ratios = {}) {
+    SweepGrid g = grid;
+    g.dimensions = std::move(dimensions);
+    g.budget_ratios = std::move(ratios);
+    return error_of(base(), g);
+  };
+  EXPECT_EQ(error_with({{"policy.name", {"h2o"}}}), "sweep: 'policy.name' is not a policy knob a sweep can tune");
+  EXPECT_EQ(error_with({{"kv_pool_bytes", {1024}}}), "sweep: 'kv_pool_bytes' is not a policy knob a sweep can tune");
+  EXPECT_EQ(error_with({{"policy.window", {8}}, {"policy.window", {16}}}), "sweep: policy.window given twice");
+  EXPECT_EQ(error_with({{"policy.window", {}}}), "sweep: policy.window: no values");
+  EXPECT_EQ(error_with({{"policy.pool_kernel", {1, 4}}}),
+            "sweep: policy.pool_kernel 4: must be 0 (the policy's default) or an odd number >= 1");
+  EXPECT_EQ(error_with({{"policy.min_head_fraction", {1.5}}}), "sweep: policy.min_head_fraction 1.5: must be in [0, 1]");
+  EXPECT_EQ(error_with({}, {0.5, 0}), "sweep: budget ratio 0: must be in (0, 1]");
+}
+
+// The CLI's lists: each item parsed and range-checked by the field's schema row, errors naming the flag.
+TEST(SweepLists, ConfigValuesAreCheckedByTheSchema) {
+  EXPECT_EQ(parse_config_values("1, 7", "policy.pool_kernel", "--pool-kernels"), (std::vector<nlohmann::json>{1, 7}));
+  EXPECT_EQ(parse_config_values("0.5,0.25", "policy.budget_ratio", "--budget-ratios"),
+            (std::vector<nlohmann::json>{0.5, 0.25}));
+  auto error_of_list = [](const std::string& text, std::string_view key, const std::string& flag) -> std::string {
+    try {
+      parse_config_values(text, key, flag);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of_list("1,4", "policy.pool_kernel", "--pool-kernels"),
+            "--pool-kernels: 4 must be 0 (the policy's default) or an odd number >= 1");
+  EXPECT_EQ(error_of_list("16,x", "policy.window", "--windows"), "--windows: 'x' is not a whole number");
+  EXPECT_EQ(error_of_list("0", "policy.window", "--windows"), "--windows: 0 must be at least 1");
+  EXPECT_EQ(error_of_list("0.5,1.5", "policy.budget_ratio", "--budget-ratios"), "--budget-ratios: 1.5 must be in (0, 1]");
+  EXPECT_EQ(error_of_list("", "policy.sinks", "--sinks"), "--sinks: empty list");
 }
 
 }  // namespace

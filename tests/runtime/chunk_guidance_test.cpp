@@ -14,6 +14,7 @@
 
 #include "engine/core/error.h"
 #include "engine/runtime/engine.h"
+#include "tests/runtime/eviction_options.h"
 #include "tests/runtime/fixtures.h"
 
 namespace kvwb {
@@ -335,13 +336,8 @@ TEST(ChunkGuidance, EveryPolicyKeepsThePoolAndOnlyChunkEvictingOnesAreGuided) {
   for (const char* policy : {"decode-only", "batch-max", "kv-compress", "streaming-llm", "h2o", "snapkv", "pyramidkv",
                              "ada-kv"}) {
     for (const int64_t question : {0, 7}) {
-      EngineOptions o;
-      o.block_size = 4;
-      o.prefill_chunk = 16;
-      o.num_blocks = 400;
-      o.policy.name = policy;
+      EngineOptions o = testing_support::small_block_options(policy, 24);
       o.policy.chunked_prefill = true;
-      o.policy.budget_tokens = 24;
       o.policy.sinks = 2;
       o.policy.protected_recent = 6;
       o.policy.window = 6;

@@ -1,16 +1,21 @@
 // Every compression policy on the real engine and fixture model: budgets at least the context
 // reproduce full KV, the KV pool is never exceeded, protected slots stay, retained positions
-// stay sorted and unique, KV-Compress varies per head, and compression turns into batch size.
+// stay sorted and unique, KV-Compress varies per head, compression turns into batch size, and a
+// knob a policy does not read (policy_reads) changes none of its evictions.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <tuple>
 
 #include "engine/config/policy_names.h"
 #include "engine/runtime/engine.h"
+#include "engine/runtime/policies/policy_reads.h"
 #include "engine/runtime/policies/scored_policy.h"
 #include "engine/runtime/policies/token_spans.h"
 #include "tests/runtime/constructed_cache.h"
+#include "tests/runtime/eviction_options.h"
 #include "tests/runtime/fixtures.h"
 #include "tests/runtime/retention_checks.h"
 
@@ -71,6 +76,13 @@ RunResult run(const Model& model, kernels::Backend& backend, EngineOptions o, co
   return r;
 }
 
+// small_block_options with every request's evictions traced.
+EngineOptions traced_options(const std::string& policy, int64_t budget_tokens, size_t requests) {
+  EngineOptions o = testing_support::small_block_options(policy, budget_tokens);
+  for (size_t i = 0; i < requests; ++i) o.trace_ids.push_back("r" + std::to_string(i));
+  return o;
+}
+
 TEST(Policies, BudgetAtLeastTheContextReproducesFullKv) {
   const auto model = load_model(fixture_dir("llama-gqa4"));
   auto backend = kernels::make_cpu_backend(2);
@@ -98,18 +110,12 @@ TEST(Policies, PoolNeverExceededProtectedKeptPositionsSortedUnique) {
   const auto ps = prompts(6, 60, model->config.vocab_size, 3);
   for (const std::string& name : kEvictingPolicies) {
     for (const char* span : kSpans) {
-      EngineOptions o;
+      EngineOptions o = traced_options(name, 24, ps.size());
       o.policy.span = span;
-      o.block_size = 4;
-      o.prefill_chunk = 16;
-      o.num_blocks = 400;
-      o.policy.name = name;
-      o.policy.budget_tokens = 24;
       o.policy.sinks = 2;
       o.policy.protected_recent = 6;
       o.policy.window = 6;  // SnapKV protects max(window, protected_recent)
       o.policy.decode_interval = 3;
-      for (size_t i = 0; i < ps.size(); ++i) o.trace_ids.push_back("r" + std::to_string(i));
       int64_t evicted = 0;
       const RunResult r = run(*model, *backend, o, ps, 12, [&](const StepStats& s) {
         evicted += s.evicted_slots;
@@ -254,6 +260,53 @@ TEST(Policies, BatchMaxAdmitsMoreThanDecodeOnlyWhichAdmitsAtLeastFull) {
   RecordProperty("max_running_full", std::to_string(full));
   RecordProperty("max_running_decode_only", std::to_string(decode_only));
   RecordProperty("max_running_batch_max", std::to_string(batch_max));
+}
+
+// policy_reads (what the sweep multiplies points by) is derived from the traits; measured here:
+// a knob it says a policy does not read changes no eviction of that policy.
+TEST(Policies, AKnobAPolicyDoesNotReadChangesNoEviction) {
+  const auto model = load_model(fixture_dir("llama-tied"));
+  auto backend = kernels::make_cpu_backend(2);
+  const auto ps = prompts(3, 60, model->config.vocab_size, 5);
+  struct Knob {
+    const char* key;
+    std::function<void(PolicyConfig&, int)> set;  // the knob's first (0) or second (1) value
+  };
+  const std::vector<Knob> knobs = {
+      {"policy.pool_kernel", [](PolicyConfig& c, int v) { c.pool_kernel = v == 0 ? 1 : 7; }},
+      {"policy.window", [](PolicyConfig& c, int v) { c.window = v == 0 ? 4 : 12; }},
+      {"policy.min_head_fraction", [](PolicyConfig& c, int v) { c.min_head_fraction = v == 0 ? 0.0 : 0.9; }},
+      {"policy.pyramid_beta", [](PolicyConfig& c, int v) { c.pyramid_beta = v == 0 ? 1.0 : 20.0; }},
+      {"policy.decode_interval", [](PolicyConfig& c, int v) { c.decode_interval = v == 0 ? 1 : 5; }},
+      {"policy.chunk_guidance", [](PolicyConfig& c, int v) { c.chunk_guidance = v == 0 ? "none" : "question"; }},
+  };
+  auto evictions = [&](const EngineOptions& o) {
+    std::vector<std::tuple<std::string, int64_t, int32_t, int32_t, std::vector<int32_t>>> out;
+    run(*model, *backend, o, ps, 12, [&](const StepStats& s) {
+      for (const EvictionRecord& e : s.evictions) out.emplace_back(e.request_id, e.step, e.layer, e.head, e.positions);
+    });
+    return out;
+  };
+  int not_read = 0;
+  for (const std::string& name : kEvictingPolicies) {
+    for (const Knob& knob : knobs) {
+      EngineOptions o = traced_options(name, 20, ps.size());
+      o.policy.protected_recent = 2;
+      o.policy.sinks = 1;
+      o.policy.window = 4;  // SnapKV protects its window: a small one leaves the scores to choose
+      knob.set(o.policy, 0);
+      if (policy_reads(o.policy, knob.key)) continue;
+      ++not_read;
+      const auto first = evictions(o);
+      knob.set(o.policy, 1);
+      ASSERT_FALSE(policy_reads(o.policy, knob.key)) << name << " " << knob.key;
+      EXPECT_FALSE(first.empty()) << name << " must evict under a budget of 20 tokens";
+      EXPECT_EQ(evictions(o), first) << name << " does not read " << knob.key << ", yet it changed the evictions";
+    }
+  }
+  EXPECT_GT(not_read, 0);
+  PolicyConfig full;
+  for (const Knob& knob : knobs) EXPECT_FALSE(policy_reads(full, knob.key)) << knob.key;
 }
 
 TEST(Policies, EveryRegisteredPolicyBuilds) {

@@ -1,7 +1,9 @@
 // The named policies of the registry (engine/config/policy_names.h): `full`, and the evicting
 // ones as traits of ScoredPolicy. docs/policies.md gives each rule's source and the choices made
 // where a paper is silent.
+#include "engine/config/policy_names.h"
 #include "engine/core/error.h"
+#include "engine/runtime/policies/policy_reads.h"
 #include "engine/runtime/policies/scored_policy.h"
 #include "engine/runtime/policy.h"
 
@@ -89,6 +91,22 @@ int64_t blocks_for_tokens(int64_t tokens, const KvCacheShape& shape) {
 ProtectedSpan protected_span(const PolicyConfig& config) {
   if (config.name == "full") return {};
   return protected_span_of(traits_for(config), config);
+}
+
+bool policy_reads(const PolicyConfig& config, std::string_view key) {
+  if (config.name == "full") return false;
+  const PolicyTraits t = traits_for(config);
+  if (key == "policy.pool_kernel") return t.pool != PoolKind::None;
+  if (key == "policy.window") {
+    // chunk_guide() scores with the prompt's last window when a request has no question.
+    const bool guided = config.chunk_guidance == "question" && guidable_between_chunks(config);
+    return t.observe == Observe::PromptWindow || t.observe == Observe::ChunkWindow || t.window_protected || guided;
+  }
+  if (key == "policy.min_head_fraction") return t.allocation == Allocation::LayerWide;
+  if (key == "policy.pyramid_beta") return t.allocation == Allocation::PyramidPerLayer;
+  if (key == "policy.decode_interval") return t.evict_during_decode;
+  if (key == "policy.chunk_guidance") return guidable_between_chunks(config);
+  return true;
 }
 
 std::unique_ptr<CompressionPolicy> make_policy(const PolicyConfig& config) {
