@@ -57,6 +57,10 @@ void quantize_group(float* x, int64_t n, int64_t stride) {
 struct SlotFormat {
   kernels::DType dtype = kernels::DType::F32;
   bool rotate = false;
+  // Keys stored minus a per-(sequence, layer, KV head) mean, added back when read: q·μ is the
+  // same for every key a query sees, so softmax, and attention, do not change; the mean here is
+  // that of the keys of the sequence's first step (its first prefill chunk).
+  bool center_keys = false;
 };
 
 // In-place normalized fast Walsh-Hadamard transform of n (a power of two) values: its own inverse.
@@ -93,6 +97,7 @@ void round_trip_row(const SlotFormat& format, float* row, int64_t d) {
 }
 
 struct Progress {
+  std::vector<float> key_mean;  // center_keys: the mean subtracted before rounding
   int64_t keys_grouped = 0;  // tokens whose key group is quantized (a multiple of kGroup)
   int64_t values_done = 0;   // tokens whose value row is quantized
   int64_t residual_done = 0; // tokens whose exact key was rounded to f16
@@ -118,8 +123,21 @@ class KiviEmulation {
           auto key = [&](int64_t i) { return reinterpret_cast<float*>(pool.k_row(cache.slot(seq, layer, head, i))); };
           auto value = [&](int64_t i) { return reinterpret_cast<float*>(pool.v_row(cache.slot(seq, layer, head, i))); };
           if (slot_format_.dtype != kernels::DType::F32) {
+            if (slot_format_.center_keys && p.key_mean.empty()) {
+              p.key_mean.assign(static_cast<size_t>(d), 0.0f);
+              for (int64_t i = 0; i < n; ++i) {
+                for (int64_t c = 0; c < d; ++c) p.key_mean[static_cast<size_t>(c)] += key(i)[c] / static_cast<float>(n);
+              }
+            }
             for (; p.values_done < n; ++p.values_done) {
-              round_trip_row(slot_format_, key(p.values_done), d);
+              float* k = key(p.values_done);
+              if (slot_format_.center_keys) {
+                for (int64_t c = 0; c < d; ++c) k[c] -= p.key_mean[static_cast<size_t>(c)];
+              }
+              round_trip_row(slot_format_, k, d);
+              if (slot_format_.center_keys) {
+                for (int64_t c = 0; c < d; ++c) k[c] += p.key_mean[static_cast<size_t>(c)];
+              }
               round_trip_row(slot_format_, value(p.values_done), d);
             }
             continue;
@@ -155,16 +173,17 @@ class KiviEmulation {
 
 int run(int argc, char** argv) {
   if (argc < 6) {
-    std::fprintf(stderr, "usage: kivi_emulation MODEL WORKLOAD MAX_REQUESTS kivi4|q8_0|q4_0|q8_0-rot|q4_0-rot|none RESULTS.json [TOP_K]\n");
+    std::fprintf(stderr, "usage: kivi_emulation MODEL WORKLOAD MAX_REQUESTS kivi4|q8_0|q4_0|q8_0-rot|q4_0-rot|q8_0-rot-centered|q4_0-rot-centered|none RESULTS.json [TOP_K]\n");
     return 2;
   }
   const std::string format = argv[4];
   const std::map<std::string, SlotFormat> slot_formats = {
       {"q8_0", {kernels::DType::Q8_0, false}}, {"q4_0", {kernels::DType::Q4_0, false}},
-      {"q8_0-rot", {kernels::DType::Q8_0, true}}, {"q4_0-rot", {kernels::DType::Q4_0, true}}};
+      {"q8_0-rot", {kernels::DType::Q8_0, true}}, {"q4_0-rot", {kernels::DType::Q4_0, true}},
+      {"q8_0-rot-centered", {kernels::DType::Q8_0, true, true}}, {"q4_0-rot-centered", {kernels::DType::Q4_0, true, true}}};
   const auto slot_format = slot_formats.find(format);
   if (format != "kivi4" && format != "none" && slot_format == slot_formats.end()) {
-    fail("format", "'{}' is not kivi4, q8_0, q4_0, q8_0-rot, q4_0-rot or none", format);
+    fail("format", "'{}' is not kivi4, q8_0, q4_0, q8_0-rot, q4_0-rot, q8_0-rot-centered, q4_0-rot-centered or none", format);
   }
   RunConfig config;
   config.model = argv[1];

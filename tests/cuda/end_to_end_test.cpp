@@ -46,13 +46,21 @@ struct Trace {
   std::vector<double> margins;   // top-1 minus top-2 logit at each of those steps
 };
 
+// How the KV cache stores its rows (KvCacheShape's kv_dtype and kv_rotated).
+struct CacheFormat {
+  kernels::DType dtype = kernels::DType::F32;
+  bool rotated = false;
+};
+
 // Prefill in chunks of 16, then feed `forced` (or, when empty, the model's own argmax) one
 // token at a time for `steps` steps; records every step's argmax and margin.
 Trace run_sequence(const Model& model, kernels::Backend& backend, const std::vector<int32_t>& prompt, int64_t steps,
-                   const std::vector<int32_t>& forced = {}) {
+                   const std::vector<int32_t>& forced = {}, CacheFormat format = {}) {
   const ModelConfig& c = model.config;
   const int64_t max_tokens = static_cast<int64_t>(prompt.size()) + steps + 1;
   KvCacheShape shape{c.num_layers, c.num_kv_heads, c.head_dim, 16, c.num_layers * c.num_kv_heads * ((max_tokens + 15) / 16)};
+  shape.kv_dtype = format.dtype;
+  shape.kv_rotated = format.rotated;
   KvCache cache(backend, shape);
   Forward forward(model, backend);
   const int32_t seq = cache.add_sequence();
@@ -98,24 +106,47 @@ double top1_agreement(const Model& ref, const Model& low, kernels::Backend& back
   return rate;
 }
 
+// Greedy tokens of the GPU (cache in `gpu_format`) against the CPU's (in `cpu_format`) on every
+// prompt: equal except where they part at a near-tie of the CPU's (top-2 margin < 1e-3).
+void expect_greedy_matches_cpu(const Model& model, const std::string& label, CacheFormat cpu_format, CacheFormat gpu_format) {
+  int near_ties = 0;
+  for (const auto& p : prompts(model.config.vocab_size)) {
+    const Trace cpu = run_sequence(model, kernels::test::cpu_backend(), p, 32, {}, cpu_format);
+    const Trace gpu = run_sequence(model, kernels::test::cuda_backend(), p, 32, {}, gpu_format);
+    ASSERT_EQ(gpu.tokens.size(), cpu.tokens.size());
+    for (size_t k = 0; k < cpu.tokens.size(); ++k) {
+      if (gpu.tokens[k] == cpu.tokens[k]) continue;
+      EXPECT_LT(cpu.margins[k], 1e-3) << label << ": prompt of " << p.size() << " tokens differs at step " << k;
+      ++near_ties;
+      break;  // the sequences diverge from here
+    }
+  }
+  std::printf("[ %s ] %d near-tie divergences in 4 prompts x 33 steps\n", label.c_str(), near_ties);
+}
+
 class CudaEndToEnd : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CudaEndToEnd, GreedyTokensInF32EqualTheCpusExceptAtNearTies) {
   KVWB_REQUIRE_CUDA();
   const auto model = load_as(GetParam(), kernels::DType::F32);
-  int near_ties = 0;
-  for (const auto& p : prompts(model->config.vocab_size)) {
-    const Trace cpu = run_sequence(*model, kernels::test::cpu_backend(), p, 32);
-    const Trace gpu = run_sequence(*model, kernels::test::cuda_backend(), p, 32);
-    ASSERT_EQ(gpu.tokens.size(), cpu.tokens.size());
-    for (size_t k = 0; k < cpu.tokens.size(); ++k) {
-      if (gpu.tokens[k] == cpu.tokens[k]) continue;
-      EXPECT_LT(cpu.margins[k], 1e-3) << GetParam() << ": prompt of " << p.size() << " tokens differs at step " << k;
-      ++near_ties;
-      break;  // the sequences diverge from here
-    }
-  }
-  std::printf("[ f32 ] %s: %d near-tie divergences in 4 prompts x 33 steps\n", GetParam().c_str(), near_ties);
+  expect_greedy_matches_cpu(*model, "f32 " + GetParam(), {}, {});
+}
+
+// The KV rotation (kernels/kv_rotation.h) through cuBLAS: an f32 cache stored rotated on the GPU
+// gives the tokens of the CPU's unrotated one (the rotation changes what is stored, not attention).
+TEST_P(CudaEndToEnd, RotatedKvCacheGivesTheCpusTokensExceptAtNearTies) {
+  KVWB_REQUIRE_CUDA();
+  const auto model = load_as(GetParam(), kernels::DType::F32);
+  expect_greedy_matches_cpu(*model, "f32 rotated " + GetParam(), {}, {kernels::DType::F32, true});
+}
+
+// q8_0 rows rotated, on both backends (the demo model: head_dim 32; kv_write rounds as the CPU
+// does, tests/cuda/kv_dtype_test.cpp): the same tokens except at near-ties.
+TEST(CudaEndToEndQ8_0, RotatedQ8_0CacheGivesTheCpusTokensExceptAtNearTies) {
+  KVWB_REQUIRE_CUDA();
+  const auto model = load_as("demo", kernels::DType::F32);
+  const CacheFormat q8_0_rotated{kernels::DType::Q8_0, true};
+  expect_greedy_matches_cpu(*model, "q8_0 rotated demo", q8_0_rotated, q8_0_rotated);
 }
 
 TEST_P(CudaEndToEnd, Bf16WeightsTopOneAgreementWithTheCpuIsReported) {
