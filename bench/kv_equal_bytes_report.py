@@ -33,7 +33,11 @@ def describe(run, head_dim, rows_per_token):
     tokens = run["prompt_tokens"] + run["generated_tokens"]
     kept = 1 - run["evicted_slots"] / (tokens * rows_per_token)
     budget = p.get("budget_ratio") or p.get("budget_tokens") or ""
-    return {"dtype": c["kv_dtype"], "policy": p["name"], "budget": budget, "kept": kept,
+    # Quantized rows rotated (kv_rotation, schema version 3; older summaries have none) and
+    # span-granular eviction are named with the dtype and the policy they qualify.
+    dtype = c["kv_dtype"] + (" rotated" if c["kv_dtype"] in ("q8_0", "q4_0") and c.get("kv_rotation") == "hadamard" else "")
+    policy = p["name"] + (f" + span {p['span']}" if p.get("span", "none") != "none" and p["name"] != "full" else "")
+    return {"dtype": dtype, "policy": policy, "budget": budget, "kept": kept,
             "memory": kept * slot_bytes(c["kv_dtype"], head_dim) / slot_bytes("f32", head_dim),
             "accuracy": run["accuracy"]["score"], "batch": run["mean_batch"],
             "tok_s": run["total_tokens_per_second"]}

@@ -242,6 +242,14 @@ TEST(ConfigExport, LlamaCppTakesEveryKvDtypeOneToOne) {
     EXPECT_NE(e.text.find(std::string("-ctk ") + t + " -ctv " + t + " "), std::string::npos) << e.text;
   }
   EXPECT_TRUE(has_warning(e, "kv_dtype=q4_0: llama.cpp quantizes the V cache only with flash attention"));
+  // llama.cpp rounds rows as they are: a rotated quantized cache says so; unrotated, or a plain
+  // dtype (never rotated), says nothing of it.
+  EXPECT_TRUE(has_warning(e, "kv_rotation=hadamard: no counterpart"));
+  c.kv_rotation = "none";
+  EXPECT_FALSE(has_warning(export_for_target(c, "llama.cpp", "--target"), "kv_rotation"));
+  c.kv_rotation = "hadamard";
+  c.kv_dtype = "f16";
+  EXPECT_FALSE(has_warning(export_for_target(c, "llama.cpp", "--target"), "kv_rotation"));
   c.backend = "cpu";
   c.threads = 0;  // all cores: llama.cpp's default, no -t
   c.model = "smollm2";
