@@ -1,9 +1,10 @@
 #pragma once
 // The fixed orthogonal rotation of K and V rows before they are rounded to a block-quantized KV
-// dtype (RunConfig kv_rotation = hadamard; docs/benchmarks.md, "KV cache precision"). q8_0 and q4_0 share one scale
-// per 32 values of a row, so one large channel (keys have a few) sets the step for its whole
-// block; rotating the row first spreads that channel over every value, and the same rotation of
-// the query keeps q·k, and its inverse on the attention output keeps p·V, unchanged:
+// dtype (RunConfig kv_rotation = hadamard; docs/benchmarks.md, "KV cache precision"). q8_0 and
+// q4_0 share one scale per 32 values of a row, so one large channel (keys have a few) sets the
+// step for its whole block; rotating the row first spreads that channel over every value, and
+// the same rotation of the query keeps q·k, and its inverse on the attention output keeps p·V,
+// unchanged:
 //   k' = R k, q' = R q  =>  q'·k' = q·k;   v' = R v  =>  Σ p v' = R Σ p v.
 // R is block-diagonal with blocks of p = the largest power of two dividing head_dim (64 for
 // head_dim 64, 32 for 96: every head_dim a block-quantized dtype accepts is a multiple of 32);

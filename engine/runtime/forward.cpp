@@ -144,8 +144,8 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
   ab.observe = d_observe;
   ab.scale = 1.0f / std::sqrt(static_cast<float>(D));
 
-  // Plan once per step, run per layer (FlashInfer's split): every layer's block tables and the
-  // slots its new K/V go to are built on the host and uploaded in one copy each.
+  // A rotated cache (kernels/kv_rotation.h): R for q, k and v, Rᵀ for the attention output,
+  // made at the first such step.
   const bool rotated = cache.shape().kv_rotated;
   if (rotated && rotation_.get().data == nullptr) {
     rotation_host_ = kernels::kv_rotation_matrix(D);
@@ -157,6 +157,8 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
     rotation_t_ = BackendMatrix(backend_, {kernels::DType::F32, D, D, rotation_t_host_.data()}, "KV rotation");
   }
 
+  // Plan once per step, run per layer (FlashInfer's split): every layer's block tables and the
+  // slots its new K/V go to are built on the host and uploaded in one copy each.
   const auto csr_rows = static_cast<int64_t>(seq_list.size()) * KVH;
   std::vector<int32_t> indptr, indices, lengths, slots(static_cast<size_t>(c.num_layers * T * KVH));
   std::vector<size_t> indices_at(static_cast<size_t>(c.num_layers));
