@@ -60,11 +60,10 @@ const float* Forward::upload_vector(BackendBuffer& b, const std::vector<float>& 
   return host.empty() ? nullptr : b.upload(host);
 }
 
-void Forward::rotate_rows(float* x, int64_t rows, const BackendMatrix& m) {
-  const int64_t D = model_.config.head_dim;
-  float* out = rotated_.get<float>(static_cast<size_t>(rows * D));
-  backend_.matmul(x, rows, m.get(), nullptr, out);
-  backend_.copy(x, out, static_cast<size_t>(rows * D) * sizeof(float));
+const float* Forward::rotate_into(const float* x, int64_t rows, BackendBuffer& into) {
+  float* out = into.get<float>(static_cast<size_t>(rows * model_.config.head_dim));
+  backend_.matmul(x, rows, rotation_.get(), nullptr, out);
+  return out;
 }
 
 void Forward::run(const ForwardBatch& batch, KvCache& cache, std::vector<float>& logits) {
@@ -199,14 +198,15 @@ void Forward::run(const ForwardBatch& batch, KvCache& cache) {
     backend_.matmul(xn, T, L.v.get(), vec(L.v_bias), v);
     backend_.rope(q, T, H, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
     backend_.rope(k, T, KVH, D, d_pos, vec(inv_freq_), model_.weights.rope_style);
-    if (rotated) {  // stored K and V rotated, queries to match; the output rotated back below
-      rotate_rows(q, T * H, rotation_);
-      rotate_rows(k, T * KVH, rotation_);
-      rotate_rows(v, T * KVH, rotation_);
-    }
-    backend_.kv_write(kv, k, v, T, d_slots, d_pos);
-    backend_.paged_attention(ab, q, kv, attn);
-    if (rotated) rotate_rows(attn, T * H, rotation_t_);
+    // A rotated cache stores K and V times R and takes queries times R; its attention output,
+    // in the rotated basis too, comes back through Rᵀ.
+    const float* q_in = rotated ? rotate_into(q, T * H, q_rot_) : q;
+    const float* k_in = rotated ? rotate_into(k, T * KVH, k_rot_) : k;
+    const float* v_in = rotated ? rotate_into(v, T * KVH, v_rot_) : v;
+    float* attn_out = rotated ? attn_rot_.get<float>(static_cast<size_t>(T * H * D)) : attn;
+    backend_.kv_write(kv, k_in, v_in, T, d_slots, d_pos);
+    backend_.paged_attention(ab, q_in, kv, attn_out);
+    if (rotated) backend_.matmul(attn_out, T * H, rotation_t_.get(), nullptr, attn);
     backend_.matmul(attn, T, L.o.get(), vec(L.o_bias), tmp);
     backend_.add(x, tmp, T * hidden);
 

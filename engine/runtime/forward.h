@@ -48,8 +48,8 @@ class Forward {
   // Every piece of backend memory Forward uses is owned (BackendMatrix, BackendBuffer): a failed
   // allocation half-way through leaks nothing and frees nothing twice.
   const float* upload_vector(BackendBuffer& b, const std::vector<float>& host);
-  // x[rows, head_dim] = x · mᵀ, in place: one head's row at a time times the KV rotation.
-  void rotate_rows(float* x, int64_t rows, const BackendMatrix& m);
+  // x[rows, head_dim] with every row times the KV rotation R, in `into`.
+  const float* rotate_into(const float* x, int64_t rows, BackendBuffer& into);
 
   const Model& model_;
   kernels::Backend& backend_;
@@ -74,7 +74,10 @@ class Forward {
   BackendBuffer x_{backend_, kActivations}, xn_{backend_, kActivations}, q_{backend_, kActivations},
       k_{backend_, kActivations}, v_{backend_, kActivations}, attn_{backend_, kActivations},
       tmp_{backend_, kActivations}, gate_{backend_, kActivations}, up_{backend_, kActivations},
-      rows_{backend_, kActivations}, rotated_{backend_, kActivations}, logits_{backend_, "logits"};
+      rows_{backend_, kActivations}, logits_{backend_, "logits"};
+  // The same in the rotated basis, used only by a rotated cache.
+  BackendBuffer q_rot_{backend_, kActivations}, k_rot_{backend_, kActivations}, v_rot_{backend_, kActivations},
+      attn_rot_{backend_, kActivations};
   BackendBuffer tokens_{backend_, kTables}, positions_{backend_, kTables}, token_row_{backend_, kTables},
       observe_{backend_, kTables}, slots_{backend_, kTables}, indptr_{backend_, kTables}, indices_{backend_, kTables},
       lengths_{backend_, kTables};
