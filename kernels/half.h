@@ -48,6 +48,13 @@ inline float f16_to_f32(uint16_t h) {
   return f;
 }
 
+// The f16 stored at p (unaligned, e.g. a GGUF block's scale), widened.
+inline float f16_at(const void* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
 inline uint16_t f32_to_f16(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);

@@ -50,13 +50,6 @@ void check(const Int8DotArgs& a) {
   }
 }
 
-// A block's f16 scale (or min) at p, unaligned.
-inline float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
 }  // namespace int8_detail
 }  // namespace kvwb::kernels::cpu
 
@@ -67,7 +60,6 @@ inline float half_at(const uint8_t* p) {
 namespace kvwb::kernels::cpu::KVWB_ISA_NS {
 namespace {
 
-using int8_detail::half_at;
 
 #if KVWB_CPU_AVX2
 
@@ -194,8 +186,8 @@ void dot_rows_scalar(const Int8DotArgs& a) {
           const int offset = a.dtype == DType::Q4_0 ? 8 : 0;
           for (int i = 0; i < 16; ++i) sum += ((qs[i] & 0xF) - offset) * xb[i] + ((qs[i] >> 4) - offset) * xb[i + 16];
         }
-        total += half_at(p) * a.x->d[static_cast<size_t>(in * blocks + b)] * static_cast<float>(sum);
-        if (a.dtype == DType::Q4_1) total += half_at(p + 2) * a.x->sum_at(in, b);
+        total += f16_at(p) * a.x->d[static_cast<size_t>(in * blocks + b)] * static_cast<float>(sum);
+        if (a.dtype == DType::Q4_1) total += f16_at(p + 2) * a.x->sum_at(in, b);
       }
       a.y[j * a.y_stride + r] = total;
     }

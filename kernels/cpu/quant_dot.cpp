@@ -20,13 +20,6 @@ void check(const QuantDotArgs& a) {
 }
 
 
-// A block's f16 scale (or min) at p, unaligned.
-float scale_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
 }  // namespace
 
 void block_sums(const float* x, int64_t cols, float* sums) {
@@ -53,7 +46,7 @@ void quant_dot_rows_portable(const QuantDotArgs& a) {
         if (a.dtype == DType::Q8_0) {
           const auto* qs = reinterpret_cast<const int8_t*>(p + 2);
           for (int i = 0; i < 32; ++i) t += static_cast<float>(qs[i]) * xb[i];
-          total += scale_at(p) * t;
+          total += f16_at(p) * t;
         } else {
           const uint8_t* qs = p + (a.dtype == DType::Q4_1 ? 4 : 2);
           const int offset = a.dtype == DType::Q4_0 ? 8 : 0;
@@ -61,8 +54,8 @@ void quant_dot_rows_portable(const QuantDotArgs& a) {
             t += static_cast<float>((qs[i] & 0xF) - offset) * xb[i];
             t += static_cast<float>((qs[i] >> 4) - offset) * xb[i + 16];
           }
-          total += scale_at(p) * t;
-          if (a.dtype == DType::Q4_1) total += scale_at(p + 2) * a.sums[j * a.sums_stride + b];
+          total += f16_at(p) * t;
+          if (a.dtype == DType::Q4_1) total += f16_at(p + 2) * a.sums[j * a.sums_stride + b];
         }
       }
       a.y[j * a.y_stride + r] = total;
